@@ -1,0 +1,67 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import authPlugin from './http/plugins/auth.js';
+import scimPlugin from './http/plugins/scim.js';
+import { BASE_PATH } from './http/present.js';
+import discoveryRoutes from './http/routes/discovery.js';
+import groupsRoutes from './http/routes/groups.js';
+import opsRoutes from './http/routes/ops.js';
+import usersRoutes from './http/routes/users.js';
+import type { AppDeps } from './http/types.js';
+import { ScimError } from './scim/errors.js';
+
+const WRITES = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+
+/** The bridge as a Fastify plugin: cross-cutting plugins, then thin routes. */
+export default async function app(fastify: FastifyInstance, opts: { deps: AppDeps }) {
+  const { deps } = opts;
+  fastify.decorate('deps', deps);
+  await fastify.register(scimPlugin);
+  await fastify.register(authPlugin);
+  await fastify.register(opsRoutes);
+
+  await fastify.register(
+    async (scim) => {
+      scim.addHook('onRequest', scim.auth([scim.verifyIdpToken]));
+      // Degraded start: the IdP is told plainly, with a time to come back, instead of half-working.
+      scim.addHook('preHandler', async (req) => {
+        if (!deps.readiness.ok && !req.url.includes('/ServiceProviderConfig')) {
+          throw new ScimError(503, `The bridge cannot reach a usable FullStory: ${deps.readiness.reason ?? 'not checked yet'}`, undefined, 60);
+        }
+      });
+      scim.addHook('onResponse', async (req, reply) => {
+        const route = req.routeOptions.url ?? 'unknown';
+        deps.metrics.requests.inc({ route, method: req.method, status: String(reply.statusCode) });
+        deps.metrics.requestSeconds.observe({ route, method: req.method }, reply.elapsedTime / 1000);
+        if (req.tokenName) deps.metrics.tokenUse.inc({ token: req.tokenName });
+        if (WRITES.has(req.method) && req.tokenName) await audit(deps, req, reply);
+      });
+      await scim.register(discoveryRoutes);
+      await scim.register(usersRoutes);
+      await scim.register(groupsRoutes);
+    },
+    { prefix: BASE_PATH },
+  );
+}
+
+/** One row per change an IdP asked for; failures to write it are logged, never shown to the IdP. */
+async function audit(deps: AppDeps, req: FastifyRequest, reply: FastifyReply): Promise<void> {
+  const route = req.routeOptions.url ?? req.url;
+  const resourceType = route.includes('/Groups') ? 'Group' : route.includes('/Users') ? 'User' : 'Other';
+  const params = req.params as { id?: string } | undefined;
+  try {
+    await deps.store.audit.record({
+      token_name: req.tokenName ?? null,
+      user_agent: req.headers['user-agent']?.slice(0, 200) ?? null,
+      method: req.method,
+      operation: `${req.method} ${route.replace(BASE_PATH, '')}`,
+      resource_type: resourceType,
+      resource_id: params?.id ?? req.resourceId ?? null,
+      outcome: reply.statusCode < 400 ? 'success' : 'failure',
+      status: reply.statusCode,
+      upstream_status: req.opCtx?.upstreamStatus ?? null,
+      detail: deps.config.audit.redactPii ? null : (req.opCtx?.note ?? null),
+    });
+  } catch (err) {
+    req.log.error({ err }, 'audit write failed');
+  }
+}

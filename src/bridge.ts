@@ -1,0 +1,214 @@
+import { randomBytes } from 'node:crypto';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import pino, { type Logger } from 'pino';
+import app from './app.js';
+import { ConfigError } from './config/load.js';
+import type { Config } from './config/schema.js';
+import { FullStoryApi } from './fullstory/api.js';
+import { FullStoryClient } from './fullstory/client.js';
+import { preflight, type Capabilities, type PreflightResult } from './fullstory/preflight.js';
+import { Metrics } from './http/metrics.js';
+import { sha256 } from './http/plugins/auth.js';
+import type { AppDeps, Readiness } from './http/types.js';
+import { reconcileAllRoles } from './provisioning/effective-roles.js';
+import { GroupsService } from './provisioning/groups-service.js';
+import { RolePolicy } from './provisioning/role-policy.js';
+import { UsersService } from './provisioning/users-service.js';
+import { startSandbox, type RunningSandbox } from './sandbox/server.js';
+import { Store } from './store/store.js';
+import { RoleGroupsDelivery, RolesAttributeDelivery } from './sync/delivery.js';
+import { RoleSyncWorker } from './sync/worker.js';
+
+export class PreflightError extends Error {
+  override name = 'PreflightError';
+  constructor(readonly result: PreflightResult) {
+    super(result.checks.filter((c) => !c.ok).map((c) => c.message).join('\n'));
+  }
+}
+
+export interface BridgeOptions {
+  logger?: Logger;
+  /** A sandbox to use instead of starting one (tests share theirs). */
+  sandbox?: RunningSandbox;
+  /** PostgreSQL schema (tests). */
+  pgSchema?: string;
+  startWorker?: boolean;
+}
+
+export interface Bridge {
+  app: FastifyInstance;
+  deps: AppDeps;
+  worker: RoleSyncWorker;
+  client: FullStoryClient;
+  /** Set in demo mode: the in-process FullStory sandbox and the IdP token made for it. */
+  demo?: { sandbox: RunningSandbox; idpToken?: string };
+  close(): Promise<void>;
+}
+
+/** Log redaction: no bearer token or secret reaches a log line, whatever logs it. */
+export const REDACT = {
+  paths: [
+    'req.headers.authorization',
+    'headers.authorization',
+    'authorization',
+    '*.authorization',
+    'token',
+    '*.token',
+    'password',
+    '*.password',
+    'config.fullstory.token',
+    'config.idp.token',
+  ],
+  censor: '[redacted]',
+};
+
+export function makeLogger(config: Config): Logger {
+  const pretty = config.log.format === 'pretty' || (config.log.format === 'auto' && process.stdout.isTTY === true);
+  return pino({
+    level: config.log.level,
+    redact: REDACT,
+    ...(pretty ? { transport: { target: 'pino-pretty', options: { colorize: true, translateTime: 'SYS:standard' } } } : {}),
+  });
+}
+
+const PLACEHOLDER_CAPS: Capabilities = { discovery: false, patchUsers: true, deleteUsers: true, groups: false, filters: new Set(['username']) };
+
+/** Builds the bridge from its config: store, FullStory client, preflight, services, worker, HTTP. */
+export async function createBridge(config: Config, opts: BridgeOptions = {}): Promise<Bridge> {
+  const logger = opts.logger ?? makeLogger(config);
+  const production = config.nodeEnv === 'production';
+
+  let demo: Bridge['demo'];
+  let fullstoryUrl = config.fullstory.url;
+  let fullstoryToken = config.fullstory.token;
+  if (!fullstoryToken) {
+    if (production) {
+      throw new ConfigError('FULLSTORY_SCIM_TOKEN is required when NODE_ENV=production; the bridge never falls back to the sandbox in production.');
+    }
+    const sandbox = opts.sandbox ?? (await startSandbox({ profile: config.sandbox.profile }));
+    demo = { sandbox };
+    fullstoryUrl = sandbox.url;
+    fullstoryToken = sandbox.token;
+    logger.warn(
+      { sandbox: sandbox.url, profile: config.sandbox.profile },
+      'DEMO MODE: no FULLSTORY_SCIM_TOKEN, so users go to the built-in FullStory SANDBOX (in memory), not to FullStory',
+    );
+  }
+
+  const tokens: AppDeps['tokens'] = config.idp.tokens.map((t) => ({ name: t.name, sha256: Buffer.from(t.sha256, 'hex') }));
+  if (config.idp.token) tokens.push({ name: 'IDP_TOKEN', sha256: sha256(config.idp.token) });
+  if (tokens.length === 0) {
+    if (!demo) throw new ConfigError('No IdP token is configured: set IDP_TOKENS (name:sha256hex,...) or IDP_TOKEN. `fullstory-scim-bridge token` makes one.');
+    const token = `demo-${randomBytes(24).toString('base64url')}`;
+    demo!.idpToken = token;
+    tokens.push({ name: 'demo', sha256: sha256(token) });
+  }
+
+  const store = await Store.open({ url: config.database.url, dataDir: config.database.dataDir, ...(opts.pgSchema ? { pgSchema: opts.pgSchema } : {}) });
+  const metrics = new Metrics();
+  const client = new FullStoryClient({
+    baseUrl: fullstoryUrl,
+    token: fullstoryToken,
+    connectTimeoutMs: config.fullstory.connectTimeoutMs,
+    timeoutMs: config.fullstory.timeoutMs,
+    ratePerSecond: config.fullstory.ratePerSecond,
+    rateBurst: config.fullstory.rateBurst,
+    idpWaitMs: config.fullstory.idpWaitMs,
+  });
+  client.observer = (e) => metrics.observeUpstream(e);
+  const api = new FullStoryApi(client);
+  const policy = new RolePolicy(config.roles);
+  const readiness: Readiness = { ok: false, reason: 'preflight not run yet' };
+  let capabilities = PLACEHOLDER_CAPS;
+  const caps = () => capabilities;
+
+  const runPreflight = async () => {
+    const result = await preflight(client, { needGroups: policy.delivery === 'role-groups' });
+    readiness.checkedAt = new Date().toISOString();
+    readiness.ok = result.ok;
+    if (result.capabilities) capabilities = result.capabilities;
+    readiness.capabilities = capabilities;
+    if (result.ok) delete readiness.reason;
+    else readiness.reason = result.checks.filter((c) => !c.ok).map((c) => c.message).join(' ');
+    return result;
+  };
+
+  const cleanup = async () => {
+    await client.close();
+    await store.close();
+    if (demo && !opts.sandbox) await demo.sandbox.close();
+  };
+
+  let recheck: NodeJS.Timeout | undefined;
+  try {
+    const result = await runPreflight();
+    for (const c of result.checks) logger[c.ok ? 'info' : 'error']({ check: c.name }, c.message);
+    if (!result.ok) {
+      if (config.startup.policy === 'fail-fast') throw new PreflightError(result);
+      // Degraded: serve 503 with the reason, re-check with backoff until FullStory is usable.
+      let delay = 5_000;
+      const again = async () => {
+        const r = await runPreflight().catch(() => undefined);
+        if (r?.ok) logger.info('preflight passed; the bridge is ready');
+        else recheck = setTimeout(again, (delay = Math.min(delay * 2, 300_000)));
+      };
+      recheck = setTimeout(again, delay);
+    }
+    await store.transaction((tx) => reconcileAllRoles(tx, policy)).then((n) => n > 0 && logger.info({ users: n }, 'role mapping changed: role updates queued'));
+  } catch (err) {
+    await cleanup();
+    throw err;
+  }
+
+  const delivery = policy.delivery === 'role-groups' ? new RoleGroupsDelivery(api, store) : new RolesAttributeDelivery(api, caps);
+  const worker = new RoleSyncWorker({
+    store,
+    delivery,
+    logger: logger.child({ component: 'role-sync' }),
+    concurrency: config.sync.concurrency,
+    pollMs: config.sync.pollMs,
+    claimTtlMs: config.sync.claimTtlMs,
+    ...(delivery.batched ? { batchSize: 500 } : {}),
+    onApplied: (ok, failed) => {
+      metrics.roleSyncApplied.inc({ outcome: 'applied' }, ok);
+      if (failed) metrics.roleSyncApplied.inc({ outcome: 'failed' }, failed);
+    },
+  });
+  const kick = () => worker.kick();
+
+  const deps: AppDeps = {
+    config,
+    store,
+    metrics,
+    tokens,
+    readiness,
+    users: new UsersService({ store, api, capabilities: caps, policy, kick }),
+    groups: new GroupsService({ store, policy, kick }),
+    ...(demo ? { banner: `DEMO: backed by the built-in FullStory sandbox (${config.sandbox.profile} profile), not by FullStory.` } : {}),
+  };
+
+  const fastify: FastifyInstance = Fastify({
+    loggerInstance: logger as unknown as FastifyBaseLogger,
+    bodyLimit: config.server.bodyLimitBytes,
+    requestTimeout: config.server.requestTimeoutMs,
+    routerOptions: { maxParamLength: 512 },
+    return503OnClosing: true,
+  });
+  await fastify.register(app, { deps });
+  await fastify.ready();
+  if (opts.startWorker !== false) worker.start();
+
+  return {
+    app: fastify,
+    deps,
+    worker,
+    client,
+    ...(demo ? { demo } : {}),
+    async close() {
+      if (recheck) clearTimeout(recheck);
+      await fastify.close();
+      await worker.stop();
+      await cleanup();
+    },
+  };
+}

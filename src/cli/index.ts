@@ -1,0 +1,201 @@
+#!/usr/bin/env node
+import { randomBytes } from 'node:crypto';
+import { parseArgs } from 'node:util';
+import closeWithGrace from 'close-with-grace';
+import { createBridge, makeLogger, PreflightError } from '../bridge.js';
+import { ConfigError, loadConfig } from '../config/load.js';
+import { FullStoryClient } from '../fullstory/client.js';
+import { preflight } from '../fullstory/preflight.js';
+import { sha256 } from '../http/plugins/auth.js';
+import { PROFILES, type ProfileName } from '../sandbox/profile.js';
+import { startSandbox } from '../sandbox/server.js';
+import { Store } from '../store/store.js';
+
+const USAGE = `fullstory-scim-bridge <command>
+
+  serve                    run the bridge (the default; env and CONFIG_FILE as in the README)
+  check                    preflight FullStory with the server's env; exit 0 only when all is well
+  token [--name N]         print a new random IdP token and its IDP_TOKENS entry
+  audit [--since 1h] [--format jsonl|csv]
+                           print the audit log
+  sandbox [--port N] [--host H] [--profile default|strict] [--token T] [--scim-disabled]
+          [--rate N] [--burst N] [--fail-rate F] [--reset-rate F] [--latency-ms N]
+                           run the FullStory SCIM sandbox on its own
+`;
+
+async function serve(): Promise<void> {
+  const config = loadConfig();
+  const logger = makeLogger(config);
+  const bridge = await createBridge(config, { logger });
+  const address = await bridge.app.listen({ host: config.server.host, port: config.server.port });
+  const local = address.replace('0.0.0.0', '127.0.0.1').replace('[::]', '127.0.0.1');
+  logger.info({ scimBaseUrl: `${local}/scim/v2` }, 'fullstory-scim-bridge listening');
+  if (bridge.demo) {
+    const lines = [
+      '',
+      '  DEMO MODE: provisioning goes to the built-in FullStory SANDBOX, not to FullStory.',
+      `  SCIM base URL : ${local}/scim/v2`,
+      bridge.demo.idpToken ? `  IdP token     : ${bridge.demo.idpToken}` : '  IdP token     : the one you set in IDP_TOKEN / IDP_TOKENS',
+      `  Try it        : curl -H "Authorization: Bearer <token>" ${local}/scim/v2/Users`,
+      '',
+    ];
+    process.stdout.write(`${lines.join('\n')}\n`);
+  }
+  closeWithGrace({ delay: config.server.shutdownGraceMs, logger }, async ({ signal, err }) => {
+    if (err) logger.error({ err }, 'shutting down after an error');
+    else logger.info({ signal }, 'shutting down');
+    await bridge.close();
+  });
+}
+
+async function check(): Promise<number> {
+  const config = loadConfig();
+  if (!config.fullstory.token) {
+    process.stdout.write('FAIL  config: FULLSTORY_SCIM_TOKEN is not set (the server would run the demo sandbox).\n');
+    return 1;
+  }
+  const client = new FullStoryClient({
+    baseUrl: config.fullstory.url,
+    token: config.fullstory.token,
+    connectTimeoutMs: config.fullstory.connectTimeoutMs,
+    timeoutMs: config.fullstory.timeoutMs,
+    ratePerSecond: config.fullstory.ratePerSecond,
+    rateBurst: config.fullstory.rateBurst,
+    idpWaitMs: config.fullstory.idpWaitMs,
+  });
+  try {
+    const result = await preflight(client, { needGroups: config.roles.delivery === 'role-groups' });
+    process.stdout.write(`OK    config: role mapping is valid for the ${config.fullstory.plan} plan\n`);
+    for (const c of result.checks) process.stdout.write(`${c.ok ? 'OK  ' : 'FAIL'}  ${c.name}: ${c.message}\n`);
+    return result.ok ? 0 : 1;
+  } finally {
+    await client.close();
+  }
+}
+
+function token(args: string[]): number {
+  const { values } = parseArgs({ args, options: { name: { type: 'string', default: 'okta' } } });
+  const value = randomBytes(32).toString('base64url');
+  const hash = sha256(value).toString('hex');
+  process.stdout.write(
+    `token:  ${value}\nsha256: ${hash}\nIDP_TOKENS entry: ${values.name}:${hash}\n\n` +
+      'Give the token to the IdP (it is shown only now); configure the bridge with the IDP_TOKENS entry.\n',
+  );
+  return 0;
+}
+
+function parseSince(since: string): Date {
+  const m = /^(\d+)\s*([smhd])$/.exec(since);
+  if (m) return new Date(Date.now() - Number(m[1]) * { s: 1e3, m: 6e4, h: 3.6e6, d: 8.64e7 }[m[2] as 's']);
+  const d = new Date(since);
+  if (Number.isNaN(d.getTime())) throw new ConfigError(`--since takes a duration (30m, 1h, 7d) or a date, not ${JSON.stringify(since)}`);
+  return d;
+}
+
+async function audit(args: string[]): Promise<number> {
+  const { values } = parseArgs({ args, options: { since: { type: 'string', default: '24h' }, format: { type: 'string', default: 'jsonl' } } });
+  if (values.format !== 'jsonl' && values.format !== 'csv') throw new ConfigError('--format is jsonl or csv');
+  const config = loadConfig();
+  const store = await Store.open({ url: config.database.url, dataDir: config.database.dataDir });
+  try {
+    const rows = await store.audit.since(parseSince(values.since!).toISOString());
+    if (values.format === 'jsonl') {
+      for (const r of rows) process.stdout.write(`${JSON.stringify(r)}\n`);
+    } else {
+      const cols = ['at', 'token_name', 'user_agent', 'method', 'operation', 'resource_type', 'resource_id', 'outcome', 'status', 'upstream_status', 'detail'] as const;
+      const cell = (v: unknown) => (v === null || v === undefined ? '' : /[",\n]/.test(String(v)) ? `"${String(v).replace(/"/g, '""')}"` : String(v));
+      process.stdout.write(`${cols.join(',')}\n`);
+      for (const r of rows) process.stdout.write(`${cols.map((c) => cell(r[c])).join(',')}\n`);
+    }
+    return 0;
+  } finally {
+    await store.close();
+  }
+}
+
+async function sandbox(args: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      port: { type: 'string', default: '8081' },
+      host: { type: 'string', default: '127.0.0.1' },
+      profile: { type: 'string', default: 'default' },
+      token: { type: 'string' },
+      'scim-disabled': { type: 'boolean', default: false },
+      rate: { type: 'string' },
+      burst: { type: 'string' },
+      'fail-rate': { type: 'string' },
+      'reset-rate': { type: 'string' },
+      'latency-ms': { type: 'string' },
+    },
+  });
+  if (!(values.profile! in PROFILES)) throw new ConfigError(`--profile is one of ${Object.keys(PROFILES).join(', ')}`);
+  const profile = PROFILES[values.profile as ProfileName];
+  const num = (v: string | undefined, name: string) => {
+    if (v === undefined) return undefined;
+    const n = Number(v);
+    if (!Number.isFinite(n) || n < 0) throw new ConfigError(`--${name} takes a non-negative number`);
+    return n;
+  };
+  const rate = num(values.rate, 'rate');
+  const burst = num(values.burst, 'burst');
+  const rateLimit =
+    rate === 0 ? null : rate !== undefined || burst !== undefined ? { perSecond: rate ?? 16, burst: burst ?? 50, headers: profile.rateLimit?.headers ?? false } : profile.rateLimit;
+  const sb = await startSandbox({
+    profile: values.profile as ProfileName,
+    port: Number(values.port),
+    host: values.host!,
+    ...(values.token ? { token: values.token } : {}),
+    patch: {
+      rateLimit,
+      ...(values['scim-disabled'] ? { scimEnabled: false } : {}),
+      faults: {
+        ...(num(values['fail-rate'], 'fail-rate') !== undefined ? { failRate: num(values['fail-rate'], 'fail-rate')! } : {}),
+        ...(num(values['reset-rate'], 'reset-rate') !== undefined ? { resetRate: num(values['reset-rate'], 'reset-rate')! } : {}),
+        ...(num(values['latency-ms'], 'latency-ms') !== undefined ? { latencyMs: num(values['latency-ms'], 'latency-ms')! } : {}),
+      },
+    },
+  });
+  process.stdout.write(`FullStory SCIM sandbox (${values.profile} profile) at ${sb.url}\ntoken: ${sb.token}\n`);
+  closeWithGrace({ delay: 2000 }, async () => sb.close());
+}
+
+async function main(argv: string[]): Promise<number | undefined> {
+  const [verb = 'serve', ...rest] = argv;
+  switch (verb) {
+    case 'serve':
+      await serve();
+      return undefined;
+    case 'check':
+      return check();
+    case 'token':
+      return token(rest);
+    case 'audit':
+      return audit(rest);
+    case 'sandbox':
+      await sandbox(rest);
+      return undefined;
+    case 'help':
+    case '--help':
+    case '-h':
+      process.stdout.write(USAGE);
+      return 0;
+    default:
+      process.stderr.write(`Unknown command ${JSON.stringify(verb)}\n\n${USAGE}`);
+      return 2;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    if (code !== undefined) process.exit(code);
+  },
+  (err: unknown) => {
+    if (err instanceof ConfigError || err instanceof PreflightError) {
+      process.stderr.write(`${err instanceof PreflightError ? 'FullStory preflight failed:\n' : ''}${err.message}\n`);
+      process.exit(err instanceof PreflightError ? 3 : 2);
+    }
+    process.stderr.write(`${(err as Error).stack ?? String(err)}\n`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,95 @@
+import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+import type { z } from 'zod';
+import { configSchema, ENV_VARS, type Config } from './schema.js';
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+type Raw = Record<string, unknown>;
+
+function setPath(target: Raw, path: string, value: unknown): void {
+  const keys = path.split('.');
+  let node = target;
+  for (const key of keys.slice(0, -1)) {
+    if (typeof node[key] !== 'object' || node[key] === null) node[key] = {};
+    node = node[key] as Raw;
+  }
+  node[keys[keys.length - 1]!] = value;
+}
+
+/** IDP_TOKENS=name:hex,name:hex -> [{name, sha256}]; left as-is when malformed so zod names the field. */
+function parseTokenList(value: string): unknown {
+  return value
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)
+    .map((entry) => {
+      const at = entry.lastIndexOf(':');
+      return at < 0 ? { name: entry, sha256: '' } : { name: entry.slice(0, at), sha256: entry.slice(at + 1) };
+    });
+}
+
+function envLayer(env: NodeJS.ProcessEnv): { raw: Raw; sources: Map<string, string> } {
+  const raw: Raw = {};
+  const sources = new Map<string, string>();
+  for (const [name, { path }] of Object.entries(ENV_VARS)) {
+    const value = env[name];
+    if (value === undefined || value === '') continue;
+    setPath(raw, path, name === 'IDP_TOKENS' ? parseTokenList(value) : value);
+    sources.set(path, name);
+  }
+  return { raw, sources };
+}
+
+function merge(base: Raw, over: Raw): Raw {
+  const out: Raw = { ...base };
+  for (const [k, v] of Object.entries(over)) {
+    const b = out[k];
+    out[k] =
+      v && typeof v === 'object' && !Array.isArray(v) && b && typeof b === 'object' && !Array.isArray(b)
+        ? merge(b as Raw, v as Raw)
+        : v;
+  }
+  return out;
+}
+
+function describeIssues(issues: z.core.$ZodIssue[], sources: Map<string, string>, file?: string): string {
+  return issues
+    .map((issue) => {
+      const path = issue.path.map(String).join('.');
+      const envName = [...sources].find(([p]) => path === p || path.startsWith(`${p}.`))?.[1];
+      const where = envName ? ` (from ${envName})` : file ? ` (from ${file} or defaults)` : '';
+      return `  - ${path || '(root)'}${where}: ${issue.message}`;
+    })
+    .join('\n');
+}
+
+/** Builds the config from CONFIG_FILE (YAML) and the environment; throws ConfigError naming each bad field. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Raw = {}): Config {
+  let fileLayer: Raw = {};
+  const file = env.CONFIG_FILE;
+  if (file) {
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (err) {
+      throw new ConfigError(`Cannot read CONFIG_FILE ${file}: ${(err as Error).message}`);
+    }
+    try {
+      fileLayer = (parseYaml(text) as Raw | null) ?? {};
+    } catch (err) {
+      throw new ConfigError(`CONFIG_FILE ${file} is not valid YAML: ${(err as Error).message}`);
+    }
+    if (typeof fileLayer !== 'object' || Array.isArray(fileLayer)) {
+      throw new ConfigError(`CONFIG_FILE ${file} must hold a YAML mapping at the top level`);
+    }
+  }
+  const { raw: envRaw, sources } = envLayer(env);
+  const result = configSchema.safeParse(merge(merge(fileLayer, envRaw), overrides));
+  if (!result.success) {
+    throw new ConfigError(`Invalid configuration:\n${describeIssues(result.error.issues, sources, file)}`);
+  }
+  return result.data;
+}

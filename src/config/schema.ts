@@ -1,0 +1,178 @@
+import { z } from 'zod';
+import { PLAN_ROLES, PLANS, ROLES } from './roles.js';
+
+/**
+ * The one configuration schema. Every knob and its default lives here; the README's
+ * config reference is checked against ENV_VARS by a test so the two cannot drift.
+ * Sources, later wins: defaults < YAML file (CONFIG_FILE) < environment variables.
+ */
+
+const hex64 = /^[0-9a-f]{64}$/i;
+
+const idpToken = z.object({
+  name: z.string().min(1).max(64).regex(/^[A-Za-z0-9_.-]+$/, 'letters, digits, "_", "." and "-" only'),
+  sha256: z.string().regex(hex64, 'a SHA-256 hash as 64 hex characters'),
+});
+
+const roleName = z.enum(ROLES);
+
+/** Booleans from YAML or from env strings; z.coerce.boolean would read "false" as true. */
+const flag = z.union([z.boolean(), z.enum(['true', 'false', '1', '0'])]).transform((v) => v === true || v === 'true' || v === '1');
+
+export const configSchema = z
+  .object({
+    server: z
+      .object({
+        host: z.string().min(1).default('0.0.0.0'),
+        port: z.coerce.number().int().min(0).max(65535).default(8080),
+        /** Large enough for a 10,000-member group PUT or PATCH from Entra (about 1.5 MB). */
+        bodyLimitBytes: z.coerce.number().int().min(1024).default(4 * 1024 * 1024),
+        /** Requests slower than this are cut with 503; IdPs give up at 60 s. */
+        requestTimeoutMs: z.coerce.number().int().min(1000).default(50_000),
+        shutdownGraceMs: z.coerce.number().int().min(0).default(10_000),
+      })
+      .prefault({}),
+    log: z
+      .object({
+        level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+        /** auto: pretty when stdout is a terminal, JSON otherwise. */
+        format: z.enum(['auto', 'json', 'pretty']).default('auto'),
+      })
+      .prefault({}),
+    fullstory: z
+      .object({
+        url: z.url({ protocol: /^https?$/ }).default('https://api.fullstory.com/scim/v2'),
+        token: z.string().min(1).optional(),
+        plan: z.enum(PLANS).default('enterprise'),
+        connectTimeoutMs: z.coerce.number().int().min(100).default(5_000),
+        timeoutMs: z.coerce.number().int().min(100).default(15_000),
+        /** FullStory's documented default bucket, which the sandbox also uses. */
+        ratePerSecond: z.coerce.number().min(0.1).default(16),
+        rateBurst: z.coerce.number().int().min(1).default(50),
+        /** How long an IdP request may wait for budget before it is answered 429. */
+        idpWaitMs: z.coerce.number().int().min(0).default(20_000),
+      })
+      .prefault({}),
+    idp: z
+      .object({
+        tokens: z.array(idpToken).default([]),
+        /** One plain token (IDP_TOKEN), for trying the bridge out. Hashed at load. */
+        token: z.string().min(16, 'at least 16 characters').optional(),
+      })
+      .prefault({}),
+    database: z
+      .object({
+        /** PostgreSQL connection string; unset means the embedded SQLite store. */
+        url: z.string().regex(/^postgres(ql)?:\/\//, 'a postgres:// URL').optional(),
+        dataDir: z.string().min(1).default('./data'),
+      })
+      .prefault({}),
+    roles: z
+      .object({
+        delivery: z.enum(['roles-attribute', 'role-groups']).default('roles-attribute'),
+        default: z.union([roleName, z.literal('unchanged')]).default('standard'),
+        precedence: z.array(roleName).min(1).default([...ROLES]),
+        /** IdP group displayName (matched case-insensitively) -> FullStory role. */
+        groups: z.record(z.string().min(1), roleName).default({}),
+      })
+      .prefault({}),
+    sync: z
+      .object({
+        /** Role writes in flight at once; the shared rate budget is the real limit. */
+        concurrency: z.coerce.number().int().min(1).max(64).default(8),
+        pollMs: z.coerce.number().int().min(50).default(1_000),
+        claimTtlMs: z.coerce.number().int().min(1_000).default(60_000),
+      })
+      .prefault({}),
+    startup: z
+      .object({
+        /** fail-fast exits when the preflight fails; degraded serves 503 and re-checks. */
+        policy: z.enum(['fail-fast', 'degraded']).default('fail-fast'),
+      })
+      .prefault({}),
+    sandbox: z
+      .object({
+        /** The FullStory sandbox profile used when no FullStory token is set (demo only). */
+        profile: z.enum(['default', 'strict']).default('default'),
+      })
+      .prefault({}),
+    audit: z
+      .object({
+        retentionDays: z.coerce.number().int().min(1).default(90),
+        /** Replace userName, emails and names in audit rows with a hash. */
+        redactPii: flag.default(false),
+      })
+      .prefault({}),
+    nodeEnv: z.string().default('development'),
+  })
+  .superRefine((cfg, ctx) => {
+    const offered = PLAN_ROLES[cfg.fullstory.plan];
+    for (const [group, role] of Object.entries(cfg.roles.groups)) {
+      if (!offered.includes(role)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['roles', 'groups', group],
+          message: `group "${group}" maps to role "${role}", which the FullStory ${cfg.fullstory.plan} plan does not offer (it offers ${offered.join(', ')})`,
+        });
+      }
+      if (!cfg.roles.precedence.includes(role)) {
+        ctx.addIssue({ code: 'custom', path: ['roles', 'precedence'], message: `role "${role}" (group "${group}") is missing from the precedence list` });
+      }
+    }
+    if (cfg.roles.default !== 'unchanged' && !offered.includes(cfg.roles.default)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['roles', 'default'],
+        message: `default role "${cfg.roles.default}" is not offered by the FullStory ${cfg.fullstory.plan} plan (it offers ${offered.join(', ')})`,
+      });
+    }
+    if (new Set(cfg.roles.precedence).size !== cfg.roles.precedence.length) {
+      ctx.addIssue({ code: 'custom', path: ['roles', 'precedence'], message: 'a role appears twice in the precedence list' });
+    }
+    const lowered = new Map<string, string>();
+    for (const group of Object.keys(cfg.roles.groups)) {
+      const other = lowered.get(group.toLowerCase());
+      if (other !== undefined) {
+        ctx.addIssue({ code: 'custom', path: ['roles', 'groups', group], message: `groups "${other}" and "${group}" differ only in case; group names match case-insensitively` });
+      }
+      lowered.set(group.toLowerCase(), group);
+    }
+  });
+
+export type Config = z.infer<typeof configSchema>;
+
+/**
+ * Environment variables and the config path each one sets. These names are a stable
+ * interface: operators and outside checks use them.
+ */
+export const ENV_VARS: Record<string, { path: string; doc: string }> = {
+  HOST: { path: 'server.host', doc: 'Listen address' },
+  PORT: { path: 'server.port', doc: 'Listen port' },
+  BODY_LIMIT_BYTES: { path: 'server.bodyLimitBytes', doc: 'Largest request body accepted (413 past it)' },
+  REQUEST_TIMEOUT_MS: { path: 'server.requestTimeoutMs', doc: 'Longest an IdP request may take before 503' },
+  SHUTDOWN_GRACE_MS: { path: 'server.shutdownGraceMs', doc: 'Time given to in-flight work on SIGTERM' },
+  LOG_LEVEL: { path: 'log.level', doc: 'pino level' },
+  LOG_FORMAT: { path: 'log.format', doc: 'auto (pretty on a terminal), json or pretty' },
+  FULLSTORY_SCIM_URL: { path: 'fullstory.url', doc: "FullStory's SCIM base URL (EU: https://api.eu1.fullstory.com/scim/v2)" },
+  FULLSTORY_SCIM_TOKEN: { path: 'fullstory.token', doc: 'FullStory SCIM token; unset outside production runs the built-in sandbox' },
+  FULLSTORY_PLAN: { path: 'fullstory.plan', doc: 'enterprise, business or data-direct: the roles the mapping may use' },
+  FULLSTORY_CONNECT_TIMEOUT_MS: { path: 'fullstory.connectTimeoutMs', doc: 'Connect timeout to FullStory' },
+  FULLSTORY_TIMEOUT_MS: { path: 'fullstory.timeoutMs', doc: 'Headers and body timeout for one FullStory call' },
+  FULLSTORY_RATE_PER_SECOND: { path: 'fullstory.ratePerSecond', doc: 'Rate budget for all calls to FullStory' },
+  FULLSTORY_RATE_BURST: { path: 'fullstory.rateBurst', doc: 'Burst of the rate budget' },
+  FULLSTORY_IDP_WAIT_MS: { path: 'fullstory.idpWaitMs', doc: 'Longest an IdP request waits for budget before 429' },
+  IDP_TOKEN: { path: 'idp.token', doc: 'One plain IdP bearer token (for trying it out)' },
+  IDP_TOKENS: { path: 'idp.tokens', doc: 'Named SHA-256 token hashes: name:hex,name:hex' },
+  DATABASE_URL: { path: 'database.url', doc: 'PostgreSQL URL; unset means embedded SQLite' },
+  DATA_DIR: { path: 'database.dataDir', doc: "SQLite's folder" },
+  ROLE_DELIVERY: { path: 'roles.delivery', doc: 'roles-attribute or role-groups' },
+  DEFAULT_ROLE: { path: 'roles.default', doc: 'Role of a user in no mapped group, or unchanged' },
+  SYNC_CONCURRENCY: { path: 'sync.concurrency', doc: 'Role writes in flight at once' },
+  SYNC_POLL_MS: { path: 'sync.pollMs', doc: 'How often the role-sync worker looks for work' },
+  SYNC_CLAIM_TTL_MS: { path: 'sync.claimTtlMs', doc: 'After this a dead replica\'s claim is taken over' },
+  STARTUP_POLICY: { path: 'startup.policy', doc: 'fail-fast or degraded' },
+  SANDBOX_PROFILE: { path: 'sandbox.profile', doc: 'Sandbox profile in demo mode: default or strict' },
+  AUDIT_RETENTION_DAYS: { path: 'audit.retentionDays', doc: 'Audit rows older than this are pruned' },
+  AUDIT_REDACT_PII: { path: 'audit.redactPii', doc: 'Hash userNames and emails in the audit log' },
+  NODE_ENV: { path: 'nodeEnv', doc: 'production forbids the sandbox fallback' },
+};

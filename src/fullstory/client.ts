@@ -1,0 +1,136 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Pool, errors as undiciErrors } from 'undici';
+import { RateBudget, type Priority } from './budget.js';
+import { parseRetryAfter, parseUpstreamError, UpstreamError } from './errors.js';
+
+export interface ClientOptions {
+  baseUrl: string;
+  token: string;
+  connectTimeoutMs: number;
+  timeoutMs: number;
+  ratePerSecond: number;
+  rateBurst: number;
+  idpWaitMs: number;
+  connections?: number;
+}
+
+export interface CallOptions {
+  body?: unknown;
+  priority?: Priority;
+  /** Safe to send twice (GET, PUT, DELETE, replace-only PATCH); POST is not. */
+  idempotent?: boolean;
+  /** Label for metrics: "users.get", "users.create", ... */
+  operation: string;
+}
+
+export interface UpstreamResponse<T = unknown> {
+  status: number;
+  body: T;
+}
+
+export type CallObserver = (event: { operation: string; status: number; durationMs: number; retry: boolean }) => void;
+
+const RETRY_LIMIT = 3;
+
+/** undici's names for "no answer came", as opposed to FullStory answering. */
+function networkError(err: unknown): UpstreamError {
+  const e = err as { code?: string; message?: string };
+  if (err instanceof undiciErrors.HeadersTimeoutError || err instanceof undiciErrors.BodyTimeoutError) {
+    return new UpstreamError(0, 'FullStory did not answer in time', 'timeout');
+  }
+  if (err instanceof undiciErrors.ConnectTimeoutError) return new UpstreamError(0, 'Connecting to FullStory timed out', 'timeout');
+  const code = e.code ?? '';
+  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return new UpstreamError(0, `FullStory's host name could not be resolved (${code})`, 'network');
+  if (code.startsWith('ERR_TLS') || code.includes('CERT') || code === 'DEPTH_ZERO_SELF_SIGNED_CERT') {
+    return new UpstreamError(0, `TLS to FullStory failed (${code})`, 'network');
+  }
+  return new UpstreamError(0, `Network error talking to FullStory (${code || e.message || 'unknown'})`, 'network');
+}
+
+/**
+ * Every call to FullStory goes through here: one pool, one rate budget, timeouts on
+ * connect, headers and body, retries only where a second send cannot duplicate.
+ */
+export class FullStoryClient {
+  private readonly pool: Pool;
+  private readonly basePath: string;
+  readonly budget: RateBudget;
+  observer: CallObserver | undefined;
+
+  constructor(private readonly opts: ClientOptions) {
+    const url = new URL(opts.baseUrl);
+    this.basePath = url.pathname.replace(/\/$/, '');
+    this.pool = new Pool(url.origin, {
+      connections: opts.connections ?? 64,
+      connectTimeout: opts.connectTimeoutMs,
+      headersTimeout: opts.timeoutMs,
+      bodyTimeout: opts.timeoutMs,
+      keepAliveTimeout: 10_000,
+    });
+    this.budget = new RateBudget(opts.ratePerSecond, opts.rateBurst);
+  }
+
+  get baseUrl(): string {
+    return this.opts.baseUrl;
+  }
+
+  async call<T = unknown>(method: string, path: string, options: CallOptions): Promise<UpstreamResponse<T>> {
+    const priority = options.priority ?? 'idp';
+    const maxWait = priority === 'idp' ? this.opts.idpWaitMs : Number.POSITIVE_INFINITY;
+    const started = performance.now();
+    for (let attempt = 0; ; attempt++) {
+      await this.budget.take(priority, Math.max(0, maxWait - (performance.now() - started)));
+      const t0 = performance.now();
+      let result: UpstreamResponse<T> | UpstreamError;
+      try {
+        result = await this.send<T>(method, path, options.body);
+      } catch (err) {
+        result = err instanceof UpstreamError ? err : networkError(err);
+      }
+      const status = result instanceof UpstreamError ? result.status : result.status;
+      this.observer?.({ operation: options.operation, status, durationMs: performance.now() - t0, retry: attempt > 0 });
+      if (!(result instanceof UpstreamError)) return result;
+
+      const elapsed = performance.now() - started;
+      const canRetry = attempt < RETRY_LIMIT && (result.status === 429 || (options.idempotent === true && result.transient));
+      if (result.status === 429) this.budget.pause(result.retryAfter ?? 1);
+      if (!canRetry) throw result;
+      const backoff = result.status === 429 ? 0 : Math.min(2_000, 100 * 2 ** attempt) * (0.5 + Math.random());
+      if (priority === 'idp' && elapsed + backoff + (result.retryAfter ?? 0) * 1000 > maxWait) throw result;
+      await sleep(backoff);
+    }
+  }
+
+  private async send<T>(method: string, path: string, body: unknown): Promise<UpstreamResponse<T>> {
+    const res = await this.pool.request({
+      method: method as 'GET',
+      path: `${this.basePath}${path}`,
+      headers: {
+        authorization: `Bearer ${this.opts.token}`,
+        accept: 'application/scim+json, application/json',
+        ...(body !== undefined ? { 'content-type': 'application/scim+json' } : {}),
+        'user-agent': 'fullstory-scim-bridge',
+      },
+      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+    });
+    const text = await res.body.text();
+    let parsed: unknown;
+    if (text) {
+      try {
+        parsed = JSON.parse(text);
+      } catch {
+        parsed = undefined;
+      }
+    }
+    if (res.statusCode >= 400) {
+      const { detail, scimType } = parseUpstreamError(res.statusCode, parsed);
+      throw new UpstreamError(res.statusCode, detail, 'http', scimType, parseRetryAfter(res.headers['retry-after']));
+    }
+    return { status: res.statusCode, body: parsed as T };
+  }
+
+  async close(): Promise<void> {
+    this.budget.close();
+    await this.pool.close();
+  }
+}

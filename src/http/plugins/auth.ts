@@ -1,0 +1,41 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import fastifyAuth from '@fastify/auth';
+import fp from 'fastify-plugin';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { ScimError } from '../../scim/errors.js';
+
+const MAX_TOKEN_LENGTH = 4096;
+
+export function sha256(token: string): Buffer<ArrayBufferLike> {
+  return createHash('sha256').update(token, 'utf8').digest();
+}
+
+/**
+ * The IdP's bearer token, checked against every configured hash in constant time: the
+ * presented token is hashed first, so neither its length nor how much of it matches
+ * changes the work done, and every stored hash is compared, match or not.
+ */
+export function matchToken(header: string | undefined, tokens: { name: string; sha256: Buffer<ArrayBufferLike> }[]): string | undefined {
+  const m = header ? /^Bearer +(\S+) *$/i.exec(header) : null;
+  const presented = sha256(m && m[1]!.length <= MAX_TOKEN_LENGTH ? m[1]! : '');
+  let found: string | undefined;
+  for (const t of tokens) {
+    if (timingSafeEqual(presented, t.sha256) && m) found ??= t.name;
+  }
+  return found;
+}
+
+export default fp(async function auth(app: FastifyInstance) {
+  await app.register(fastifyAuth);
+  app.decorate('verifyIdpToken', async (req: FastifyRequest) => {
+    const name = matchToken(req.headers.authorization, app.deps.tokens);
+    if (!name) throw new ScimError(401, 'A valid bearer token is required');
+    req.tokenName = name;
+  });
+});
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    verifyIdpToken: (req: FastifyRequest) => Promise<void>;
+  }
+}

@@ -1,0 +1,46 @@
+import fp from 'fastify-plugin';
+import type { FastifyError, FastifyInstance } from 'fastify';
+import { SCIM_CONTENT_TYPE } from '../../scim/constants.js';
+import { ScimError } from '../../scim/errors.js';
+
+/**
+ * SCIM on the wire: the two content types IdPs send (Entra adds a charset), answers in
+ * application/scim+json, and every failure as an RFC 7644 §3.12 Error: right status,
+ * right scimType, no stack trace, nothing secret.
+ */
+export default fp(async function scim(app: FastifyInstance) {
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser(['application/scim+json', 'application/json'], { parseAs: 'string' }, (_req, body, done) => {
+    if (body === '') return done(null, undefined);
+    try {
+      done(null, JSON.parse(body as string));
+    } catch {
+      done(new ScimError(400, 'The request body is not valid JSON', 'invalidSyntax'));
+    }
+  });
+
+  app.addHook('onRequest', async (req) => {
+    req.opCtx = {};
+  });
+
+  app.setErrorHandler((err: FastifyError | ScimError, req, reply) => {
+    let scim: ScimError;
+    if (err instanceof ScimError) scim = err;
+    else if (err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') scim = new ScimError(415, 'Content-Type must be application/scim+json or application/json');
+    else if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') scim = new ScimError(413, `The request body is larger than ${app.initialConfig.bodyLimit} bytes`);
+    else if (err.code === 'FST_ERR_CTP_EMPTY_JSON_BODY') scim = new ScimError(400, 'The request body is empty', 'invalidSyntax');
+    else if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) scim = new ScimError(err.statusCode, err.message.slice(0, 200));
+    else {
+      req.log.error({ err }, 'unexpected error');
+      scim = new ScimError(500, 'Internal error; the request was not applied');
+    }
+    if (scim.retryAfter !== undefined) reply.header('retry-after', String(Math.ceil(scim.retryAfter)));
+    if (scim.status === 401) reply.header('www-authenticate', 'Bearer realm="fullstory-scim-bridge"');
+    if (scim.status >= 500) req.log.warn({ status: scim.status, detail: scim.detail }, 'request failed');
+    return reply.code(scim.status).type(SCIM_CONTENT_TYPE).send(JSON.stringify(scim.toJSON()));
+  });
+
+  app.setNotFoundHandler((req, reply) =>
+    reply.code(404).type(SCIM_CONTENT_TYPE).send(JSON.stringify(new ScimError(404, `No endpoint ${req.method} ${req.url.split('?')[0]}`).toJSON())),
+  );
+});

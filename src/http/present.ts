@@ -1,0 +1,88 @@
+import type { FastifyRequest } from 'fastify';
+import type { GroupView } from '../provisioning/groups-service.js';
+import type { UserView } from '../provisioning/users-service.js';
+import { SCHEMA } from '../scim/constants.js';
+import { userSchemas } from '../scim/user.js';
+import type { JsonObject } from '../scim/values.js';
+
+export const BASE_PATH = '/scim/v2';
+
+export function baseUrl(req: FastifyRequest): string {
+  return `${req.protocol}://${req.headers.host ?? 'localhost'}${BASE_PATH}`;
+}
+
+export function renderUser(v: UserView, base: string): JsonObject {
+  return {
+    schemas: userSchemas(v.resource),
+    id: v.id,
+    ...v.resource,
+    meta: { resourceType: 'User', created: v.created, lastModified: v.lastModified, location: `${base}/Users/${v.id}`, version: `W/"${v.version}"` },
+  };
+}
+
+export function renderGroup(v: GroupView, base: string): JsonObject {
+  return {
+    schemas: [SCHEMA.group, ...Object.keys(v.extra)],
+    id: v.id,
+    displayName: v.displayName,
+    ...(v.externalId !== null ? { externalId: v.externalId } : {}),
+    ...(v.members ? { members: v.members.map((value) => ({ value, $ref: `${base}/Users/${value}`, type: 'User' })) } : {}),
+    ...v.extra,
+    meta: { resourceType: 'Group', created: v.created, lastModified: v.lastModified, location: `${base}/Groups/${v.id}`, version: `W/"${v.version}"` },
+  };
+}
+
+export function listResponse(resources: JsonObject[], total: number, startIndex: number): JsonObject {
+  return { schemas: [SCHEMA.listResponse], totalResults: total, startIndex, itemsPerPage: resources.length, Resources: resources };
+}
+
+const ALWAYS = new Set(['id', 'schemas']);
+
+function splitList(v: string | undefined): string[] {
+  return v ? v.split(',').map((s) => s.trim()).filter(Boolean) : [];
+}
+
+/**
+ * `attributes` and `excludedAttributes` (RFC 7644 §3.4.2.5), matched case-insensitively,
+ * on top-level names, dotted sub-attributes and URN-qualified names; id and schemas stay.
+ */
+export function project(resource: JsonObject, attributes?: string, excluded?: string): JsonObject {
+  const include = splitList(attributes).map((s) => s.toLowerCase());
+  const exclude = splitList(excluded).map((s) => s.toLowerCase());
+  if (include.length === 0 && exclude.length === 0) return resource;
+  const out: JsonObject = {};
+  for (const [key, value] of Object.entries(resource)) {
+    const k = key.toLowerCase();
+    if (ALWAYS.has(k)) {
+      out[key] = value;
+      continue;
+    }
+    if (include.length > 0) {
+      if (include.includes(k)) out[key] = value;
+      else {
+        const subs = include.filter((p) => p.startsWith(`${k}.`) || p.startsWith(`${k}:`)).map((p) => p.slice(k.length + 1));
+        if (subs.length > 0 && value && typeof value === 'object' && !Array.isArray(value)) {
+          out[key] = Object.fromEntries(Object.entries(value).filter(([sk]) => subs.includes(sk.toLowerCase())));
+        } else if (subs.length > 0 && Array.isArray(value)) {
+          out[key] = value.map((item) => (item && typeof item === 'object' && !Array.isArray(item) ? Object.fromEntries(Object.entries(item).filter(([sk]) => subs.includes(sk.toLowerCase()))) : item));
+        }
+      }
+      continue;
+    }
+    if (exclude.includes(k)) continue;
+    const subs = exclude.filter((p) => p.startsWith(`${k}.`) || p.startsWith(`${k}:`)).map((p) => p.slice(k.length + 1));
+    if (subs.length > 0 && value && typeof value === 'object' && !Array.isArray(value)) {
+      out[key] = Object.fromEntries(Object.entries(value).filter(([sk]) => !subs.includes(sk.toLowerCase())));
+    } else out[key] = value;
+  }
+  return out;
+}
+
+/** Whether a projection leaves `members` out, so they need not be loaded at all. */
+export function wantsMembers(attributes?: string, excluded?: string): boolean {
+  const inc = splitList(attributes).map((s) => s.toLowerCase());
+  const exc = splitList(excluded).map((s) => s.toLowerCase());
+  if (exc.includes('members')) return false;
+  if (inc.length > 0 && !inc.some((a) => a === 'members' || a.startsWith('members.'))) return false;
+  return true;
+}

@@ -1,0 +1,90 @@
+import type { FastifyInstance } from 'fastify';
+import SCIMMY from 'scimmy';
+import { MAX_PAGE, SCHEMA, SCIM_CONTENT_TYPE } from '../../scim/constants.js';
+import { ScimError } from '../../scim/errors.js';
+import { baseUrl, listResponse } from '../present.js';
+
+type Json = Record<string, unknown>;
+
+/** RFC 7643 schema definitions, rendered by scimmy; locations made absolute. */
+function schemaDocs(base: string): Json[] {
+  return [SCIMMY.Schemas.User, SCIMMY.Schemas.EnterpriseUser, SCIMMY.Schemas.Group].map((s) => {
+    const d = s.definition.describe('/Schemas') as Json;
+    return { ...d, meta: { resourceType: 'Schema', location: `${base}/Schemas/${d.id as string}` } };
+  });
+}
+
+/**
+ * Discovery that tells the truth about the bridge: PATCH yes, filter (eq, and) with
+ * maxResults, no bulk, no sort, no change-password, ETags as weak versions in meta only.
+ */
+export default async function discoveryRoutes(app: FastifyInstance) {
+  const banner = app.deps.banner ? ` ${app.deps.banner}` : '';
+
+  app.get('/ServiceProviderConfig', async (req, reply) => {
+    const base = baseUrl(req);
+    return reply.type(SCIM_CONTENT_TYPE).send(
+      JSON.stringify({
+        schemas: [SCHEMA.serviceProviderConfig],
+        documentationUri: 'https://github.com/fullstory-scim-bridge/fullstory-scim-bridge#readme',
+        patch: { supported: true },
+        bulk: { supported: false, maxOperations: 0, maxPayloadSize: 0 },
+        filter: { supported: true, maxResults: MAX_PAGE },
+        changePassword: { supported: false },
+        sort: { supported: false },
+        etag: { supported: false },
+        authenticationSchemes: [
+          {
+            type: 'oauthbearertoken',
+            name: 'OAuth Bearer Token',
+            description: `Bearer token issued by the bridge's operator.${banner}`,
+            primary: true,
+          },
+        ],
+        meta: { resourceType: 'ServiceProviderConfig', location: `${base}/ServiceProviderConfig` },
+      }),
+    );
+  });
+
+  const resourceTypes = (base: string): Json[] => [
+    {
+      schemas: [SCHEMA.resourceType],
+      id: 'User',
+      name: 'User',
+      endpoint: '/Users',
+      description: `FullStory teammates, provisioned through the bridge.${banner}`,
+      schema: SCHEMA.user,
+      schemaExtensions: [{ schema: SCHEMA.enterprise, required: false }],
+      meta: { resourceType: 'ResourceType', location: `${base}/ResourceTypes/User` },
+    },
+    {
+      schemas: [SCHEMA.resourceType],
+      id: 'Group',
+      name: 'Group',
+      endpoint: '/Groups',
+      description: `IdP groups, kept by the bridge and mapped to FullStory roles.${banner}`,
+      schema: SCHEMA.group,
+      meta: { resourceType: 'ResourceType', location: `${base}/ResourceTypes/Group` },
+    },
+  ];
+
+  app.get('/ResourceTypes', async (req, reply) => {
+    const types = resourceTypes(baseUrl(req));
+    return reply.type(SCIM_CONTENT_TYPE).send(JSON.stringify(listResponse(types as never, types.length, 1)));
+  });
+  app.get<{ Params: { id: string } }>('/ResourceTypes/:id', async (req, reply) => {
+    const t = resourceTypes(baseUrl(req)).find((r) => (r.id as string).toLowerCase() === req.params.id.toLowerCase());
+    if (!t) throw new ScimError(404, `No resource type ${req.params.id}`);
+    return reply.type(SCIM_CONTENT_TYPE).send(JSON.stringify(t));
+  });
+
+  app.get('/Schemas', async (req, reply) => {
+    const docs = schemaDocs(baseUrl(req));
+    return reply.type(SCIM_CONTENT_TYPE).send(JSON.stringify(listResponse(docs as never, docs.length, 1)));
+  });
+  app.get<{ Params: { id: string } }>('/Schemas/:id', async (req, reply) => {
+    const d = schemaDocs(baseUrl(req)).find((s) => (s.id as string).toLowerCase() === req.params.id.toLowerCase());
+    if (!d) throw new ScimError(404, `No schema ${req.params.id}`);
+    return reply.type(SCIM_CONTENT_TYPE).send(JSON.stringify(d));
+  });
+}

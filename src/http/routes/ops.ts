@@ -1,0 +1,46 @@
+import type { FastifyInstance } from 'fastify';
+
+/** For ops, at the root, no auth, out of the access log. */
+export default async function opsRoutes(app: FastifyInstance) {
+  const { store, readiness, metrics } = app.deps;
+  const quiet = { logLevel: 'silent' as const };
+
+  app.get('/healthz', quiet, async (_req, reply) => reply.type('application/json').send('{"status":"ok"}'));
+
+  app.get('/readyz', quiet, async (_req, reply) => {
+    let storeOk = true;
+    let roleSync: Record<string, unknown> = {};
+    try {
+      await store.ping();
+      const s = await store.roleSync.stats();
+      roleSync = {
+        backlog: s.backlog,
+        failing: s.failing,
+        oldestPendingAgeSeconds: s.oldestPendingAt ? Math.round((Date.now() - Date.parse(s.oldestPendingAt)) / 1000) : 0,
+      };
+    } catch {
+      storeOk = false;
+    }
+    const ready = storeOk && readiness.ok;
+    const body = {
+      status: ready ? 'ready' : 'not ready',
+      store: storeOk ? 'ok' : 'unreachable',
+      fullstory: readiness.ok ? 'ok' : (readiness.reason ?? 'not checked yet'),
+      lastPreflightAt: readiness.checkedAt ?? null,
+      roleSync,
+      ...(readiness.extra ? await readiness.extra() : {}),
+    };
+    return reply.code(ready ? 200 : 503).type('application/json').send(JSON.stringify(body));
+  });
+
+  app.get('/metrics', quiet, async (_req, reply) => {
+    try {
+      const s = await store.roleSync.stats();
+      metrics.roleSyncBacklog.set(s.backlog);
+      metrics.roleSyncFailing.set(s.failing);
+    } catch {
+      // The store being down shows in /readyz; metrics still answer.
+    }
+    return reply.type(metrics.registry.contentType).send(await metrics.registry.metrics());
+  });
+}

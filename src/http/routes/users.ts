@@ -1,0 +1,47 @@
+import type { FastifyInstance } from 'fastify';
+import { SCIM_CONTENT_TYPE } from '../../scim/constants.js';
+import { baseUrl, listResponse, project, renderUser } from '../present.js';
+import { listQuery, scimQuery } from '../query.js';
+
+type IdParams = { Params: { id: string } };
+
+/** /Users: thin; the rules are in UsersService. */
+export default async function usersRoutes(app: FastifyInstance) {
+  const { users } = app.deps;
+
+  app.get('/Users', async (req, reply) => {
+    const q = scimQuery(req);
+    const page = await users.list(listQuery(q));
+    const base = baseUrl(req);
+    const resources = page.views.map((v) => project(renderUser(v, base), q.attributes, q.excludedAttributes));
+    return reply.type(SCIM_CONTENT_TYPE).send(JSON.stringify(listResponse(resources, page.total, page.startIndex)));
+  });
+
+  app.get<IdParams>('/Users/:id', async (req, reply) => {
+    const q = scimQuery(req);
+    const view = await users.get(req.params.id);
+    return reply.type(SCIM_CONTENT_TYPE).send(JSON.stringify(project(renderUser(view, baseUrl(req)), q.attributes, q.excludedAttributes)));
+  });
+
+  app.post('/Users', async (req, reply) => {
+    const view = await users.create(req.body, req.opCtx);
+    req.resourceId = view.id;
+    const body = renderUser(view, baseUrl(req));
+    return reply.code(201).header('location', (body.meta as { location: string }).location).type(SCIM_CONTENT_TYPE).send(JSON.stringify(body));
+  });
+
+  app.put<IdParams>('/Users/:id', async (req, reply) => {
+    const view = await users.replace(req.params.id, req.body, req.opCtx);
+    return reply.type(SCIM_CONTENT_TYPE).send(JSON.stringify(renderUser(view, baseUrl(req))));
+  });
+
+  app.patch<IdParams>('/Users/:id', async (req, reply) => {
+    const view = await users.patch(req.params.id, req.body, req.opCtx);
+    return reply.type(SCIM_CONTENT_TYPE).send(JSON.stringify(renderUser(view, baseUrl(req))));
+  });
+
+  app.delete<IdParams>('/Users/:id', async (req, reply) => {
+    await users.delete(req.params.id, req.opCtx);
+    return reply.code(204).send();
+  });
+}

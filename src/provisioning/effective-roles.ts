@@ -1,0 +1,37 @@
+import type { Repos } from '../store/store.js';
+import type { RolePolicy } from './role-policy.js';
+
+/**
+ * Recomputes the effective role of the given users inside the caller's transaction and
+ * writes the ones that changed to the outbox. Returns how many changed.
+ */
+export async function recomputeRoles(tx: Repos, policy: RolePolicy, userIds: Iterable<string>): Promise<number> {
+  const ids = [...new Set(userIds)];
+  if (ids.length === 0) return 0;
+  const ranks = await tx.groups.bestRanks(ids);
+  const current = await tx.users.getMany(ids);
+  const changed = new Map<string, string | null>();
+  for (const user of current) {
+    if (user.deleted) continue;
+    const desired = policy.fromRank(ranks.get(user.id));
+    // "unchanged" (null) never overrides a role the bridge already asked for.
+    if (desired === null || desired === user.role) continue;
+    changed.set(user.id, desired);
+  }
+  if (changed.size === 0) return 0;
+  await tx.users.setRoles(changed);
+  await tx.roleSync.enqueue(changed as Map<string, string>);
+  return changed.size;
+}
+
+/** After a config change: every group's mapped role from its name, every user's role again. */
+export async function reconcileAllRoles(tx: Repos, policy: RolePolicy): Promise<number> {
+  for (const group of await tx.groups.all()) {
+    const mapped = policy.forGroup(group.displayName);
+    if ((mapped?.role ?? null) !== group.role || (mapped?.rank ?? null) !== group.roleRank) {
+      await tx.groups.setRole(group.id, mapped?.role ?? null, mapped?.rank ?? null);
+    }
+  }
+  const rows = await tx.db.selectFrom('users').select('id').where('deleted_at', 'is', null).execute();
+  return recomputeRoles(tx, policy, rows.map((r) => r.id));
+}

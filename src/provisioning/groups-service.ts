@@ -1,0 +1,181 @@
+import { randomUUID } from 'node:crypto';
+import { MAX_PAGE } from '../scim/constants.js';
+import { ScimError } from '../scim/errors.js';
+import { parseEqFilter } from '../scim/filter.js';
+import { groupChanges, normaliseGroup, type GroupChange, type GroupInput } from '../scim/group.js';
+import { parsePatchBody } from '../scim/patch.js';
+import { isUniqueViolation } from '../store/db.js';
+import { GROUP_FILTER_VOCABULARY, type GroupRow } from '../store/groups.js';
+import type { Repos, Store } from '../store/store.js';
+import { recomputeRoles } from './effective-roles.js';
+import type { RolePolicy } from './role-policy.js';
+import type { ListQuery } from './users-service.js';
+
+export interface GroupView {
+  id: string;
+  displayName: string;
+  externalId: string | null;
+  extra: GroupRow['extra'];
+  /** Undefined when the caller asked not to have them (excludedAttributes=members). */
+  members?: string[];
+  created: string;
+  lastModified: string;
+  version: number;
+}
+
+export interface GroupsServiceDeps {
+  store: Store;
+  policy: RolePolicy;
+  kick: () => void;
+}
+
+const view = (g: GroupRow, members?: string[]): GroupView => ({
+  id: g.id,
+  displayName: g.displayName,
+  externalId: g.externalId,
+  extra: g.extra,
+  ...(members ? { members } : {}),
+  created: g.createdAt,
+  lastModified: g.updatedAt,
+  version: g.version,
+});
+
+/**
+ * Groups live in the bridge. Each change commits the membership and the role changes
+ * it implies in one transaction (the outbox), then wakes the worker: the IdP is
+ * answered without waiting for FullStory. The group row is locked for the transaction,
+ * so concurrent PATCHes to one group apply one after the other on any replica.
+ */
+export class GroupsService {
+  constructor(private readonly deps: GroupsServiceDeps) {}
+
+  async get(id: string, withMembers = true): Promise<GroupView> {
+    const g = await this.deps.store.groups.get(id);
+    if (!g) throw new ScimError(404, `Group ${id} not found`);
+    return view(g, withMembers ? await this.deps.store.groups.members(id) : undefined);
+  }
+
+  async list(query: ListQuery, withMembers = true): Promise<{ total: number; startIndex: number; views: GroupView[] }> {
+    const startIndex = Math.max(1, query.startIndex);
+    const count = Math.min(MAX_PAGE, Math.max(0, query.count));
+    const terms = query.filter ? parseEqFilter(query.filter, GROUP_FILTER_VOCABULARY) : [];
+    const { rows, total } = await this.deps.store.groups.query(terms, startIndex - 1, count);
+    const members = withMembers ? await this.deps.store.groups.membersOf(rows.map((r) => r.id)) : undefined;
+    return { total, startIndex, views: rows.map((r) => view(r, members?.get(r.id))) };
+  }
+
+  async create(body: unknown): Promise<GroupView> {
+    const input = normaliseGroup(body);
+    const id = randomUUID();
+    const changed = await this.write(async (tx) => {
+      await this.assertMembersExist(tx, input.members);
+      const mapped = this.deps.policy.forGroup(input.displayName);
+      try {
+        await tx.groups.insert(id, { ...fields(input), role: mapped?.role ?? null, roleRank: mapped?.rank ?? null });
+      } catch (err) {
+        if (isUniqueViolation(err)) throw new ScimError(409, `A group named ${JSON.stringify(input.displayName)} already exists`, 'uniqueness');
+        throw err;
+      }
+      await tx.groups.addMembers(id, input.members);
+      return recomputeRoles(tx, this.deps.policy, input.members);
+    });
+    if (changed) this.deps.kick();
+    return this.get(id);
+  }
+
+  async replace(id: string, body: unknown): Promise<GroupView> {
+    const input = normaliseGroup(body);
+    return this.apply(id, [{ kind: 'displayName', value: input.displayName }, { kind: 'externalId', value: input.externalId }, { kind: 'replace', ids: input.members }], input.extra);
+  }
+
+  async patch(id: string, body: unknown): Promise<GroupView> {
+    return this.apply(id, groupChanges(parsePatchBody(body), id));
+  }
+
+  async delete(id: string): Promise<void> {
+    const changed = await this.write(async (tx) => {
+      const g = await tx.groups.getForUpdate(id);
+      if (!g) throw new ScimError(404, `Group ${id} not found`);
+      const members = await tx.groups.members(id);
+      await tx.groups.delete(id);
+      // Members lose what this group gave them; no user is deleted or deactivated.
+      return recomputeRoles(tx, this.deps.policy, members);
+    });
+    if (changed) this.deps.kick();
+  }
+
+  /** Applies changes in order to the locked group, writes the difference, recomputes who it touches. */
+  private async apply(id: string, changes: GroupChange[], extra?: GroupInput['extra']): Promise<GroupView> {
+    const changed = await this.write(async (tx) => {
+      const g = await tx.groups.getForUpdate(id);
+      if (!g) throw new ScimError(404, `Group ${id} not found`);
+      const before = new Set(await tx.groups.members(id));
+      const after = new Set(before);
+      let displayName = g.displayName;
+      let externalId = g.externalId;
+      const added = new Set<string>();
+      for (const c of changes) {
+        switch (c.kind) {
+          case 'add':
+            for (const u of c.ids) (after.add(u), added.add(u));
+            break;
+          case 'remove':
+            for (const u of c.ids) after.delete(u);
+            break;
+          case 'removeAll':
+            after.clear();
+            break;
+          case 'replace':
+            after.clear();
+            for (const u of c.ids) (after.add(u), added.add(u));
+            break;
+          case 'displayName':
+            displayName = c.value;
+            break;
+          case 'externalId':
+            externalId = c.value;
+            break;
+        }
+      }
+      await this.assertMembersExist(tx, [...added].filter((u) => !before.has(u)));
+      const toAdd = [...after].filter((u) => !before.has(u));
+      const toRemove = [...before].filter((u) => !after.has(u));
+      const mapped = this.deps.policy.forGroup(displayName);
+      const roleMoved = (mapped?.role ?? null) !== g.role;
+      if (displayName !== g.displayName || externalId !== g.externalId || roleMoved || extra !== undefined) {
+        try {
+          await tx.groups.update(id, { displayName, externalId, role: mapped?.role ?? null, roleRank: mapped?.rank ?? null, extra: extra ?? g.extra });
+        } catch (err) {
+          if (isUniqueViolation(err)) throw new ScimError(409, `A group named ${JSON.stringify(displayName)} already exists`, 'uniqueness');
+          throw err;
+        }
+      } else {
+        await tx.groups.touch(id);
+      }
+      await tx.groups.removeMembers(id, toRemove);
+      await tx.groups.addMembers(id, toAdd);
+      // A rename can move the group into or out of the mapping: then every member counts.
+      const affected = roleMoved ? [...after, ...toRemove] : [...toAdd, ...toRemove];
+      return recomputeRoles(tx, this.deps.policy, affected);
+    });
+    if (changed) this.deps.kick();
+    return this.get(id);
+  }
+
+  private write<T>(fn: (tx: Repos) => Promise<T>): Promise<T> {
+    return this.deps.store.transaction(fn);
+  }
+
+  private async assertMembersExist(tx: Repos, ids: string[]): Promise<void> {
+    if (ids.length === 0) return;
+    const known = await tx.users.existingIds(ids);
+    const missing = ids.filter((u) => !known.has(u));
+    if (missing.length > 0) {
+      throw new ScimError(400, `Members are not known users: ${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ` and ${missing.length - 5} more` : ''}`, 'invalidValue');
+    }
+  }
+}
+
+function fields(input: GroupInput) {
+  return { displayName: input.displayName, externalId: input.externalId, extra: input.extra };
+}

@@ -1,0 +1,29 @@
+import type { Config } from '../config/schema.js';
+import type { Role } from '../config/roles.js';
+
+/** The configured mapping from IdP groups to FullStory roles, and its precedence. */
+export class RolePolicy {
+  private readonly byGroup: Map<string, Role>;
+  readonly precedence: readonly Role[];
+  /** Role of a user in no mapped group; null means "leave FullStory's role as it is". */
+  readonly defaultRole: Role | null;
+  readonly delivery: Config['roles']['delivery'];
+
+  constructor(cfg: Config['roles']) {
+    this.byGroup = new Map(Object.entries(cfg.groups).map(([name, role]) => [name.toLowerCase(), role]));
+    this.precedence = cfg.precedence;
+    this.defaultRole = cfg.default === 'unchanged' ? null : cfg.default;
+    this.delivery = cfg.delivery;
+  }
+
+  /** The role a group's name maps to (case-insensitive) and its rank (0 highest). */
+  forGroup(displayName: string): { role: Role; rank: number } | null {
+    const role = this.byGroup.get(displayName.toLowerCase());
+    return role ? { role, rank: this.precedence.indexOf(role) } : null;
+  }
+
+  /** A user's effective role from the best rank among their mapped groups. */
+  fromRank(rank: number | undefined): Role | null {
+    return rank === undefined ? this.defaultRole : (this.precedence[rank] ?? this.defaultRole);
+  }
+}

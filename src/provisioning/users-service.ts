@@ -1,0 +1,284 @@
+import type { FsUser, FullStoryApi } from '../fullstory/api.js';
+import { UpstreamError } from '../fullstory/errors.js';
+import type { Capabilities } from '../fullstory/preflight.js';
+import { MAX_PAGE } from '../scim/constants.js';
+import { ScimError } from '../scim/errors.js';
+import { parseEqFilter, type EqTerm } from '../scim/filter.js';
+import { parsePatchBody } from '../scim/patch.js';
+import { normaliseUser, type UserResource } from '../scim/user.js';
+import { applyUserPatch } from '../scim/user-patch.js';
+import { isUniqueViolation } from '../store/db.js';
+import type { Store } from '../store/store.js';
+import { USER_FILTER_VOCABULARY, type UserRow } from '../store/users.js';
+import type { RolePolicy } from './role-policy.js';
+import { fromUpstream, mergeUpstream, toUpstream, upstreamDiff } from './user-mapping.js';
+import { upstreamToScim } from './upstream-errors.js';
+
+/** What a user operation returns: the IdP's view, ready to render. */
+export interface UserView {
+  id: string;
+  resource: UserResource;
+  created: string;
+  lastModified: string;
+  version: number;
+}
+
+/** Filled in while an operation runs, for the audit log. */
+export interface OpContext {
+  upstreamStatus?: number;
+  note?: string;
+}
+
+export interface ListQuery {
+  filter?: string | undefined;
+  startIndex: number;
+  count: number;
+}
+
+const DUPLICATE = 'User already exists in the database.';
+
+export interface UsersServiceDeps {
+  store: Store;
+  api: FullStoryApi;
+  capabilities: () => Capabilities;
+  policy: RolePolicy;
+  /** Wakes the role-sync worker after an outbox write. */
+  kick: () => void;
+}
+
+/**
+ * The rules for users. FullStory is the system of record; the index keeps what
+ * FullStory does not, answers the filters FullStory cannot, and serialises writes
+ * per user. Nothing is answered 2xx before FullStory accepted it.
+ */
+export class UsersService {
+  constructor(private readonly deps: UsersServiceDeps) {}
+
+  private get store() {
+    return this.deps.store;
+  }
+  private get api() {
+    return this.deps.api;
+  }
+
+  private view(row: UserRow, fs?: FsUser, resource: UserResource = row.resource): UserView {
+    return {
+      id: row.id,
+      resource: mergeUpstream(resource, fs),
+      created: row.createdAt,
+      lastModified: fs?.meta?.lastModified ?? row.updatedAt,
+      version: row.version,
+    };
+  }
+
+  /** FullStory's call, with its failure translated and its status noted. */
+  private async upstream<T>(ctx: OpContext, run: () => Promise<T>): Promise<T> {
+    try {
+      const result = await run();
+      ctx.upstreamStatus ??= 200;
+      return result;
+    } catch (err) {
+      if (err instanceof UpstreamError) {
+        ctx.upstreamStatus = err.status;
+        throw upstreamToScim(err);
+      }
+      throw err;
+    }
+  }
+
+  /** The indexed row for id, adopting a user FullStory holds that the bridge never saw. */
+  private async row(id: string, ctx: OpContext): Promise<{ row: UserRow; fs?: FsUser }> {
+    const row = await this.store.users.get(id);
+    if (row?.deleted) throw new ScimError(404, `User ${id} not found`);
+    if (row) return { row };
+    const fs = await this.upstream(ctx, () => this.api.getUser(id));
+    await this.store.transaction((tx) => tx.users.adopt([{ id: fs.id, resource: fromUpstream(fs), role: null, ...createdOf(fs) }]));
+    const adopted = await this.store.users.get(id);
+    if (!adopted) throw new ScimError(404, `User ${id} not found`);
+    return { row: adopted, fs };
+  }
+
+  async get(id: string): Promise<UserView> {
+    const ctx: OpContext = {};
+    const indexed = await this.store.users.get(id);
+    if (indexed?.deleted) throw new ScimError(404, `User ${id} not found`);
+    const fs = await this.upstream(ctx, () => this.api.getUser(id));
+    if (indexed) return this.view(indexed, fs);
+    await this.store.transaction((tx) => tx.users.adopt([{ id: fs.id, resource: fromUpstream(fs), role: null, ...createdOf(fs) }]));
+    const row = await this.store.users.get(id);
+    return this.view(row!, fs);
+  }
+
+  async list(query: ListQuery): Promise<{ total: number; startIndex: number; views: UserView[] }> {
+    const startIndex = Math.max(1, query.startIndex);
+    const count = Math.min(MAX_PAGE, Math.max(0, query.count));
+    if (query.filter) return this.filtered(parseEqFilter(query.filter, USER_FILTER_VOCABULARY), startIndex, count);
+    // Unfiltered (an IdP's import): FullStory's own list, so users created outside the bridge show too.
+    const page = await this.upstream({}, () => this.api.listUsers(startIndex, Math.max(count, 1)));
+    const resources = (page.Resources ?? []).slice(0, count);
+    const rows = new Map((await this.store.users.getMany(resources.map((u) => u.id))).map((r) => [r.id, r]));
+    const unknown = resources.filter((u) => !rows.has(u.id));
+    if (unknown.length > 0) {
+      await this.store.transaction((tx) => tx.users.adopt(unknown.map((fs) => ({ id: fs.id, resource: fromUpstream(fs), role: null, ...createdOf(fs) }))));
+      for (const r of await this.store.users.getMany(unknown.map((u) => u.id))) rows.set(r.id, r);
+    }
+    const views = resources.flatMap((fs) => {
+      const row = rows.get(fs.id);
+      return row && !row.deleted ? [this.view(row, fs)] : [];
+    });
+    return { total: page.totalResults, startIndex, views };
+  }
+
+  /**
+   * Filters are answered from the index, which holds externalId and emails even where
+   * FullStory does not. A miss on a filter FullStory can run is asked upstream too, so
+   * a teammate who existed before the bridge is found rather than duplicated.
+   */
+  private async filtered(terms: EqTerm[], startIndex: number, count: number) {
+    const { rows, total } = await this.store.users.query(terms, startIndex - 1, count);
+    if (total > 0) return { total, startIndex, views: rows.map((r) => this.view(r)) };
+    const upstreamable = terms.every((t) => t.type === undefined && this.deps.capabilities().filters.has(t.key.toLowerCase()));
+    if (!upstreamable || terms.some((t) => typeof t.value !== 'string')) return { total: 0, startIndex, views: [] };
+    const expr = terms.map((t) => `${t.key} eq ${JSON.stringify(t.value)}`).join(' and ');
+    const page = await this.upstream({}, () => this.api.listUsers(1, MAX_PAGE, expr));
+    const found = page.Resources ?? [];
+    if (found.length === 0) return { total: 0, startIndex, views: [] };
+    await this.store.transaction((tx) => tx.users.adopt(found.map((fs) => ({ id: fs.id, resource: fromUpstream(fs), role: null, ...createdOf(fs) }))));
+    const again = await this.store.users.query(terms, startIndex - 1, count);
+    return { total: again.total, startIndex, views: again.rows.map((r) => this.view(r)) };
+  }
+
+  async create(body: unknown, ctx: OpContext): Promise<UserView> {
+    const resource = normaliseUser(body);
+    return this.store.withLock(`user-name:${resource.userName.toLowerCase()}`, async () => {
+      const existing = await this.store.users.findByUserName(resource.userName);
+      if (existing && !existing.deleted) throw new ScimError(409, DUPLICATE, 'uniqueness');
+      const role = this.deps.policy.defaultRole;
+      const sendsRole = this.deps.policy.delivery === 'roles-attribute';
+      if (existing?.deleted) return this.revive(existing, resource, role, ctx);
+
+      const fs = await this.createUpstream(resource, sendsRole ? role : null, ctx);
+      try {
+        await this.store.transaction(async (tx) => {
+          await tx.users.insert({ id: fs.id, resource, role, ...createdOf(fs) });
+          if (role && !sendsRole) await tx.roleSync.enqueue(new Map([[fs.id, role]]));
+        });
+      } catch (err) {
+        if (isUniqueViolation(err)) throw new ScimError(409, DUPLICATE, 'uniqueness');
+        throw err;
+      }
+      if (role && !sendsRole) this.deps.kick();
+      const row = await this.store.users.get(fs.id);
+      return this.view(row!, fs);
+    });
+  }
+
+  /**
+   * POST, and if its answer was lost (reset, timeout, 5xx), look the user up by
+   * userName before any second POST, so a retry never creates a duplicate.
+   */
+  private async createUpstream(resource: UserResource, role: string | null, ctx: OpContext): Promise<FsUser> {
+    const body = toUpstream(resource, role);
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const fs = await this.api.createUser(body);
+        ctx.upstreamStatus = 201;
+        return fs;
+      } catch (err) {
+        if (!(err instanceof UpstreamError)) throw err;
+        ctx.upstreamStatus = err.status;
+        if (err.status === 409) throw new ScimError(409, DUPLICATE, 'uniqueness');
+        if (!err.transient || err.status === 429 || attempt >= 2) throw upstreamToScim(err);
+        const landed = await this.upstream(ctx, () => this.api.findUserByUserName(resource.userName));
+        if (landed) {
+          ctx.note = 'create answer lost; found the user by userName';
+          return landed;
+        }
+      }
+    }
+  }
+
+  /** The IdP re-creates a user it deleted where FullStory could only deactivate: reuse it. */
+  private async revive(row: UserRow, resource: UserResource, role: string | null, ctx: OpContext): Promise<UserView> {
+    const sendsRole = this.deps.policy.delivery === 'roles-attribute';
+    const fs = await this.upstream(ctx, () => this.api.replaceUser(row.id, toUpstream({ active: true, ...resource }, sendsRole ? role : null)));
+    await this.store.transaction(async (tx) => {
+      await tx.users.update(row.id, resource);
+      await tx.users.setRoles(new Map([[row.id, role]]));
+      if (role && !sendsRole) await tx.roleSync.enqueue(new Map([[row.id, role]]));
+    });
+    ctx.note = 'revived a user deleted earlier (FullStory had kept it deactivated)';
+    return this.view((await this.store.users.get(row.id))!, fs);
+  }
+
+  async replace(id: string, body: unknown, ctx: OpContext): Promise<UserView> {
+    const resource = normaliseUser(body);
+    return this.store.withLock(`user:${id}`, async () => {
+      const { row } = await this.row(id, ctx);
+      await this.assertUserNameFree(resource.userName, id);
+      const role = this.deps.policy.delivery === 'roles-attribute' ? row.role : null;
+      const fs = await this.upstream(ctx, () => this.api.replaceUser(id, toUpstream(resource, role)));
+      await this.store.transaction((tx) => tx.users.update(id, resource));
+      return this.view({ ...row, version: row.version + 1 }, fs, resource);
+    });
+  }
+
+  async patch(id: string, body: unknown, ctx: OpContext): Promise<UserView> {
+    const ops = parsePatchBody(body);
+    return this.store.withLock(`user:${id}`, async () => {
+      const { row, fs: adoptedFrom } = await this.row(id, ctx);
+      const caps = this.deps.capabilities();
+      // Without PATCH upstream: read FullStory's copy, apply, PUT the whole user.
+      const fsNow = caps.patchUsers ? adoptedFrom : (adoptedFrom ?? (await this.upstream(ctx, () => this.api.getUser(id))));
+      const before = mergeUpstream(row.resource, fsNow);
+      const after = applyUserPatch(before, ops, id);
+      if (after.userName !== before.userName) await this.assertUserNameFree(after.userName, id);
+      let fs: FsUser | undefined = fsNow;
+      const diff = upstreamDiff(before, after);
+      if (diff.length > 0) {
+        if (caps.patchUsers) {
+          fs = await this.upstream(ctx, () => this.api.patchUser(id, diff));
+        } else {
+          const role = this.deps.policy.delivery === 'roles-attribute' ? row.role : null;
+          fs = await this.upstream(ctx, () => this.api.replaceUser(id, toUpstream(after, role)));
+        }
+      }
+      await this.store.transaction((tx) => tx.users.update(id, after));
+      return this.view({ ...row, version: row.version + 1 }, fs, after);
+    });
+  }
+
+  async delete(id: string, ctx: OpContext): Promise<void> {
+    await this.store.withLock(`user:${id}`, async () => {
+      await this.row(id, ctx);
+      let tombstone = false;
+      if (this.deps.capabilities().deleteUsers) {
+        await this.upstream(ctx, () => this.api.deleteUser(id));
+      } else {
+        // FullStory cannot delete: deactivate (frees the seat) and remember the IdP deleted it.
+        await this.deactivateUpstream(id, ctx);
+        tombstone = true;
+        ctx.note = 'FullStory has no DELETE: the user was deactivated instead';
+      }
+      await this.store.transaction((tx) => tx.users.delete(id, tombstone));
+    });
+  }
+
+  private async deactivateUpstream(id: string, ctx: OpContext): Promise<void> {
+    if (this.deps.capabilities().patchUsers) {
+      await this.upstream(ctx, () => this.api.patchUser(id, [{ op: 'replace', path: 'active', value: false }]));
+      return;
+    }
+    const fs = await this.upstream(ctx, () => this.api.getUser(id));
+    await this.upstream(ctx, () => this.api.replaceUser(id, { ...toUpstream(fromUpstream(fs), null), active: false }));
+  }
+
+  private async assertUserNameFree(userName: string, id: string): Promise<void> {
+    const other = await this.store.users.findByUserName(userName);
+    if (other && other.id !== id) throw new ScimError(409, `userName ${JSON.stringify(userName)} is taken by another user`, 'uniqueness');
+  }
+}
+
+function createdOf(fs: FsUser): { createdAt?: string } {
+  return typeof fs.meta?.created === 'string' ? { createdAt: fs.meta.created } : {};
+}

@@ -1,0 +1,92 @@
+/**
+ * Tables, typed for Kysely. Both dialects store the same shapes: booleans as 0/1
+ * integers, times as ISO-8601 text (which sorts), documents as JSON text.
+ */
+export interface UsersTable {
+  id: string;
+  user_name: string;
+  user_name_lc: string;
+  external_id: string | null;
+  active: number;
+  /** The effective FullStory role the bridge wants this user to have (null: leave as is). */
+  role: string | null;
+  /** The user as the IdP wrote it (normalised), JSON. */
+  resource: string;
+  created_at: string;
+  updated_at: string;
+  version: number;
+  deleted_at: string | null;
+}
+
+export interface UserEmailsTable {
+  user_id: string;
+  value_lc: string;
+  type: string | null;
+}
+
+export interface GroupsTable {
+  id: string;
+  display_name: string;
+  display_name_lc: string;
+  external_id: string | null;
+  /** The mapped FullStory role and its rank in the precedence (0 highest), or null. */
+  role: string | null;
+  role_rank: number | null;
+  /** Attributes beyond displayName and externalId, JSON. */
+  extra: string;
+  created_at: string;
+  updated_at: string;
+  version: number;
+}
+
+export interface GroupMembersTable {
+  group_id: string;
+  user_id: string;
+}
+
+export interface RoleSyncTable {
+  user_id: string;
+  desired_role: string;
+  /** Bumped on every new desired role, so a worker only clears what it applied. */
+  seq: number;
+  attempts: number;
+  next_attempt_at: string;
+  claimed_by: string | null;
+  claimed_until: string | null;
+  last_error: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface AuditTable {
+  id: string;
+  at: string;
+  token_name: string | null;
+  user_agent: string | null;
+  method: string;
+  operation: string;
+  resource_type: string;
+  resource_id: string | null;
+  outcome: string;
+  status: number;
+  upstream_status: number | null;
+  detail: string | null;
+}
+
+export interface RateBudgetTable {
+  name: string;
+  tokens: number;
+  updated_ms: number;
+  paused_until_ms: number;
+}
+
+export interface Database {
+  users: UsersTable;
+  user_emails: UserEmailsTable;
+  groups: GroupsTable;
+  group_members: GroupMembersTable;
+  role_sync: RoleSyncTable;
+  audit: AuditTable;
+  rate_budget: RateBudgetTable;
+  kv: { key: string; value: string };
+}

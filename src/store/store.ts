@@ -1,0 +1,76 @@
+import { sql, type Kysely } from 'kysely';
+import { AuditRepo } from './audit.js';
+import { openDatabase, type DbHandle, type Dialect, type OpenOptions } from './db.js';
+import { GroupsRepo } from './groups.js';
+import { KeyedMutex } from './keyed-mutex.js';
+import { RoleSyncRepo } from './role-sync.js';
+import type { Database } from './schema.js';
+import { UsersRepo } from './users.js';
+
+/** The repositories over one connection or one transaction. */
+export class Repos {
+  readonly users: UsersRepo;
+  readonly groups: GroupsRepo;
+  readonly roleSync: RoleSyncRepo;
+  readonly audit: AuditRepo;
+  constructor(
+    readonly db: Kysely<Database>,
+    readonly dialect: Dialect,
+  ) {
+    this.users = new UsersRepo(db);
+    this.groups = new GroupsRepo(db, dialect);
+    this.roleSync = new RoleSyncRepo(db, dialect);
+    this.audit = new AuditRepo(db);
+  }
+}
+
+/**
+ * The narrow storage interface the rules use: repositories, one transaction helper,
+ * and a per-key lock that holds across replicas on PostgreSQL.
+ */
+export class Store extends Repos {
+  private readonly mutex = new KeyedMutex();
+
+  private constructor(private readonly handle: DbHandle) {
+    super(handle.db, handle.dialect);
+  }
+
+  static async open(opts: OpenOptions): Promise<Store> {
+    return new Store(await openDatabase(opts));
+  }
+
+  transaction<T>(fn: (tx: Repos) => Promise<T>): Promise<T> {
+    return this.db.transaction().execute((trx) => fn(new Repos(trx, this.dialect)));
+  }
+
+  /**
+   * Runs fn with `key` locked: in process by a queue, and on PostgreSQL also by a
+   * session advisory lock, so two replicas never interleave writes to one user.
+   * No transaction is held open across the FullStory call.
+   */
+  async withLock<T>(key: string, fn: () => Promise<T>): Promise<T> {
+    return this.mutex.run(key, async () => {
+      const pool = this.handle.pool;
+      if (!pool) return fn();
+      const client = await pool.connect();
+      try {
+        await client.query('SELECT pg_advisory_lock(hashtext($1))', [key]);
+        try {
+          return await fn();
+        } finally {
+          await client.query('SELECT pg_advisory_unlock(hashtext($1))', [key]);
+        }
+      } finally {
+        client.release();
+      }
+    });
+  }
+
+  async ping(): Promise<void> {
+    await sql`SELECT 1`.execute(this.db);
+  }
+
+  async close(): Promise<void> {
+    await this.db.destroy();
+  }
+}

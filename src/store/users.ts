@@ -1,0 +1,218 @@
+import { sql, type Kysely } from 'kysely';
+import type { EqTerm } from '../scim/filter.js';
+import type { UserResource } from '../scim/user.js';
+import type { Database, UsersTable } from './schema.js';
+
+export interface UserRow {
+  id: string;
+  userName: string;
+  externalId: string | null;
+  active: boolean;
+  role: string | null;
+  resource: UserResource;
+  createdAt: string;
+  updatedAt: string;
+  version: number;
+  /** The IdP deleted it; FullStory may still hold it, deactivated. */
+  deleted: boolean;
+}
+
+export interface NewUser {
+  id: string;
+  resource: UserResource;
+  role: string | null;
+  createdAt?: string;
+}
+
+/** Filter attributes the index answers for /Users (lower-cased path -> key). */
+export const USER_FILTER_VOCABULARY: Record<string, string> = {
+  id: 'id',
+  username: 'userName',
+  externalid: 'externalId',
+  active: 'active',
+  'emails.value': 'emails.value',
+};
+
+const CHUNK = 500;
+
+function toRow(r: UsersTable): UserRow {
+  return {
+    id: r.id,
+    userName: r.user_name,
+    externalId: r.external_id,
+    active: Number(r.active) === 1,
+    role: r.role,
+    resource: JSON.parse(r.resource) as UserResource,
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
+    version: Number(r.version),
+    deleted: r.deleted_at !== null,
+  };
+}
+
+function emailsOf(resource: UserResource): { value_lc: string; type: string | null }[] {
+  const emails = Array.isArray(resource.emails) ? resource.emails : [];
+  return emails.flatMap((e) =>
+    e && typeof e === 'object' && !Array.isArray(e) && typeof e.value === 'string'
+      ? [{ value_lc: e.value.toLowerCase(), type: typeof e.type === 'string' ? e.type.toLowerCase() : null }]
+      : [],
+  );
+}
+
+function columns(resource: UserResource) {
+  return {
+    user_name: resource.userName,
+    user_name_lc: resource.userName.toLowerCase(),
+    external_id: typeof resource.externalId === 'string' ? resource.externalId : null,
+    active: resource.active === false ? 0 : 1,
+    resource: JSON.stringify(resource),
+  };
+}
+
+export function chunks<T>(items: readonly T[], size = CHUNK): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}
+
+/** The user index: FullStory's ids, what the IdP wrote, and the effective role. */
+export class UsersRepo {
+  constructor(private readonly db: Kysely<Database>) {}
+
+  async get(id: string): Promise<UserRow | undefined> {
+    const r = await this.db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst();
+    return r && toRow(r);
+  }
+
+  async getMany(ids: readonly string[]): Promise<UserRow[]> {
+    const out: UserRow[] = [];
+    for (const part of chunks(ids)) {
+      if (part.length === 0) continue;
+      const rows = await this.db.selectFrom('users').selectAll().where('id', 'in', part).execute();
+      out.push(...rows.map(toRow));
+    }
+    return out;
+  }
+
+  async existingIds(ids: readonly string[]): Promise<Set<string>> {
+    const found = new Set<string>();
+    for (const part of chunks(ids)) {
+      const rows = await this.db.selectFrom('users').select('id').where('id', 'in', part).where('deleted_at', 'is', null).execute();
+      for (const r of rows) found.add(r.id);
+    }
+    return found;
+  }
+
+  async findByUserName(userName: string): Promise<UserRow | undefined> {
+    const r = await this.db.selectFrom('users').selectAll().where('user_name_lc', '=', userName.toLowerCase()).executeTakeFirst();
+    return r && toRow(r);
+  }
+
+  /** Users matching all terms, in a stable order (creation, then id). */
+  async query(terms: readonly EqTerm[], offset: number, limit: number): Promise<{ rows: UserRow[]; total: number }> {
+    let q = this.db.selectFrom('users').where('deleted_at', 'is', null);
+    for (const t of terms) {
+      const v = t.value;
+      switch (t.key) {
+        case 'id':
+          q = q.where('id', '=', String(v));
+          break;
+        case 'userName':
+          q = q.where('user_name_lc', '=', String(v).toLowerCase());
+          break;
+        case 'externalId':
+          q = q.where('external_id', '=', String(v));
+          break;
+        case 'active':
+          q = q.where('active', '=', v === true || String(v).toLowerCase() === 'true' ? 1 : 0);
+          break;
+        case 'emails.value':
+          q = q.where((eb) =>
+            eb.exists(
+              eb
+                .selectFrom('user_emails')
+                .select(sql<number>`1`.as('one'))
+                .whereRef('user_emails.user_id', '=', 'users.id')
+                .where('user_emails.value_lc', '=', String(v).toLowerCase())
+                .$if(t.type !== undefined, (s) => s.where('user_emails.type', '=', t.type!.toLowerCase())),
+            ),
+          );
+          break;
+        default:
+          throw new Error(`unsupported filter key ${t.key}`);
+      }
+    }
+    const { total } = await q.select((eb) => eb.fn.countAll<number>().as('total')).executeTakeFirstOrThrow();
+    const rows = limit > 0 ? await q.selectAll().orderBy('created_at').orderBy('id').offset(offset).limit(limit).execute() : [];
+    return { rows: rows.map(toRow), total: Number(total) };
+  }
+
+  async insert(user: NewUser): Promise<void> {
+    const now = new Date().toISOString();
+    await this.db
+      .insertInto('users')
+      .values({ id: user.id, ...columns(user.resource), role: user.role, created_at: user.createdAt ?? now, updated_at: now, version: 1 })
+      .execute();
+    await this.replaceEmails(user.id, user.resource);
+  }
+
+  /** Indexes users met upstream that the bridge did not create; an existing row wins. */
+  async adopt(users: readonly NewUser[]): Promise<void> {
+    if (users.length === 0) return;
+    const known = await this.existingIds(users.map((u) => u.id));
+    for (const user of users) {
+      if (known.has(user.id)) continue;
+      const now = new Date().toISOString();
+      const inserted = await this.db
+        .insertInto('users')
+        .values({ id: user.id, ...columns(user.resource), role: user.role, created_at: user.createdAt ?? now, updated_at: now, version: 1 })
+        .onConflict((oc) => oc.doNothing())
+        .executeTakeFirst();
+      if (Number(inserted.numInsertedOrUpdatedRows ?? 0) > 0) await this.replaceEmails(user.id, user.resource);
+    }
+  }
+
+  async update(id: string, resource: UserResource): Promise<void> {
+    await this.db
+      .updateTable('users')
+      .set({ ...columns(resource), updated_at: new Date().toISOString(), version: sql`version + 1`, deleted_at: null })
+      .where('id', '=', id)
+      .execute();
+    await this.replaceEmails(id, resource);
+  }
+
+  async setRoles(changes: ReadonlyMap<string, string | null>): Promise<void> {
+    const byRole = new Map<string | null, string[]>();
+    for (const [id, role] of changes) byRole.set(role, [...(byRole.get(role) ?? []), id]);
+    for (const [role, ids] of byRole) {
+      for (const part of chunks(ids)) await this.db.updateTable('users').set({ role }).where('id', 'in', part).execute();
+    }
+  }
+
+  /**
+   * Forgets a user: gone from every group and from the outbox. With `tombstone` the
+   * row stays (FullStory still holds the user, deactivated) so reads answer 404 and
+   * the upstream copy is not adopted back.
+   */
+  async delete(id: string, tombstone: boolean): Promise<void> {
+    await this.db.deleteFrom('group_members').where('user_id', '=', id).execute();
+    await this.db.deleteFrom('role_sync').where('user_id', '=', id).execute();
+    if (tombstone) {
+      await this.db.updateTable('users').set({ deleted_at: new Date().toISOString(), role: null }).where('id', '=', id).execute();
+      return;
+    }
+    await this.db.deleteFrom('user_emails').where('user_id', '=', id).execute();
+    await this.db.deleteFrom('users').where('id', '=', id).execute();
+  }
+
+  async count(): Promise<number> {
+    const { n } = await this.db.selectFrom('users').where('deleted_at', 'is', null).select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+    return Number(n);
+  }
+
+  private async replaceEmails(id: string, resource: UserResource): Promise<void> {
+    await this.db.deleteFrom('user_emails').where('user_id', '=', id).execute();
+    const emails = emailsOf(resource);
+    if (emails.length > 0) await this.db.insertInto('user_emails').values(emails.map((e) => ({ user_id: id, ...e }))).execute();
+  }
+}

@@ -1,0 +1,128 @@
+import { randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
+import { UpstreamError } from '../fullstory/errors.js';
+import type { RoleSyncItem } from '../store/role-sync.js';
+import type { Store } from '../store/store.js';
+import type { RoleDelivery } from './delivery.js';
+
+export interface WorkerOptions {
+  store: Store;
+  delivery: RoleDelivery;
+  logger: Logger;
+  concurrency: number;
+  pollMs: number;
+  claimTtlMs: number;
+  /** How many outbox rows one delivery takes at once (role groups gain from large batches). */
+  batchSize?: number;
+  onApplied?: (n: number, failed: number) => void;
+}
+
+/** Exponential backoff with jitter, 1 s doubling to 5 min; FullStory's "no" waits longer. */
+function retryAt(item: RoleSyncItem, err: Error): Date {
+  const permanent = err instanceof UpstreamError && !err.transient;
+  const base = permanent ? 60_000 : 1_000;
+  const ms = Math.min(300_000, base * 2 ** Math.min(item.attempts, 10)) * (0.75 + Math.random() / 2);
+  return new Date(Date.now() + ms);
+}
+
+/**
+ * Drains the role-sync outbox into FullStory within the rate budget. Claims are rows
+ * in the store, so any replica can run a worker and a dead one's claims expire.
+ */
+export class RoleSyncWorker {
+  readonly id = `worker-${randomUUID()}`;
+  private running = false;
+  private loop: Promise<void> | undefined;
+  private wake: (() => void) | undefined;
+  private kicked = false;
+
+  constructor(private readonly opts: WorkerOptions) {}
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.loop = this.run();
+  }
+
+  /** Work arrived: look now instead of at the next poll. */
+  kick(): void {
+    this.kicked = true;
+    this.wake?.();
+  }
+
+  /** Finishes the batch in hand, hands back unstarted claims, and stops. */
+  async stop(): Promise<void> {
+    if (!this.running) return;
+    this.running = false;
+    this.wake?.();
+    await this.loop;
+    await this.opts.store.roleSync.release(this.id).catch(() => undefined);
+  }
+
+  private async run(): Promise<void> {
+    const { store, logger } = this.opts;
+    const batch = this.opts.batchSize ?? this.opts.concurrency * 4;
+    while (this.running) {
+      let items: RoleSyncItem[] = [];
+      try {
+        this.kicked = false;
+        items = await store.roleSync.claim(this.id, batch, this.opts.claimTtlMs);
+      } catch (err) {
+        logger.error({ err }, 'role sync: could not claim work');
+      }
+      if (items.length === 0) {
+        if (!this.kicked) await this.sleep(this.opts.pollMs);
+        continue;
+      }
+      await this.process(items);
+    }
+  }
+
+  private async process(items: RoleSyncItem[]): Promise<void> {
+    const { store, delivery, logger, concurrency } = this.opts;
+    let failed = 0;
+    // Deliveries run `concurrency` at a time; the rate budget paces them.
+    const slices: RoleSyncItem[][] = [];
+    const per = delivery.batched ? items.length : 1;
+    for (let i = 0; i < items.length; i += per) slices.push(items.slice(i, i + per));
+    let next = 0;
+    const lane = async () => {
+      while (next < slices.length) {
+        const slice = slices[next++]!;
+        const results = await delivery.deliver(slice.map((i) => ({ userId: i.userId, role: i.desiredRole })));
+        for (const item of slice) {
+          const err = results.get(item.userId) ?? null;
+          try {
+            if (!err) await store.roleSync.complete(this.id, item);
+            else if (err instanceof UpstreamError && err.status === 404) {
+              logger.warn({ userId: item.userId }, 'role sync: user no longer exists in FullStory; dropping');
+              await store.roleSync.complete(this.id, item);
+            } else {
+              failed++;
+              logger.warn({ userId: item.userId, role: item.desiredRole, attempts: item.attempts + 1, err: err.message }, 'role sync: delivery failed; will retry');
+              await store.roleSync.fail(this.id, item, err.message, retryAt(item, err));
+            }
+          } catch (dbErr) {
+            logger.error({ err: dbErr }, 'role sync: could not record the outcome; the claim will expire and be retried');
+          }
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(concurrency, slices.length) }, lane));
+    this.opts.onApplied?.(items.length - failed, failed);
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const t = setTimeout(done, ms);
+      function done() {
+        clearTimeout(t);
+        resolve();
+      }
+      this.wake = () => {
+        this.wake = undefined;
+        done();
+      };
+    });
+  }
+}
