@@ -76,7 +76,13 @@ function expand(op: PatchOperation, userId: string): ScimPatchOperation[] {
   if (target === 'ignore') return [];
   if (op.op === 'remove' || op.value === null) return [{ op: 'remove', path: target.path }];
   if (op.value === undefined) throw badRequest(`"${op.path}" needs a value`);
-  return [{ op: op.op, path: target.path, value: normaliseValue(target, op.value) }];
+  const value = normaliseValue(target, op.value);
+  // A manager is one person: the old manager's $ref or displayName must not survive into the new one
+  // (add and replace both merge sub-attributes into a complex attribute, RFC 7644 §3.5.2).
+  if (target.attr === `${SCHEMA.enterprise}:manager` && !target.sub) {
+    return [{ op: 'remove', path: target.path }, { op: 'add', path: target.path, value }];
+  }
+  return [{ op: op.op, path: target.path, value }];
 }
 
 /** Applies an IdP's PatchOp to a stored user; the result is validated like a PUT body. */

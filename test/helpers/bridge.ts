@@ -1,0 +1,195 @@
+import { randomBytes } from 'node:crypto';
+import { Writable } from 'node:stream';
+import pg from 'pg';
+import pino from 'pino';
+import { createBridge, REDACT, type Bridge } from '../../src/bridge.js';
+import { loadConfig } from '../../src/config/load.js';
+import type { ProfileName, ProfilePatch } from '../../src/sandbox/profile.js';
+import { startSandbox, type RunningSandbox } from '../../src/sandbox/server.js';
+
+export const PG_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+export const IDP_TOKEN = 'test-idp-token-0123456789abcdef';
+
+let pgAvailable: Promise<boolean> | undefined;
+/** PostgreSQL is needed for the second run of each store suite; `.ci/run` makes sure it is up. */
+export function postgresAvailable(): Promise<boolean> {
+  pgAvailable ??= (async () => {
+    const client = new pg.Client({ connectionString: PG_URL, connectionTimeoutMillis: 2000 });
+    try {
+      await client.connect();
+      await client.end();
+      return true;
+    } catch (err) {
+      if (process.env.REQUIRE_POSTGRES === '1') throw new Error(`PostgreSQL is required (REQUIRE_POSTGRES=1) but ${PG_URL} is unreachable: ${(err as Error).message}`);
+      console.warn(`[tests] PostgreSQL at ${PG_URL} is unreachable (${(err as Error).message}): the PostgreSQL runs are skipped`);
+      return false;
+    }
+  })();
+  return pgAvailable;
+}
+
+export type DbKind = 'sqlite' | 'postgres';
+/** The suites that run on both stores; PostgreSQL only where it answers. */
+export const DATABASES: DbKind[] = ['sqlite', 'postgres'];
+
+/** A PostgreSQL schema of the test's own, dropped by the returned function. */
+export async function tempSchema(): Promise<{ schema: string; drop: () => Promise<void> }> {
+  const schema = `t_${randomBytes(6).toString('hex')}`;
+  const client = new pg.Client({ connectionString: PG_URL });
+  await client.connect();
+  await client.query(`CREATE SCHEMA ${schema}`);
+  await client.end();
+  return {
+    schema,
+    drop: async () => {
+      const c = new pg.Client({ connectionString: PG_URL });
+      await c.connect();
+      await c.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+      await c.end();
+    },
+  };
+}
+
+export interface TestBridge {
+  bridge: Bridge;
+  sandbox: RunningSandbox;
+  /** Everything the bridge logged, as text: for secrets checks. */
+  logs: () => string;
+  req: (method: string, url: string, body?: unknown, headers?: Record<string, string>) => Promise<Res>;
+  close: () => Promise<void>;
+}
+
+export interface Res {
+  status: number;
+  body: any;
+  headers: Record<string, string | string[] | undefined>;
+}
+
+export interface TestBridgeOptions {
+  db?: DbKind;
+  profile?: ProfileName;
+  sandbox?: ProfilePatch;
+  /** Config overrides (nested as in the YAML file). */
+  config?: Record<string, unknown>;
+  startWorker?: boolean;
+  /** Reuse a sandbox (several bridges on one FullStory). */
+  sharedSandbox?: RunningSandbox;
+  /** Reuse a PostgreSQL schema (several replicas on one database). */
+  pgSchema?: string;
+}
+
+/** A bridge on an in-memory SQLite or a fresh PostgreSQL schema, against its own sandbox. */
+export async function startTestBridge(opts: TestBridgeOptions = {}): Promise<TestBridge> {
+  const sandbox = opts.sharedSandbox ?? (await startSandbox({ profile: opts.profile ?? 'default', patch: { rateLimit: null, ...(opts.sandbox ?? {}) } }));
+  let schema: { schema: string; drop: () => Promise<void> } | undefined;
+  if (opts.db === 'postgres' && !opts.pgSchema) schema = await tempSchema();
+  const pgSchema = opts.pgSchema ?? schema?.schema;
+  const chunks: string[] = [];
+  const logger = pino(
+    { level: 'debug', redact: REDACT },
+    new Writable({
+      write(chunk, _enc, cb) {
+        chunks.push(String(chunk));
+        cb();
+      },
+    }),
+  );
+  const config = loadConfig(
+    {},
+    {
+      fullstory: { url: sandbox.url, token: sandbox.token, ratePerSecond: 10_000, rateBurst: 10_000, ...((opts.config?.fullstory as object) ?? {}) },
+      idp: { token: IDP_TOKEN },
+      database: opts.db === 'postgres' ? { url: PG_URL } : { dataDir: ':memory:' },
+      sync: { pollMs: 100 },
+      ...Object.fromEntries(Object.entries(opts.config ?? {}).filter(([k]) => k !== 'fullstory')),
+    },
+  );
+  const bridge = await createBridge(config, {
+    logger,
+    sandbox,
+    ...(pgSchema ? { pgSchema } : {}),
+    ...(opts.startWorker === false ? { startWorker: false } : {}),
+  });
+  return {
+    bridge,
+    sandbox,
+    logs: () => chunks.join(''),
+    req: async (method, url, body, headers = {}) => {
+      const res = await bridge.app.inject({
+        method: method as 'GET',
+        url,
+        headers: { authorization: `Bearer ${IDP_TOKEN}`, ...(body !== undefined ? { 'content-type': 'application/scim+json' } : {}), ...headers },
+        ...(body !== undefined ? { payload: typeof body === 'string' ? body : JSON.stringify(body) } : {}),
+      });
+      let parsed: unknown;
+      try {
+        parsed = res.body ? JSON.parse(res.body) : undefined;
+      } catch {
+        parsed = res.body;
+      }
+      return { status: res.statusCode, body: parsed, headers: res.headers as Res['headers'] };
+    },
+    close: async () => {
+      await bridge.close();
+      if (!opts.sharedSandbox) await sandbox.close();
+      await schema?.drop();
+    },
+  };
+}
+
+/** Waits until `check` holds (polling), or fails with what it last saw. */
+export async function eventually<T>(check: () => Promise<T> | T, what: string, timeoutMs = 15_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await check();
+      if (v) return v;
+      last = v;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; last: ${String(last)}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+export const U = '/scim/v2/Users';
+export const G = '/scim/v2/Groups';
+export const PATCH_OP = 'urn:ietf:params:scim:api:messages:2.0:PatchOp';
+export const USER_SCHEMA = 'urn:ietf:params:scim:schemas:core:2.0:User';
+export const GROUP_SCHEMA = 'urn:ietf:params:scim:schemas:core:2.0:Group';
+export const ENTERPRISE = 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User';
+
+export function oktaUser(userName: string, extra: Record<string, unknown> = {}) {
+  return {
+    schemas: [USER_SCHEMA],
+    userName,
+    name: { givenName: 'Test', familyName: 'User' },
+    emails: [{ primary: true, value: userName, type: 'work' }],
+    displayName: 'Test User',
+    locale: 'en-US',
+    externalId: `00u${userName.replace(/\W/g, '').slice(0, 12)}`,
+    groups: [],
+    password: '1mz050nq',
+    active: true,
+    ...extra,
+  };
+}
+
+export function entraUser(userName: string, externalId: string, extra: Record<string, unknown> = {}) {
+  return {
+    schemas: [USER_SCHEMA, ENTERPRISE],
+    externalId,
+    userName,
+    active: true,
+    emails: [{ primary: true, type: 'work', value: userName }],
+    meta: { resourceType: 'User' },
+    name: { formatted: 'givenName familyName', familyName: 'familyName', givenName: 'givenName' },
+    roles: [],
+    addresses: null,
+    manager: null,
+    [ENTERPRISE]: { manager: '123456', employeeNumber: '701984', department: 'Tour Operations' },
+    ...extra,
+  };
+}
