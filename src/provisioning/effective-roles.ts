@@ -8,6 +8,9 @@ import type { RolePolicy } from './role-policy.js';
 export async function recomputeRoles(tx: Repos, policy: RolePolicy, userIds: Iterable<string>): Promise<number> {
   const ids = [...new Set(userIds)];
   if (ids.length === 0) return 0;
+  // Two transactions on different groups may touch one user: the second waits here and
+  // then reads memberships the first committed, so neither writes a stale role.
+  await tx.users.lockForUpdate(ids, tx.dialect);
   const ranks = await tx.groups.bestRanks(ids);
   const current = await tx.users.getMany(ids);
   const changed = new Map<string, string | null>();

@@ -103,6 +103,17 @@ export class UsersRepo {
     return found;
   }
 
+  /**
+   * Holds the users' rows until the transaction ends (PostgreSQL), in id order so two
+   * transactions never deadlock. SQLite runs one write transaction at a time anyway.
+   */
+  async lockForUpdate(ids: readonly string[], dialect: 'sqlite' | 'postgres'): Promise<void> {
+    if (dialect !== 'postgres') return;
+    for (const part of chunks([...ids].sort())) {
+      if (part.length) await this.db.selectFrom('users').select('id').where('id', 'in', part).orderBy('id').forUpdate().execute();
+    }
+  }
+
   async findByUserName(userName: string): Promise<UserRow | undefined> {
     const r = await this.db.selectFrom('users').selectAll().where('user_name_lc', '=', userName.toLowerCase()).executeTakeFirst();
     return r && toRow(r);

@@ -100,7 +100,8 @@ export class RoleSyncWorker {
             } else {
               failed++;
               logger.warn({ userId: item.userId, role: item.desiredRole, attempts: item.attempts + 1, err: err.message }, 'role sync: delivery failed; will retry');
-              await store.roleSync.fail(this.id, item, err.message, retryAt(item, err));
+              const why = err instanceof UpstreamError ? `FullStory ${err.status || err.kind}: ${err.message}` : err.message;
+              await store.roleSync.fail(this.id, item, why, retryAt(item, err));
             }
           } catch (dbErr) {
             logger.error({ err: dbErr }, 'role sync: could not record the outcome; the claim will expire and be retried');

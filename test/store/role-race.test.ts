@@ -1,0 +1,56 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config/load.js';
+import { recomputeRoles } from '../../src/provisioning/effective-roles.js';
+import { RolePolicy } from '../../src/provisioning/role-policy.js';
+import { Store } from '../../src/store/store.js';
+import { PG_URL, postgresAvailable, tempSchema } from '../helpers/bridge.js';
+
+const pgUp = await postgresAvailable();
+
+/** Needs PostgreSQL: the interleaving below is only possible with concurrent transactions. */
+describe.skipIf(!pgUp)('effective roles under concurrent transactions (PostgreSQL)', () => {
+  let store: Store;
+  let drop: () => Promise<void>;
+  const policy = new RolePolicy(loadConfig({}, { roles: { groups: { Admins: 'admin', Eng: 'architect' } } }).roles);
+
+  beforeAll(async () => {
+    const s = await tempSchema();
+    drop = s.drop;
+    store = await Store.open({ url: PG_URL, dataDir: ':memory:', pgSchema: s.schema });
+  });
+  afterAll(async () => {
+    await store?.close();
+    await drop?.();
+  });
+
+  it('a role computed while another group change is uncommitted is not stale after both commit', async () => {
+    await store.users.insert({ id: 'u1', resource: { userName: 'u1@example.com' }, role: 'architect' });
+    await store.groups.insert('admins', { displayName: 'Admins', externalId: null, role: 'admin', roleRank: 0, extra: {} });
+    await store.groups.insert('eng', { displayName: 'Eng', externalId: null, role: 'architect', roleRank: 1, extra: {} });
+    await store.groups.addMembers('eng', ['u1']);
+
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    let firstComputed!: () => void;
+    const computed = new Promise<void>((r) => (firstComputed = r));
+    // Transaction 1 makes u1 an admin and stays open.
+    const t1 = store.transaction(async (tx) => {
+      await tx.groups.addMembers('admins', ['u1']);
+      await recomputeRoles(tx, policy, ['u1']);
+      firstComputed();
+      await gate;
+    });
+    await computed;
+    // Transaction 2 removes u1 from Eng meanwhile, on another connection.
+    const t2 = store.transaction(async (tx) => {
+      await tx.groups.removeMembers('eng', ['u1']);
+      await recomputeRoles(tx, policy, ['u1']);
+    });
+    await new Promise((r) => setTimeout(r, 200));
+    release();
+    await Promise.all([t1, t2]);
+    expect((await store.users.get('u1'))?.role).toBe('admin');
+    const [queued] = await store.roleSync.claim('w', 10, 60_000);
+    expect(queued?.desiredRole).toBe('admin');
+  });
+});
