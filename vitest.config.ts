@@ -7,6 +7,7 @@ export default defineConfig({
     pool: 'forks',
     maxWorkers: 2,
     testTimeout: 30_000,
+    reporters: ['default', './test/helpers/summary-reporter.ts'],
     hookTimeout: 60_000,
   },
 });

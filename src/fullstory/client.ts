@@ -41,7 +41,7 @@ function networkError(err: unknown): UpstreamError {
   if (err instanceof undiciErrors.ConnectTimeoutError) return new UpstreamError(0, 'Connecting to FullStory timed out', 'timeout');
   const code = e.code ?? '';
   if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return new UpstreamError(0, `FullStory's host name could not be resolved (${code})`, 'network');
-  if (code.startsWith('ERR_TLS') || code.includes('CERT') || code === 'DEPTH_ZERO_SELF_SIGNED_CERT') {
+  if (code.startsWith('ERR_TLS') || code.startsWith('ERR_SSL') || code.includes('CERT') || /secure TLS connection/.test(e.message ?? '')) {
     return new UpstreamError(0, `TLS to FullStory failed (${code})`, 'network');
   }
   return new UpstreamError(0, `Network error talking to FullStory (${code || e.message || 'unknown'})`, 'network');
