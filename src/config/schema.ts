@@ -149,7 +149,7 @@ export const ENV_VARS: Record<string, { path: string; doc: string }> = {
   HOST: { path: 'server.host', doc: 'Listen address' },
   PORT: { path: 'server.port', doc: 'Listen port' },
   BODY_LIMIT_BYTES: { path: 'server.bodyLimitBytes', doc: 'Largest request body accepted (413 past it)' },
-  REQUEST_TIMEOUT_MS: { path: 'server.requestTimeoutMs', doc: 'Longest an IdP request may take before 503' },
+  REQUEST_TIMEOUT_MS: { path: 'server.requestTimeoutMs', doc: 'Longest an IdP request may take (IdPs give up at 60 s)' },
   SHUTDOWN_GRACE_MS: { path: 'server.shutdownGraceMs', doc: 'Time given to in-flight work on SIGTERM' },
   LOG_LEVEL: { path: 'log.level', doc: 'pino level' },
   LOG_FORMAT: { path: 'log.format', doc: 'auto (pretty on a terminal), json or pretty' },
@@ -173,6 +173,6 @@ export const ENV_VARS: Record<string, { path: string; doc: string }> = {
   STARTUP_POLICY: { path: 'startup.policy', doc: 'fail-fast or degraded' },
   SANDBOX_PROFILE: { path: 'sandbox.profile', doc: 'Sandbox profile in demo mode: default or strict' },
   AUDIT_RETENTION_DAYS: { path: 'audit.retentionDays', doc: 'Audit rows older than this are pruned' },
-  AUDIT_REDACT_PII: { path: 'audit.redactPii', doc: 'Hash userNames and emails in the audit log' },
+  AUDIT_REDACT_PII: { path: 'audit.redactPii', doc: 'Keep no free-text detail (which may name a user) in audit rows' },
   NODE_ENV: { path: 'nodeEnv', doc: 'production forbids the sandbox fallback' },
 };
