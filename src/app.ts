@@ -7,6 +7,7 @@ import groupsRoutes from './http/routes/groups.js';
 import opsRoutes from './http/routes/ops.js';
 import usersRoutes from './http/routes/users.js';
 import type { AppDeps } from './http/types.js';
+import { createHash } from 'node:crypto';
 import { ScimError } from './scim/errors.js';
 
 const WRITES = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
@@ -48,6 +49,8 @@ async function audit(deps: AppDeps, req: FastifyRequest, reply: FastifyReply): P
   const route = req.routeOptions.url ?? req.url;
   const resourceType = route.includes('/Groups') ? 'Group' : route.includes('/Users') ? 'User' : 'Other';
   const params = req.params as { id?: string } | undefined;
+  const redact = deps.config.audit.redactPii;
+  const subject = req.opCtx?.subject;
   try {
     await deps.store.audit.record({
       token_name: req.tokenName ?? null,
@@ -56,10 +59,11 @@ async function audit(deps: AppDeps, req: FastifyRequest, reply: FastifyReply): P
       operation: `${req.method} ${route.replace(BASE_PATH, '')}`,
       resource_type: resourceType,
       resource_id: params?.id ?? req.resourceId ?? null,
+      subject: subject === undefined ? null : redact ? `sha256:${createHash('sha256').update(subject).digest('hex').slice(0, 16)}` : subject.slice(0, 256),
       outcome: reply.statusCode < 400 ? 'success' : 'failure',
       status: reply.statusCode,
       upstream_status: req.opCtx?.upstreamStatus ?? null,
-      detail: deps.config.audit.redactPii ? null : (req.opCtx?.note ?? null),
+      detail: redact ? null : (req.opCtx?.error ?? req.opCtx?.note ?? null)?.slice(0, 500) ?? null,
     });
   } catch (err) {
     req.log.error({ err }, 'audit write failed');

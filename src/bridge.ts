@@ -187,6 +187,15 @@ export async function createBridge(config: Config, opts: BridgeOptions = {}): Pr
     ...(demo ? { banner: `DEMO: backed by the built-in FullStory sandbox (${config.sandbox.profile} profile), not by FullStory.` } : {}),
   };
 
+  // Audit retention: prune now and every six hours.
+  const prune = () =>
+    store.audit
+      .prune(new Date(Date.now() - config.audit.retentionDays * 86_400_000).toISOString())
+      .then((n) => n > 0 && logger.info({ rows: n }, 'audit rows past retention pruned'))
+      .catch((err: unknown) => logger.warn({ err }, 'audit pruning failed'));
+  await prune();
+  const pruneTimer = setInterval(prune, 6 * 3_600_000).unref();
+
   const fastify: FastifyInstance = Fastify({
     loggerInstance: logger as unknown as FastifyBaseLogger,
     bodyLimit: config.server.bodyLimitBytes,
@@ -204,10 +213,25 @@ export async function createBridge(config: Config, opts: BridgeOptions = {}): Pr
     worker,
     client,
     ...(demo ? { demo } : {}),
+    /**
+     * Stops accepting, lets in-flight requests finish, then the worker's batch (its
+     * unstarted claims go back to the outbox), then closes FullStory's pool and the store.
+     * Bounded by server.shutdownGraceMs: past it, open connections are cut.
+     */
     async close() {
       if (recheck) clearTimeout(recheck);
-      await fastify.close();
-      await worker.stop();
+      clearInterval(pruneTimer);
+      const server = fastify.server;
+      // Keep-alive connections that finish their request after close() began would
+      // otherwise be held open for keepAliveTimeout: close each as it goes idle.
+      const sweep = setInterval(() => server.closeIdleConnections(), 50);
+      const deadline = setTimeout(() => server.closeAllConnections(), config.server.shutdownGraceMs);
+      try {
+        await Promise.all([fastify.close(), worker.stop()]);
+      } finally {
+        clearInterval(sweep);
+        clearTimeout(deadline);
+      }
       await cleanup();
     },
   };

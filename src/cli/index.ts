@@ -102,7 +102,7 @@ async function audit(args: string[]): Promise<number> {
     if (values.format === 'jsonl') {
       for (const r of rows) process.stdout.write(`${JSON.stringify(r)}\n`);
     } else {
-      const cols = ['at', 'token_name', 'user_agent', 'method', 'operation', 'resource_type', 'resource_id', 'outcome', 'status', 'upstream_status', 'detail'] as const;
+      const cols = ['at', 'token_name', 'user_agent', 'method', 'operation', 'resource_type', 'resource_id', 'subject', 'outcome', 'status', 'upstream_status', 'detail'] as const;
       const cell = (v: unknown) => (v === null || v === undefined ? '' : /[",\n]/.test(String(v)) ? `"${String(v).replace(/"/g, '""')}"` : String(v));
       process.stdout.write(`${cols.join(',')}\n`);
       for (const r of rows) process.stdout.write(`${cols.map((c) => cell(r[c])).join(',')}\n`);

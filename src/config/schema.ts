@@ -99,7 +99,7 @@ export const configSchema = z
     audit: z
       .object({
         retentionDays: z.coerce.number().int().min(1).default(90),
-        /** Replace userName, emails and names in audit rows with a hash. */
+        /** Hash user and group names in audit rows and keep no free-text detail. */
         redactPii: flag.default(false),
       })
       .prefault({}),
@@ -173,6 +173,6 @@ export const ENV_VARS: Record<string, { path: string; doc: string }> = {
   STARTUP_POLICY: { path: 'startup.policy', doc: 'fail-fast or degraded' },
   SANDBOX_PROFILE: { path: 'sandbox.profile', doc: 'Sandbox profile in demo mode: default or strict' },
   AUDIT_RETENTION_DAYS: { path: 'audit.retentionDays', doc: 'Audit rows older than this are pruned' },
-  AUDIT_REDACT_PII: { path: 'audit.redactPii', doc: 'Keep no free-text detail (which may name a user) in audit rows' },
+  AUDIT_REDACT_PII: { path: 'audit.redactPii', doc: 'Hash user and group names in audit rows and keep no free-text detail' },
   NODE_ENV: { path: 'nodeEnv', doc: 'production forbids the sandbox fallback' },
 };

@@ -84,7 +84,8 @@ export async function preflight(client: FullStoryClient, opts: { needGroups: boo
   } catch (err) {
     const absent = err instanceof UpstreamError && err.status === 404;
     if (!absent) {
-      checks.push({ name: 'reach', ok: false, message: diagnose(err, client.baseUrl) });
+      const refused = err instanceof UpstreamError && (err.status === 401 || err.status === 403);
+      checks.push({ name: refused ? 'authenticate' : 'reach', ok: false, message: diagnose(err, client.baseUrl) });
       return { ok: false, checks };
     }
   }

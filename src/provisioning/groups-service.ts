@@ -9,7 +9,7 @@ import { GROUP_FILTER_VOCABULARY, type GroupRow } from '../store/groups.js';
 import type { Repos, Store } from '../store/store.js';
 import { recomputeRoles } from './effective-roles.js';
 import type { RolePolicy } from './role-policy.js';
-import type { ListQuery } from './users-service.js';
+import type { ListQuery, OpContext } from './users-service.js';
 
 export interface GroupView {
   id: string;
@@ -64,8 +64,9 @@ export class GroupsService {
     return { total, startIndex, views: rows.map((r) => view(r, members?.get(r.id))) };
   }
 
-  async create(body: unknown): Promise<GroupView> {
+  async create(body: unknown, ctx: OpContext = {}): Promise<GroupView> {
     const input = normaliseGroup(body);
+    ctx.subject = input.displayName;
     const id = randomUUID();
     const changed = await this.write(async (tx) => {
       await this.assertMembersExist(tx, input.members);
@@ -83,19 +84,21 @@ export class GroupsService {
     return this.get(id);
   }
 
-  async replace(id: string, body: unknown): Promise<GroupView> {
+  async replace(id: string, body: unknown, ctx: OpContext = {}): Promise<GroupView> {
     const input = normaliseGroup(body);
-    return this.apply(id, [{ kind: 'displayName', value: input.displayName }, { kind: 'externalId', value: input.externalId }, { kind: 'replace', ids: input.members }], input.extra);
+    const changes: GroupChange[] = [{ kind: 'displayName', value: input.displayName }, { kind: 'externalId', value: input.externalId }, { kind: 'replace', ids: input.members }];
+    return this.apply(id, changes, ctx, input.extra);
   }
 
-  async patch(id: string, body: unknown): Promise<GroupView> {
-    return this.apply(id, groupChanges(parsePatchBody(body), id));
+  async patch(id: string, body: unknown, ctx: OpContext = {}): Promise<GroupView> {
+    return this.apply(id, groupChanges(parsePatchBody(body), id), ctx);
   }
 
-  async delete(id: string): Promise<void> {
+  async delete(id: string, ctx: OpContext = {}): Promise<void> {
     const changed = await this.write(async (tx) => {
       const g = await tx.groups.getForUpdate(id);
       if (!g) throw new ScimError(404, `Group ${id} not found`);
+      ctx.subject = g.displayName;
       const members = await tx.groups.members(id);
       await tx.groups.delete(id);
       // Members lose what this group gave them; no user is deleted or deactivated.
@@ -105,10 +108,11 @@ export class GroupsService {
   }
 
   /** Applies changes in order to the locked group, writes the difference, recomputes who it touches. */
-  private async apply(id: string, changes: GroupChange[], extra?: GroupInput['extra']): Promise<GroupView> {
+  private async apply(id: string, changes: GroupChange[], ctx: OpContext, extra?: GroupInput['extra']): Promise<GroupView> {
     const changed = await this.write(async (tx) => {
       const g = await tx.groups.getForUpdate(id);
       if (!g) throw new ScimError(404, `Group ${id} not found`);
+      ctx.subject = g.displayName;
       const before = new Set(await tx.groups.members(id));
       const after = new Set(before);
       let displayName = g.displayName;
@@ -156,6 +160,7 @@ export class GroupsService {
       await tx.groups.addMembers(id, toAdd);
       // A rename can move the group into or out of the mapping: then every member counts.
       const affected = roleMoved ? [...after, ...toRemove] : [...toAdd, ...toRemove];
+      ctx.note = `${toAdd.length} added, ${toRemove.length} removed${roleMoved ? `, role now ${mapped?.role ?? 'unmapped'}` : ''}`;
       return recomputeRoles(tx, this.deps.policy, affected);
     });
     if (changed) this.deps.kick();

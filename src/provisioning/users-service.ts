@@ -27,6 +27,10 @@ export interface UserView {
 export interface OpContext {
   upstreamStatus?: number;
   note?: string;
+  /** Who or what was changed, in words: a userName or a group name. */
+  subject?: string;
+  /** The detail of the error the IdP was answered with. */
+  error?: string;
 }
 
 export interface ListQuery {
@@ -150,6 +154,7 @@ export class UsersService {
 
   async create(body: unknown, ctx: OpContext): Promise<UserView> {
     const resource = normaliseUser(body);
+    ctx.subject = resource.userName;
     return this.store.withLock(`user-name:${resource.userName.toLowerCase()}`, async () => {
       const existing = await this.store.users.findByUserName(resource.userName);
       if (existing && !existing.deleted) throw new ScimError(409, DUPLICATE, 'uniqueness');
@@ -213,6 +218,7 @@ export class UsersService {
 
   async replace(id: string, body: unknown, ctx: OpContext): Promise<UserView> {
     const resource = normaliseUser(body);
+    ctx.subject = resource.userName;
     return this.store.withLock(`user:${id}`, async () => {
       const { row } = await this.row(id, ctx);
       await this.assertUserNameFree(resource.userName, id);
@@ -227,6 +233,7 @@ export class UsersService {
     const ops = parsePatchBody(body);
     return this.store.withLock(`user:${id}`, async () => {
       const { row, fs: adoptedFrom } = await this.row(id, ctx);
+      ctx.subject = row.userName;
       const caps = this.deps.capabilities();
       // Without PATCH upstream: read FullStory's copy, apply, PUT the whole user.
       const fsNow = caps.patchUsers ? adoptedFrom : (adoptedFrom ?? (await this.upstream(ctx, () => this.api.getUser(id))));
@@ -250,7 +257,7 @@ export class UsersService {
 
   async delete(id: string, ctx: OpContext): Promise<void> {
     await this.store.withLock(`user:${id}`, async () => {
-      await this.row(id, ctx);
+      ctx.subject = (await this.row(id, ctx)).row.userName;
       let tombstone = false;
       if (this.deps.capabilities().deleteUsers) {
         await this.upstream(ctx, () => this.api.deleteUser(id));

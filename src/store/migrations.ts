@@ -78,6 +78,7 @@ const migrations: Record<string, Migration> = {
         .addColumn('operation', 'text', (c) => c.notNull())
         .addColumn('resource_type', 'text', (c) => c.notNull())
         .addColumn('resource_id', 'text')
+        .addColumn('subject', 'text')
         .addColumn('outcome', 'text', (c) => c.notNull())
         .addColumn('status', 'integer', (c) => c.notNull())
         .addColumn('upstream_status', 'integer')

@@ -67,6 +67,8 @@ export interface AuditTable {
   operation: string;
   resource_type: string;
   resource_id: string | null;
+  /** userName or group displayName (hashed when PII redaction is on). */
+  subject: string | null;
   outcome: string;
   status: number;
   upstream_status: number | null;

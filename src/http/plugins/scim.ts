@@ -34,6 +34,7 @@ export default fp(async function scim(app: FastifyInstance) {
       req.log.error({ err }, 'unexpected error');
       scim = new ScimError(500, 'Internal error; the request was not applied');
     }
+    if (req.opCtx) req.opCtx.error = scim.detail;
     if (scim.retryAfter !== undefined) reply.header('retry-after', String(Math.ceil(scim.retryAfter)));
     if (scim.status === 401) reply.header('www-authenticate', 'Bearer realm="fullstory-scim-bridge"');
     if (scim.status >= 500) req.log.warn({ status: scim.status, detail: scim.detail }, 'request failed');

@@ -24,25 +24,25 @@ export default async function groupsRoutes(app: FastifyInstance) {
   });
 
   app.post('/Groups', async (req, reply) => {
-    const view = await groups.create(req.body);
+    const view = await groups.create(req.body, req.opCtx);
     req.resourceId = view.id;
     const body = renderGroup(view, baseUrl(req));
     return reply.code(201).header('location', (body.meta as { location: string }).location).type(SCIM_CONTENT_TYPE).send(JSON.stringify(body));
   });
 
   app.put<IdParams>('/Groups/:id', async (req, reply) => {
-    const view = await groups.replace(req.params.id, req.body);
+    const view = await groups.replace(req.params.id, req.body, req.opCtx);
     return reply.type(SCIM_CONTENT_TYPE).send(JSON.stringify(renderGroup(view, baseUrl(req))));
   });
 
   app.patch<IdParams>('/Groups/:id', async (req, reply) => {
     const q = scimQuery(req);
-    const view = await groups.patch(req.params.id, req.body);
+    const view = await groups.patch(req.params.id, req.body, req.opCtx);
     return reply.type(SCIM_CONTENT_TYPE).send(JSON.stringify(project(renderGroup(view, baseUrl(req)), q.attributes, q.excludedAttributes)));
   });
 
   app.delete<IdParams>('/Groups/:id', async (req, reply) => {
-    await groups.delete(req.params.id);
+    await groups.delete(req.params.id, req.opCtx);
     return reply.code(204).send();
   });
 }

@@ -1,0 +1,102 @@
+import { createHash } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pino from 'pino';
+import { afterAll, describe, expect, it } from 'vitest';
+import { createBridge } from '../../src/bridge.js';
+import { loadConfig } from '../../src/config/load.js';
+import { startSandbox } from '../../src/sandbox/server.js';
+import { oktaUser } from '../helpers/bridge.js';
+import { runCli, startCli } from '../helpers/cli.js';
+
+const children: { kill: (s?: NodeJS.Signals) => boolean }[] = [];
+afterAll(() => children.forEach((c) => c.kill('SIGKILL')));
+
+describe('fullstory-scim-bridge CLI', () => {
+  it('token prints a random token and the IDP_TOKENS entry holding its SHA-256', async () => {
+    const r = await runCli(['token', '--name', 'okta']);
+    expect(r.code).toBe(0);
+    const token = /^token:\s+(\S+)$/m.exec(r.stdout)![1]!;
+    const entry = /^IDP_TOKENS entry: (\S+)$/m.exec(r.stdout)![1]!;
+    expect(entry).toBe(`okta:${createHash('sha256').update(token).digest('hex')}`);
+    expect((await runCli(['token'])).stdout).not.toContain(token);
+  });
+
+  it('check exits 0 when FullStory is usable and non-zero with the plain reason when it is not', async () => {
+    const sb = await startSandbox({ patch: { rateLimit: null } });
+    try {
+      const ok = await runCli(['check'], { FULLSTORY_SCIM_URL: sb.url, FULLSTORY_SCIM_TOKEN: sb.token });
+      expect(ok.code, ok.stdout + ok.stderr).toBe(0);
+      expect(ok.stdout).toMatch(/OK\s+capabilities: PATCH \/Users: yes/);
+      const bad = await runCli(['check'], { FULLSTORY_SCIM_URL: sb.url, FULLSTORY_SCIM_TOKEN: 'stale' });
+      expect(bad.code).toBe(1);
+      expect(bad.stdout).toMatch(/FAIL\s+authenticate: FullStory refused the SCIM token \(401\)/);
+      expect(bad.stdout + bad.stderr).not.toContain('stale');
+      sb.set({ scimEnabled: false });
+      const off = await runCli(['check'], { FULLSTORY_SCIM_URL: sb.url, FULLSTORY_SCIM_TOKEN: sb.token });
+      expect(off.code).toBe(1);
+      expect(off.stdout).toMatch(/SCIM provisioning is not enabled/);
+      const badPlan = await runCli(['check'], { FULLSTORY_SCIM_URL: sb.url, FULLSTORY_SCIM_TOKEN: sb.token, FULLSTORY_PLAN: 'data-direct' });
+      expect(badPlan.code).toBe(2);
+      expect(badPlan.stderr).toMatch(/roles\.default.*not offered by the FullStory data-direct plan/);
+    } finally {
+      await sb.close();
+    }
+  });
+
+  it('the standalone sandbox serves under /scim/v2 with the given token, profile and switches', async () => {
+    const port = 20000 + Math.floor(Math.random() * 20000);
+    const run = startCli(['sandbox', '--port', String(port), '--profile', 'strict', '--token', 'T0k3n', '--scim-disabled'], {}, /sandbox .* at http/);
+    children.push(run.child);
+    await run.started;
+    const res = await fetch(`http://127.0.0.1:${port}/scim/v2/Users`, { headers: { authorization: 'Bearer T0k3n' } });
+    expect(res.status).toBe(401);
+    expect(await res.json()).toMatchObject({ code: 'unauthenticated' });
+    run.child.kill('SIGTERM');
+  });
+
+  it('the sandbox rate flags: --rate 0 means no limit, --rate N --burst M limits', async () => {
+    const port = 20000 + Math.floor(Math.random() * 20000);
+    const run = startCli(['sandbox', '--port', String(port), '--token', 'T', '--rate', '1', '--burst', '2'], {}, /sandbox .* at http/);
+    children.push(run.child);
+    await run.started;
+    const statuses = [];
+    for (let i = 0; i < 3; i++) statuses.push((await fetch(`http://127.0.0.1:${port}/scim/v2/Users`, { headers: { authorization: 'Bearer T' } })).status);
+    expect(statuses).toEqual([200, 200, 429]);
+    run.child.kill('SIGTERM');
+  });
+
+  it('audit --since 1h --format jsonl|csv prints what IdPs changed, without secrets', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'fsb-audit-'));
+    const sb = await startSandbox({ patch: { rateLimit: null } });
+    const idp = 'audit-test-idp-token-000000';
+    const bridge = await createBridge(
+      loadConfig({}, { fullstory: { url: sb.url, token: sb.token }, idp: { token: idp }, database: { dataDir } }),
+      { logger: pino({ level: 'silent' }), sandbox: sb },
+    );
+    try {
+      const auth = { authorization: `Bearer ${idp}`, 'content-type': 'application/scim+json', 'user-agent': 'Okta SCIM Client 1.0.0' };
+      const created = await bridge.app.inject({ method: 'POST', url: '/scim/v2/Users', headers: auth, payload: oktaUser('audited@okta.local', { password: 'pw-secret-123' }) });
+      expect(created.statusCode).toBe(201);
+      const dup = await bridge.app.inject({ method: 'POST', url: '/scim/v2/Users', headers: auth, payload: oktaUser('audited@okta.local') });
+      expect(dup.statusCode).toBe(409);
+    } finally {
+      await bridge.close();
+      await sb.close();
+    }
+    const jsonl = await runCli(['audit', '--since', '1h', '--format', 'jsonl'], { DATA_DIR: dataDir });
+    expect(jsonl.code, jsonl.stderr).toBe(0);
+    const rows = jsonl.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    expect(rows).toHaveLength(2);
+    expect(rows[0]).toMatchObject({ token_name: 'IDP_TOKEN', user_agent: 'Okta SCIM Client 1.0.0', operation: 'POST /Users', resource_type: 'User', subject: 'audited@okta.local', outcome: 'success', status: 201, upstream_status: 201 });
+    expect(rows[1]).toMatchObject({ outcome: 'failure', status: 409, detail: 'User already exists in the database.' });
+    expect(jsonl.stdout).not.toContain(idp);
+    expect(jsonl.stdout).not.toContain('pw-secret-123');
+    const csv = await runCli(['audit', '--since', '1h', '--format', 'csv'], { DATA_DIR: dataDir });
+    expect(csv.stdout.split('\n')[0]).toBe('at,token_name,user_agent,method,operation,resource_type,resource_id,subject,outcome,status,upstream_status,detail');
+    expect(csv.stdout.trim().split('\n')).toHaveLength(3);
+    const none = await runCli(['audit', '--since', '2099-01-01'], { DATA_DIR: dataDir });
+    expect(none.stdout).toBe('');
+  });
+});
