@@ -82,8 +82,10 @@ export async function createBridge(config: Config, opts: BridgeOptions = {}): Pr
   let fullstoryUrl = config.fullstory.url;
   let fullstoryToken = config.fullstory.token;
   if (!fullstoryToken) {
-    if (production) {
-      throw new ConfigError('FULLSTORY_SCIM_TOKEN is required when NODE_ENV=production; the bridge never falls back to the sandbox in production.');
+    if (production && !config.sandbox.allowInProduction) {
+      throw new ConfigError(
+        'FULLSTORY_SCIM_TOKEN is required when NODE_ENV=production; the bridge never falls back to the sandbox in production (FULLSTORY_SANDBOX=true asks for it explicitly, for a demo).',
+      );
     }
     const sandbox = opts.sandbox ?? (await startSandbox({ profile: config.sandbox.profile }));
     demo = { sandbox };

@@ -94,6 +94,8 @@ export const configSchema = z
       .object({
         /** The FullStory sandbox profile used when no FullStory token is set (demo only). */
         profile: z.enum(['default', 'strict']).default('default'),
+        /** Allows the sandbox with NODE_ENV=production (trying the container out). Never silent. */
+        allowInProduction: flag.default(false),
       })
       .prefault({}),
     audit: z
@@ -172,6 +174,7 @@ export const ENV_VARS: Record<string, { path: string; doc: string }> = {
   SYNC_CLAIM_TTL_MS: { path: 'sync.claimTtlMs', doc: 'After this a dead replica\'s claim is taken over' },
   STARTUP_POLICY: { path: 'startup.policy', doc: 'fail-fast or degraded' },
   SANDBOX_PROFILE: { path: 'sandbox.profile', doc: 'Sandbox profile in demo mode: default or strict' },
+  FULLSTORY_SANDBOX: { path: 'sandbox.allowInProduction', doc: 'true: run against the built-in sandbox even with NODE_ENV=production (demo containers)' },
   AUDIT_RETENTION_DAYS: { path: 'audit.retentionDays', doc: 'Audit rows older than this are pruned' },
   AUDIT_REDACT_PII: { path: 'audit.redactPii', doc: 'Hash user and group names in audit rows and keep no free-text detail' },
   NODE_ENV: { path: 'nodeEnv', doc: 'production forbids the sandbox fallback' },
