@@ -15,6 +15,7 @@ import { GroupsService } from './provisioning/groups-service.js';
 import { RolePolicy } from './provisioning/role-policy.js';
 import { UsersService } from './provisioning/users-service.js';
 import { startSandbox, type RunningSandbox } from './sandbox/server.js';
+import { ScimError } from './scim/errors.js';
 import { Store } from './store/store.js';
 import { RoleGroupsDelivery, RolesAttributeDelivery } from './sync/delivery.js';
 import { RoleSyncWorker } from './sync/worker.js';
@@ -42,7 +43,16 @@ export interface Bridge {
   client: FullStoryClient;
   /** Set in demo mode: the in-process FullStory sandbox and the IdP token made for it. */
   demo?: { sandbox: RunningSandbox; idpToken?: string };
+  /** Takes the IdP tokens of a freshly loaded config; a removed token is refused from now on. */
+  reloadTokens(config: Config): string[];
   close(): Promise<void>;
+}
+
+/** The configured IdP tokens as (name, SHA-256) pairs. */
+export function idpTokens(config: Config): AppDeps['tokens'] {
+  const tokens: AppDeps['tokens'] = config.idp.tokens.map((t) => ({ name: t.name, sha256: Buffer.from(t.sha256, 'hex') }));
+  if (config.idp.token) tokens.push({ name: 'IDP_TOKEN', sha256: sha256(config.idp.token) });
+  return tokens;
 }
 
 /** Log redaction: no bearer token or secret reaches a log line, whatever logs it. */
@@ -97,8 +107,7 @@ export async function createBridge(config: Config, opts: BridgeOptions = {}): Pr
     );
   }
 
-  const tokens: AppDeps['tokens'] = config.idp.tokens.map((t) => ({ name: t.name, sha256: Buffer.from(t.sha256, 'hex') }));
-  if (config.idp.token) tokens.push({ name: 'IDP_TOKEN', sha256: sha256(config.idp.token) });
+  const tokens = idpTokens(config);
   if (tokens.length === 0) {
     if (!demo) throw new ConfigError('No IdP token is configured: set IDP_TOKENS (name:sha256hex,...) or IDP_TOKEN. `fullstory-scim-bridge token` makes one.');
     const token = `demo-${randomBytes(24).toString('base64url')}`;
@@ -204,6 +213,14 @@ export async function createBridge(config: Config, opts: BridgeOptions = {}): Pr
     requestTimeout: config.server.requestTimeoutMs,
     routerOptions: { maxParamLength: 512 },
     return503OnClosing: true,
+    // Malformed HTTP or oversized headers: still a SCIM Error, never Node's bare answer.
+    clientErrorHandler: (err: NodeJS.ErrnoException, socket) => {
+      const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
+      const body = JSON.stringify(new ScimError(status, status === 431 ? 'Request headers are too large' : 'Malformed HTTP request', status === 400 ? 'invalidSyntax' : undefined).toJSON());
+      if (socket.writable) {
+        socket.end(`HTTP/1.1 ${status} ${status === 431 ? 'Request Header Fields Too Large' : 'Bad Request'}\r\ncontent-type: application/scim+json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+      } else socket.destroy();
+    },
   });
   await fastify.register(app, { deps });
   await fastify.ready();
@@ -215,6 +232,13 @@ export async function createBridge(config: Config, opts: BridgeOptions = {}): Pr
     worker,
     client,
     ...(demo ? { demo } : {}),
+    reloadTokens(next: Config) {
+      const fresh = idpTokens(next);
+      if (fresh.length === 0) throw new ConfigError('The reloaded config has no IdP token; keeping the current ones.');
+      // In place: the auth plugin reads this array on every request.
+      tokens.splice(0, tokens.length, ...fresh);
+      return fresh.map((t) => t.name);
+    },
     /**
      * Stops accepting, lets in-flight requests finish, then the worker's batch (its
      * unstarted claims go back to the outbox), then closes FullStory's pool and the store.

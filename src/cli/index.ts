@@ -41,7 +41,16 @@ async function serve(): Promise<void> {
     ];
     process.stdout.write(`${lines.join('\n')}\n`);
   }
-  closeWithGrace({ delay: config.server.shutdownGraceMs, logger }, async ({ signal, err }) => {
+  // SIGHUP: re-read CONFIG_FILE and the environment's IdP tokens; other settings need a restart.
+  process.on('SIGHUP', () => {
+    try {
+      const names = bridge.reloadTokens(loadConfig());
+      logger.info({ tokens: names }, 'IdP tokens reloaded');
+    } catch (err) {
+      logger.error({ err: (err as Error).message }, 'IdP token reload failed; the current tokens stay');
+    }
+  });
+  closeWithGrace({ delay: config.server.shutdownGraceMs, logger, skip: ['SIGHUP'] }, async ({ signal, err }) => {
     if (err) logger.error({ err }, 'shutting down after an error');
     else logger.info({ signal }, 'shutting down');
     await bridge.close();

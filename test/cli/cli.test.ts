@@ -100,3 +100,39 @@ describe('fullstory-scim-bridge CLI', () => {
     expect(none.stdout).toBe('');
   });
 });
+
+describe('IdP token rotation', () => {
+  it('a token removed from the config file is refused at once after SIGHUP, without a restart', async () => {
+    const { writeFileSync } = await import('node:fs');
+    const dir = mkdtempSync(join(tmpdir(), 'fsb-rotate-'));
+    const file = join(dir, 'bridge.yaml');
+    const hash = (t: string) => createHash('sha256').update(t).digest('hex');
+    const [oldToken, newToken] = ['old-idp-token-aaaaaaaaaaaa', 'new-idp-token-bbbbbbbbbbbb'];
+    writeFileSync(file, `idp:\n  tokens:\n    - { name: old, sha256: ${hash(oldToken)} }\n    - { name: new, sha256: ${hash(newToken)} }\n`);
+    const sb = await startSandbox({ patch: { rateLimit: null } });
+    const port = 20000 + Math.floor(Math.random() * 20000);
+    const run = startCli(['serve'], { CONFIG_FILE: file, FULLSTORY_SCIM_URL: sb.url, FULLSTORY_SCIM_TOKEN: sb.token, PORT: String(port), HOST: '127.0.0.1', DATA_DIR: dir, LOG_FORMAT: 'json' }, /fullstory-scim-bridge listening/);
+    children.push(run.child);
+    try {
+      await run.started;
+      const get = (token: string) =>
+        fetch(`http://127.0.0.1:${port}/scim/v2/Users`, { headers: { authorization: `Bearer ${token}` } }).then(
+          (r) => r.status,
+          (e: Error & { cause?: { code?: string } }) => {
+            throw new Error(`${e.cause?.code}: ${run.output()}`);
+          },
+        );
+      expect([await get(oldToken), await get(newToken)]).toEqual([200, 200]);
+      writeFileSync(file, `idp:\n  tokens:\n    - { name: new, sha256: ${hash(newToken)} }\n`);
+      run.child.kill('SIGHUP');
+      const deadline = Date.now() + 5000;
+      while ((await get(oldToken)) !== 401 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      expect([await get(oldToken), await get(newToken)]).toEqual([401, 200]);
+      expect(run.output()).toMatch(/IdP tokens reloaded/);
+      expect(run.output()).not.toContain(oldToken);
+    } finally {
+      run.child.kill('SIGTERM');
+      await sb.close();
+    }
+  });
+});

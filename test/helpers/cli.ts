@@ -43,7 +43,10 @@ export function startCli(args: string[], env: Record<string, string>, ready: Reg
     };
     child.stdout.on('data', onData);
     child.stderr.on('data', onData);
-    child.on('exit', (code) => reject(new Error(`exited ${code}: ${out}`)));
+    child.on('exit', (code, signal) => {
+      out += `\n[exited ${code ?? signal}]`;
+      reject(new Error(`exited ${code ?? signal}: ${out}`));
+    });
   });
   return { child, started, output: () => out };
 }

@@ -2,6 +2,10 @@ import fp from 'fastify-plugin';
 import type { FastifyError, FastifyInstance } from 'fastify';
 import { SCIM_CONTENT_TYPE } from '../../scim/constants.js';
 import { ScimError } from '../../scim/errors.js';
+import { jsonDepthExceeds } from '../json-depth.js';
+
+/** Deeper than any SCIM resource needs (a user is 4 levels, a PatchOp 5). */
+export const MAX_JSON_DEPTH = 32;
 
 /**
  * SCIM on the wire: the two content types IdPs send (Entra adds a charset), answers in
@@ -12,6 +16,9 @@ export default fp(async function scim(app: FastifyInstance) {
   app.removeAllContentTypeParsers();
   app.addContentTypeParser(['application/scim+json', 'application/json'], { parseAs: 'string' }, (_req, body, done) => {
     if (body === '') return done(null, undefined);
+    if (jsonDepthExceeds(body as string, MAX_JSON_DEPTH)) {
+      return done(new ScimError(400, `The request body is nested deeper than ${MAX_JSON_DEPTH} levels`, 'invalidSyntax'));
+    }
     try {
       done(null, JSON.parse(body as string));
     } catch {
