@@ -5,7 +5,8 @@ import app from './app.js';
 import { ConfigError } from './config/load.js';
 import type { Config } from './config/schema.js';
 import { FullStoryApi } from './fullstory/api.js';
-import { FullStoryClient } from './fullstory/client.js';
+import type { TokenSource } from './fullstory/budget.js';
+import { FullStoryClient, type ClientOptions } from './fullstory/client.js';
 import { preflight, type Capabilities, type PreflightResult } from './fullstory/preflight.js';
 import { Metrics } from './http/metrics.js';
 import { sha256 } from './http/plugins/auth.js';
@@ -81,6 +82,21 @@ export function makeLogger(config: Config): Logger {
   });
 }
 
+/** The FullStory client's settings from the config (the CLI's check uses them too). */
+export function clientOptions(config: Config): Omit<ClientOptions, 'baseUrl' | 'token'> {
+  const f = config.fullstory;
+  return {
+    connectTimeoutMs: f.connectTimeoutMs,
+    timeoutMs: f.timeoutMs,
+    ratePerSecond: f.ratePerSecond,
+    rateBurst: f.rateBurst,
+    idpWaitMs: f.idpWaitMs,
+    idpReserve: f.idpReserve,
+    circuitThreshold: f.circuitThreshold,
+    circuitOpenMs: f.circuitOpenMs,
+  };
+}
+
 const PLACEHOLDER_CAPS: Capabilities = { discovery: false, patchUsers: true, deleteUsers: true, groups: false, filters: new Set(['username']) };
 
 /** Builds the bridge from its config: store, FullStory client, preflight, services, worker, HTTP. */
@@ -115,21 +131,29 @@ export async function createBridge(config: Config, opts: BridgeOptions = {}): Pr
     tokens.push({ name: 'demo', sha256: sha256(token) });
   }
 
-  const store = await Store.open({ url: config.database.url, dataDir: config.database.dataDir, ...(opts.pgSchema ? { pgSchema: opts.pgSchema } : {}) });
+  const pgSchema = opts.pgSchema ?? config.database.schema;
+  const store = await Store.open({ url: config.database.url, dataDir: config.database.dataDir, ...(pgSchema ? { pgSchema } : {}) });
   const metrics = new Metrics();
+  const bucket = { perSecond: config.fullstory.ratePerSecond, burst: config.fullstory.rateBurst, reserve: Math.min(config.fullstory.idpReserve, config.fullstory.rateBurst - 1) };
+  // Several replicas share PostgreSQL, so they share one budget there; SQLite means one replica.
+  const tokenSource: TokenSource | undefined =
+    store.dialect === 'postgres'
+      ? { acquire: (n, priority) => store.rateBudget.acquire('fullstory', n, priority, bucket), pause: (s) => store.rateBudget.pause('fullstory', s) }
+      : undefined;
   const client = new FullStoryClient({
+    ...clientOptions(config),
     baseUrl: fullstoryUrl,
     token: fullstoryToken,
-    connectTimeoutMs: config.fullstory.connectTimeoutMs,
-    timeoutMs: config.fullstory.timeoutMs,
-    ratePerSecond: config.fullstory.ratePerSecond,
-    rateBurst: config.fullstory.rateBurst,
-    idpWaitMs: config.fullstory.idpWaitMs,
+    ...(tokenSource ? { tokenSource } : {}),
   });
   client.observer = (e) => metrics.observeUpstream(e);
   const api = new FullStoryApi(client);
   const policy = new RolePolicy(config.roles);
-  const readiness: Readiness = { ok: false, reason: 'preflight not run yet' };
+  const readiness: Readiness = {
+    ok: false,
+    reason: 'preflight not run yet',
+    extra: async () => ({ circuit: client.circuit.state, budgetWaiting: client.budget.waiting }),
+  };
   let capabilities = PLACEHOLDER_CAPS;
   const caps = () => capabilities;
 

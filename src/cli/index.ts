@@ -2,7 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import closeWithGrace from 'close-with-grace';
-import { createBridge, makeLogger, PreflightError } from '../bridge.js';
+import { clientOptions, createBridge, makeLogger, PreflightError } from '../bridge.js';
 import { ConfigError, loadConfig } from '../config/load.js';
 import { FullStoryClient } from '../fullstory/client.js';
 import { preflight } from '../fullstory/preflight.js';
@@ -63,15 +63,7 @@ async function check(): Promise<number> {
     process.stdout.write('FAIL  config: FULLSTORY_SCIM_TOKEN is not set (the server would run the demo sandbox).\n');
     return 1;
   }
-  const client = new FullStoryClient({
-    baseUrl: config.fullstory.url,
-    token: config.fullstory.token,
-    connectTimeoutMs: config.fullstory.connectTimeoutMs,
-    timeoutMs: config.fullstory.timeoutMs,
-    ratePerSecond: config.fullstory.ratePerSecond,
-    rateBurst: config.fullstory.rateBurst,
-    idpWaitMs: config.fullstory.idpWaitMs,
-  });
+  const client = new FullStoryClient({ ...clientOptions(config), baseUrl: config.fullstory.url, token: config.fullstory.token });
   try {
     const result = await preflight(client, { needGroups: config.roles.delivery === 'role-groups' });
     process.stdout.write(`OK    config: role mapping is valid for the ${config.fullstory.plan} plan\n`);
@@ -105,7 +97,7 @@ async function audit(args: string[]): Promise<number> {
   const { values } = parseArgs({ args, options: { since: { type: 'string', default: '24h' }, format: { type: 'string', default: 'jsonl' } } });
   if (values.format !== 'jsonl' && values.format !== 'csv') throw new ConfigError('--format is jsonl or csv');
   const config = loadConfig();
-  const store = await Store.open({ url: config.database.url, dataDir: config.database.dataDir });
+  const store = await Store.open({ url: config.database.url, dataDir: config.database.dataDir, ...(config.database.schema ? { pgSchema: config.database.schema } : {}) });
   try {
     const rows = await store.audit.since(parseSince(values.since!).toISOString());
     if (values.format === 'jsonl') {

@@ -51,6 +51,11 @@ export const configSchema = z
         rateBurst: z.coerce.number().int().min(1).default(50),
         /** How long an IdP request may wait for budget before it is answered 429. */
         idpWaitMs: z.coerce.number().int().min(0).default(20_000),
+        /** Tokens background role sync leaves to IdP calls, on every replica together. */
+        idpReserve: z.coerce.number().int().min(0).default(10),
+        /** Failures in a row (no answer, 5xx) after which calls pause for circuitOpenMs. */
+        circuitThreshold: z.coerce.number().int().min(1).default(5),
+        circuitOpenMs: z.coerce.number().int().min(100).default(15_000),
       })
       .prefault({}),
     idp: z
@@ -64,6 +69,8 @@ export const configSchema = z
       .object({
         /** PostgreSQL connection string; unset means the embedded SQLite store. */
         url: z.string().regex(/^postgres(ql)?:\/\//, 'a postgres:// URL').optional(),
+        /** PostgreSQL schema for the bridge's tables (created if missing); unset: the connection's default. */
+        schema: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, 'a lower-case SQL identifier').optional(),
         dataDir: z.string().min(1).default('./data'),
       })
       .prefault({}),
@@ -163,9 +170,13 @@ export const ENV_VARS: Record<string, { path: string; doc: string }> = {
   FULLSTORY_RATE_PER_SECOND: { path: 'fullstory.ratePerSecond', doc: 'Rate budget for all calls to FullStory' },
   FULLSTORY_RATE_BURST: { path: 'fullstory.rateBurst', doc: 'Burst of the rate budget' },
   FULLSTORY_IDP_WAIT_MS: { path: 'fullstory.idpWaitMs', doc: 'Longest an IdP request waits for budget before 429' },
+  FULLSTORY_IDP_RESERVE: { path: 'fullstory.idpReserve', doc: 'Budget tokens background role sync leaves to IdP calls' },
+  FULLSTORY_CIRCUIT_THRESHOLD: { path: 'fullstory.circuitThreshold', doc: 'Failures in a row that open the circuit to FullStory' },
+  FULLSTORY_CIRCUIT_OPEN_MS: { path: 'fullstory.circuitOpenMs', doc: 'How long an open circuit pauses calls before a trial call' },
   IDP_TOKEN: { path: 'idp.token', doc: 'One plain IdP bearer token (for trying it out)' },
   IDP_TOKENS: { path: 'idp.tokens', doc: 'Named SHA-256 token hashes: name:hex,name:hex' },
   DATABASE_URL: { path: 'database.url', doc: 'PostgreSQL URL; unset means embedded SQLite' },
+  DATABASE_SCHEMA: { path: 'database.schema', doc: 'PostgreSQL schema for the tables (created if missing)' },
   DATA_DIR: { path: 'database.dataDir', doc: "SQLite's folder" },
   ROLE_DELIVERY: { path: 'roles.delivery', doc: 'roles-attribute or role-groups' },
   DEFAULT_ROLE: { path: 'roles.default', doc: 'Role of a user in no mapped group, or unchanged' },

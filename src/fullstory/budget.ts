@@ -1,44 +1,58 @@
+import { takeFromBucket, type BucketConfig, type BucketState, type Priority } from '../lib/token-bucket.js';
 import { UpstreamError } from './errors.js';
 
-export type Priority = 'idp' | 'sync';
+export type { Priority };
+
+/** Where tokens come from: this process alone, or a bucket every replica shares. */
+export interface TokenSource {
+  /** Takes up to `n` tokens now; says how long to wait before asking again when short. */
+  acquire(n: number, priority: Priority): Promise<{ granted: number; waitMs: number }>;
+  /** FullStory said 429: nobody, on any replica, calls before `seconds` have passed. */
+  pause(seconds: number): Promise<void>;
+}
+
+export class LocalTokenSource implements TokenSource {
+  private readonly state: BucketState;
+  constructor(private readonly cfg: BucketConfig) {
+    this.state = { tokens: cfg.burst, updatedMs: performance.now(), pausedUntilMs: 0 };
+  }
+  async acquire(n: number, priority: Priority) {
+    return takeFromBucket(this.state, performance.now(), n, priority, this.cfg);
+  }
+  async pause(seconds: number) {
+    this.state.pausedUntilMs = Math.max(this.state.pausedUntilMs, performance.now() + seconds * 1000);
+    this.state.tokens = Math.min(this.state.tokens, 0);
+  }
+}
 
 interface Waiter {
   resolve: () => void;
   reject: (err: Error) => void;
-  deadline: number;
   timer?: NodeJS.Timeout;
 }
 
 /**
- * The rate budget for every call to FullStory: a token bucket sized like FullStory's,
- * with IdP-facing calls served before background role sync, and a shared pause when
- * FullStory answers 429 with Retry-After. An IdP call that cannot get a token before
- * its deadline fails with a 429-shaped error rather than waiting past the IdP's patience.
+ * The rate budget for every call to FullStory. Callers queue by priority (IdP before
+ * background sync); one loop per process asks the token source for as many tokens as
+ * are waiting. An IdP call that cannot get a token before its deadline fails with a
+ * 429-shaped error rather than waiting past the IdP's patience.
  */
 export class RateBudget {
-  private tokens: number;
-  private last = performance.now();
-  private pausedUntil = 0;
   private readonly queues: Record<Priority, Waiter[]> = { idp: [], sync: [] };
-  private timer: NodeJS.Timeout | undefined;
+  private running = false;
+  private wake: (() => void) | undefined;
+  private closed = false;
+  private retryHintMs = 1000;
 
   constructor(
+    private readonly source: TokenSource,
     private readonly perSecond: number,
-    private readonly burst: number,
-  ) {
-    this.tokens = burst;
-  }
+  ) {}
 
-  /** Waits for one token; `maxWaitMs` bounds the wait (Infinity for background work). */
   take(priority: Priority, maxWaitMs: number): Promise<void> {
-    this.refill();
-    const higherWaiting = priority === 'sync' && this.queues.idp.length > 0;
-    if (this.queues[priority].length === 0 && !higherWaiting && this.tokens >= 1 && performance.now() >= this.pausedUntil) {
-      this.tokens -= 1;
-      return Promise.resolve();
-    }
+    if (this.closed) return Promise.reject(new UpstreamError(503, 'The bridge is shutting down', 'budget', undefined, 5));
     return new Promise((resolve, reject) => {
-      const waiter: Waiter = { resolve, reject, deadline: performance.now() + maxWaitMs };
+      const waiter: Waiter = { resolve, reject };
       if (Number.isFinite(maxWaitMs)) {
         waiter.timer = setTimeout(() => {
           const q = this.queues[priority];
@@ -48,62 +62,74 @@ export class RateBudget {
         }, maxWaitMs);
       }
       this.queues[priority].push(waiter);
-      this.schedule();
+      this.kick();
     });
   }
 
-  /** FullStory said 429: nobody calls until Retry-After has passed. */
-  pause(seconds: number): void {
-    this.pausedUntil = Math.max(this.pausedUntil, performance.now() + seconds * 1000);
-    this.tokens = Math.min(this.tokens, 0);
-    this.schedule();
+  /** FullStory said 429 with Retry-After: everyone waits, here and on other replicas. */
+  async pause(seconds: number): Promise<void> {
+    await this.source.pause(seconds);
+    this.retryHintMs = Math.max(this.retryHintMs, seconds * 1000);
   }
 
   retryAfterSeconds(): number {
-    const pause = Math.max(0, this.pausedUntil - performance.now()) / 1000;
     const queued = (this.queues.idp.length + this.queues.sync.length) / this.perSecond;
-    return Math.max(1, Math.ceil(pause + queued));
+    return Math.max(1, Math.ceil(this.retryHintMs / 1000 + queued));
   }
 
   get waiting(): number {
     return this.queues.idp.length + this.queues.sync.length;
   }
 
-  private refill(): void {
-    const now = performance.now();
-    const from = Math.max(this.last, this.pausedUntil);
-    if (now > from) this.tokens = Math.min(this.burst, this.tokens + ((now - from) / 1000) * this.perSecond);
-    this.last = now;
+  private kick(): void {
+    if (this.running) {
+      this.wake?.();
+      return;
+    }
+    this.running = true;
+    void this.loop();
   }
 
-  private schedule(): void {
-    if (this.timer) return;
-    const run = () => {
-      this.timer = undefined;
-      this.refill();
-      const now = performance.now();
-      if (now >= this.pausedUntil) {
-        for (const priority of ['idp', 'sync'] as const) {
-          const q = this.queues[priority];
-          while (q.length > 0 && this.tokens >= 1) {
-            const w = q.shift()!;
-            if (w.timer) clearTimeout(w.timer);
-            this.tokens -= 1;
-            w.resolve();
-          }
-          if (q.length > 0) break;
+  private async loop(): Promise<void> {
+    try {
+      while (!this.closed && this.waiting > 0) {
+        const priority: Priority = this.queues.idp.length > 0 ? 'idp' : 'sync';
+        const q = this.queues[priority];
+        let grant: { granted: number; waitMs: number };
+        try {
+          grant = await this.source.acquire(Math.min(q.length, 32), priority);
+        } catch {
+          grant = { granted: 0, waitMs: 100 };
+        }
+        for (let i = 0; i < grant.granted; i++) {
+          const w = q.shift();
+          if (!w) break;
+          if (w.timer) clearTimeout(w.timer);
+          w.resolve();
+        }
+        if (grant.granted === 0) {
+          this.retryHintMs = grant.waitMs;
+          await new Promise<void>((r) => {
+            const t = setTimeout(r, grant.waitMs);
+            this.wake = () => {
+              // A new IdP waiter may deserve another look sooner only if sync was blocked by the reserve.
+              if (priority === 'sync' && this.queues.idp.length > 0) {
+                clearTimeout(t);
+                r();
+              }
+            };
+          });
+          this.wake = undefined;
         }
       }
-      if (this.waiting > 0) {
-        const wait = now < this.pausedUntil ? this.pausedUntil - now : ((1 - this.tokens) / this.perSecond) * 1000;
-        this.timer = setTimeout(run, Math.max(1, wait));
-      }
-    };
-    this.timer = setTimeout(run, 0);
+    } finally {
+      this.running = false;
+    }
   }
 
   close(): void {
-    if (this.timer) clearTimeout(this.timer);
+    this.closed = true;
+    this.wake?.();
     for (const q of Object.values(this.queues)) {
       for (const w of q.splice(0)) {
         if (w.timer) clearTimeout(w.timer);

@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Pool, errors as undiciErrors } from 'undici';
-import { RateBudget, type Priority } from './budget.js';
+import { LocalTokenSource, RateBudget, type Priority, type TokenSource } from './budget.js';
+import { CircuitBreaker } from './circuit.js';
 import { parseRetryAfter, parseUpstreamError, UpstreamError } from './errors.js';
 
 export interface ClientOptions {
@@ -11,7 +12,13 @@ export interface ClientOptions {
   ratePerSecond: number;
   rateBurst: number;
   idpWaitMs: number;
+  /** Tokens background sync leaves to IdP calls. */
+  idpReserve?: number;
+  circuitThreshold?: number;
+  circuitOpenMs?: number;
   connections?: number;
+  /** Shared by replicas (PostgreSQL); this process's own bucket by default. */
+  tokenSource?: TokenSource;
 }
 
 export interface CallOptions {
@@ -55,6 +62,7 @@ export class FullStoryClient {
   private readonly pool: Pool;
   private readonly basePath: string;
   readonly budget: RateBudget;
+  readonly circuit: CircuitBreaker;
   observer: CallObserver | undefined;
 
   constructor(private readonly opts: ClientOptions) {
@@ -67,7 +75,9 @@ export class FullStoryClient {
       bodyTimeout: opts.timeoutMs,
       keepAliveTimeout: 10_000,
     });
-    this.budget = new RateBudget(opts.ratePerSecond, opts.rateBurst);
+    const reserve = Math.min(opts.idpReserve ?? 0, opts.rateBurst - 1);
+    this.budget = new RateBudget(opts.tokenSource ?? new LocalTokenSource({ perSecond: opts.ratePerSecond, burst: opts.rateBurst, reserve }), opts.ratePerSecond);
+    this.circuit = new CircuitBreaker(opts.circuitThreshold ?? 5, opts.circuitOpenMs ?? 15_000);
   }
 
   get baseUrl(): string {
@@ -79,7 +89,13 @@ export class FullStoryClient {
     const maxWait = priority === 'idp' ? this.opts.idpWaitMs : Number.POSITIVE_INFINITY;
     const started = performance.now();
     for (let attempt = 0; ; attempt++) {
-      await this.budget.take(priority, Math.max(0, maxWait - (performance.now() - started)));
+      this.circuit.before();
+      try {
+        await this.budget.take(priority, Math.max(0, maxWait - (performance.now() - started)));
+      } catch (err) {
+        this.circuit.cancelTrial(); // no call went out
+        throw err;
+      }
       const t0 = performance.now();
       let result: UpstreamResponse<T> | UpstreamError;
       try {
@@ -87,13 +103,15 @@ export class FullStoryClient {
       } catch (err) {
         result = err instanceof UpstreamError ? err : networkError(err);
       }
+      if (result instanceof UpstreamError && (result.status === 0 || result.status >= 500)) this.circuit.failure();
+      else this.circuit.success();
       const status = result instanceof UpstreamError ? result.status : result.status;
       this.observer?.({ operation: options.operation, status, durationMs: performance.now() - t0, retry: attempt > 0 });
       if (!(result instanceof UpstreamError)) return result;
 
       const elapsed = performance.now() - started;
       const canRetry = attempt < RETRY_LIMIT && (result.status === 429 || (options.idempotent === true && result.transient));
-      if (result.status === 429) this.budget.pause(result.retryAfter ?? 1);
+      if (result.status === 429) await this.budget.pause(result.retryAfter ?? 1);
       if (!canRetry) throw result;
       const backoff = result.status === 429 ? 0 : Math.min(2_000, 100 * 2 ** attempt) * (0.5 + Math.random());
       if (priority === 'idp' && elapsed + backoff + (result.retryAfter ?? 0) * 1000 > maxWait) throw result;

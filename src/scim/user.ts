@@ -100,16 +100,19 @@ export function normaliseUser(input: unknown): UserResource {
   const body = dropNulls(input);
   const out: JsonObject = {};
   const enterprise: JsonObject = {};
+  let enterpriseSent = false;
   for (const [rawKey, value] of Object.entries(body)) {
     const lower = rawKey.toLowerCase();
     if (IGNORED.has(lower)) continue;
     if (isEnterpriseUrn(rawKey)) {
       normaliseEnterprise(value, enterprise);
+      enterpriseSent = true;
       continue;
     }
     if (lower === 'manager') {
       // Entra's top-level "manager" is the enterprise extension's.
       enterprise.manager = normaliseManager(value);
+      enterpriseSent = true;
       continue;
     }
     if (lower.startsWith('urn:')) {
@@ -138,7 +141,7 @@ export function normaliseUser(input: unknown): UserResource {
       out[key] = expectString(value, key);
     }
   }
-  if (Object.keys(enterprise).length > 0) out[SCHEMA.enterprise] = enterprise;
+  if (enterpriseSent) out[SCHEMA.enterprise] = enterprise;
   if (typeof out.userName !== 'string' || out.userName.trim() === '') {
     throw badRequest('"userName" is required and must be a non-empty string');
   }

@@ -3,6 +3,7 @@ import { AuditRepo } from './audit.js';
 import { openDatabase, type DbHandle, type Dialect, type OpenOptions } from './db.js';
 import { GroupsRepo } from './groups.js';
 import { KeyedMutex } from './keyed-mutex.js';
+import { RateBudgetRepo } from './rate-budget.js';
 import { RoleSyncRepo } from './role-sync.js';
 import type { Database } from './schema.js';
 import { UsersRepo } from './users.js';
@@ -13,6 +14,7 @@ export class Repos {
   readonly groups: GroupsRepo;
   readonly roleSync: RoleSyncRepo;
   readonly audit: AuditRepo;
+  readonly rateBudget: RateBudgetRepo;
   constructor(
     readonly db: Kysely<Database>,
     readonly dialect: Dialect,
@@ -21,6 +23,7 @@ export class Repos {
     this.groups = new GroupsRepo(db, dialect);
     this.roleSync = new RoleSyncRepo(db, dialect);
     this.audit = new AuditRepo(db);
+    this.rateBudget = new RateBudgetRepo(db);
   }
 }
 
