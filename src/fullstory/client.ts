@@ -28,6 +28,8 @@ export interface CallOptions {
   idempotent?: boolean;
   /** Label for metrics: "users.get", "users.create", ... */
   operation: string;
+  /** How long this call may wait for budget; IdP calls default to idpWaitMs, sync to forever. */
+  maxWaitMs?: number;
 }
 
 export interface UpstreamResponse<T = unknown> {
@@ -86,7 +88,7 @@ export class FullStoryClient {
 
   async call<T = unknown>(method: string, path: string, options: CallOptions): Promise<UpstreamResponse<T>> {
     const priority = options.priority ?? 'idp';
-    const maxWait = priority === 'idp' ? this.opts.idpWaitMs : Number.POSITIVE_INFINITY;
+    const maxWait = options.maxWaitMs ?? (priority === 'idp' ? this.opts.idpWaitMs : Number.POSITIVE_INFINITY);
     const started = performance.now();
     for (let attempt = 0; ; attempt++) {
       this.circuit.before();
@@ -114,7 +116,7 @@ export class FullStoryClient {
       if (result.status === 429) await this.budget.pause(result.retryAfter ?? 1);
       if (!canRetry) throw result;
       const backoff = result.status === 429 ? 0 : Math.min(2_000, 100 * 2 ** attempt) * (0.5 + Math.random());
-      if (priority === 'idp' && elapsed + backoff + (result.retryAfter ?? 0) * 1000 > maxWait) throw result;
+      if (elapsed + backoff + (result.retryAfter ?? 0) * 1000 > maxWait) throw result;
       await sleep(backoff);
     }
   }

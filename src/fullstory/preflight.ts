@@ -76,7 +76,8 @@ async function statusOf(run: () => Promise<unknown>): Promise<number> {
 export async function preflight(client: FullStoryClient, opts: { needGroups: boolean }): Promise<PreflightResult> {
   const checks: Check[] = [];
   const call = (method: string, path: string, body?: unknown) =>
-    client.call(method, path, { operation: 'preflight', idempotent: method !== 'POST', ...(body !== undefined ? { body } : {}) });
+    // Startup may wait for budget longer than an IdP would.
+    client.call(method, path, { operation: 'preflight', idempotent: method !== 'POST', maxWaitMs: 120_000, ...(body !== undefined ? { body } : {}) });
 
   let spc: Record<string, unknown> | undefined;
   try {

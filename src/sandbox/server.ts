@@ -8,6 +8,28 @@ export const SANDBOX_BASE_PATH = '/scim/v2';
 /** What reached "FullStory": one count per method, route and status. */
 export class Counters {
   private readonly counts = new Map<string, number>();
+  /** Arrival times (ms) of authenticated SCIM requests, for rate checks; the latest 200,000. */
+  private arrivals: number[] = [];
+
+  arrived(atMs: number): void {
+    if (this.arrivals.length >= 200_000) this.arrivals = this.arrivals.slice(100_000);
+    this.arrivals.push(atMs);
+  }
+
+  arrivalTimes(): readonly number[] {
+    return this.arrivals;
+  }
+
+  /** The most requests that arrived within any window of `ms` (sliding). */
+  busiestWindow(ms: number): number {
+    let best = 0;
+    let lo = 0;
+    for (let hi = 0; hi < this.arrivals.length; hi++) {
+      while (this.arrivals[hi]! - this.arrivals[lo]! >= ms) lo++;
+      best = Math.max(best, hi - lo + 1);
+    }
+    return best;
+  }
 
   record(method: string, route: string, status: number): void {
     const key = `${method} ${route} ${status}`;
@@ -40,6 +62,7 @@ export class Counters {
 
   reset(): void {
     this.counts.clear();
+    this.arrivals = [];
   }
 }
 
@@ -185,6 +208,7 @@ export function buildSandbox(opts: SandboxOptions = {}): Sandbox {
     }
     const auth = req.headers.authorization ?? '';
     if (auth !== `Bearer ${sandbox.token}`) return fail(reply, 401, 'Invalid or missing token');
+    counters.arrived(performance.now());
     if (!profile.scimEnabled) {
       return profile.scimDisabledStatus === 401
         ? fail(reply, 401, 'Invalid or missing token')
