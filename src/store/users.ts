@@ -169,17 +169,18 @@ export class UsersRepo {
 
   /** Indexes users met upstream that the bridge did not create; an existing row wins. */
   async adopt(users: readonly NewUser[]): Promise<void> {
-    if (users.length === 0) return;
-    const known = await this.existingIds(users.map((u) => u.id));
-    for (const user of users) {
-      if (known.has(user.id)) continue;
-      const now = new Date().toISOString();
+    const now = new Date().toISOString();
+    for (const part of chunks(users, 200)) {
+      if (part.length === 0) continue;
       const inserted = await this.db
         .insertInto('users')
-        .values({ id: user.id, ...columns(user.resource), role: user.role, created_at: user.createdAt ?? now, updated_at: now, version: 1 })
+        .values(part.map((u) => ({ id: u.id, ...columns(u.resource), role: u.role, created_at: u.createdAt ?? now, updated_at: now, version: 1 })))
         .onConflict((oc) => oc.doNothing())
-        .executeTakeFirst();
-      if (Number(inserted.numInsertedOrUpdatedRows ?? 0) > 0) await this.replaceEmails(user.id, user.resource);
+        .returning('id')
+        .execute();
+      const fresh = new Set(inserted.map((r) => r.id));
+      const emails = part.filter((u) => fresh.has(u.id)).flatMap((u) => emailsOf(u.resource).map((e) => ({ user_id: u.id, ...e })));
+      for (const rows of chunks(emails, 300)) if (rows.length) await this.db.insertInto('user_emails').values(rows).execute();
     }
   }
 
