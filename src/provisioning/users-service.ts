@@ -155,7 +155,8 @@ export class UsersService {
   async create(body: unknown, ctx: OpContext): Promise<UserView> {
     const resource = normaliseUser(body);
     ctx.subject = resource.userName;
-    return this.store.withLock(`user-name:${resource.userName.toLowerCase()}`, async () => {
+    // In this process one create per userName at a time; across replicas FullStory's and the index's uniqueness decide.
+    return this.store.serialize(`user-name:${resource.userName.toLowerCase()}`, async () => {
       const existing = await this.store.users.findByUserName(resource.userName);
       if (existing && !existing.deleted) throw new ScimError(409, DUPLICATE, 'uniqueness');
       const role = this.deps.policy.defaultRole;
@@ -219,19 +220,35 @@ export class UsersService {
   async replace(id: string, body: unknown, ctx: OpContext): Promise<UserView> {
     const resource = normaliseUser(body);
     ctx.subject = resource.userName;
-    return this.store.withLock(`user:${id}`, async () => {
+    return this.writeUser(id, async () => {
       const { row } = await this.row(id, ctx);
       await this.assertUserNameFree(resource.userName, id);
       const role = this.deps.policy.delivery === 'roles-attribute' ? row.role : null;
       const fs = await this.upstream(ctx, () => this.api.replaceUser(id, toUpstream(resource, role)));
-      await this.store.transaction((tx) => tx.users.update(id, resource));
-      return this.view({ ...row, version: row.version + 1 }, fs, resource);
+      return { row, after: resource, fs };
+    });
+  }
+
+  /**
+   * One write to one user: queued behind others in this process, and checked against
+   * the version it read, so a replica that wrote meanwhile makes this one read, apply
+   * and send again rather than overwrite (FullStory and the index end the same).
+   */
+  private async writeUser(id: string, attempt: () => Promise<{ row: UserRow; after: UserResource; fs: FsUser | undefined }>): Promise<UserView> {
+    return this.store.serialize(`user:${id}`, async () => {
+      for (let tries = 0; tries < 5; tries++) {
+        const { row, after, fs } = await attempt();
+        if (await this.store.transaction((tx) => tx.users.update(id, after, row.version))) {
+          return this.view({ ...row, version: row.version + 1 }, fs, after);
+        }
+      }
+      throw new ScimError(503, 'The user kept changing under this request; try again', undefined, 1);
     });
   }
 
   async patch(id: string, body: unknown, ctx: OpContext): Promise<UserView> {
     const ops = parsePatchBody(body);
-    return this.store.withLock(`user:${id}`, async () => {
+    return this.writeUser(id, async () => {
       const { row, fs: adoptedFrom } = await this.row(id, ctx);
       ctx.subject = row.userName;
       const caps = this.deps.capabilities();
@@ -250,13 +267,12 @@ export class UsersService {
           fs = await this.upstream(ctx, () => this.api.replaceUser(id, toUpstream(after, role)));
         }
       }
-      await this.store.transaction((tx) => tx.users.update(id, after));
-      return this.view({ ...row, version: row.version + 1 }, fs, after);
+      return { row, after, fs };
     });
   }
 
   async delete(id: string, ctx: OpContext): Promise<void> {
-    await this.store.withLock(`user:${id}`, async () => {
+    await this.store.serialize(`user:${id}`, async () => {
       ctx.subject = (await this.row(id, ctx)).row.userName;
       let tombstone = false;
       if (this.deps.capabilities().deleteUsers) {

@@ -46,10 +46,16 @@ export class Store extends Repos {
     return this.db.transaction().execute((trx) => fn(new Repos(trx, this.dialect)));
   }
 
+  /** Runs fn with `key` queued in this process (writes to one user; across replicas, versions decide). */
+  serialize<T>(key: string, fn: () => Promise<T>): Promise<T> {
+    return this.mutex.run(key, fn);
+  }
+
   /**
-   * Runs fn with `key` locked: in process by a queue, and on PostgreSQL also by a
-   * session advisory lock, so two replicas never interleave writes to one user.
-   * No transaction is held open across the FullStory call.
+   * Runs fn with `key` locked across replicas: in process by a queue, and on PostgreSQL
+   * by a session advisory lock, held on a connection of its own. fn must not use the
+   * store: with every connection held by a lock waiting for another, the pool would
+   * deadlock. For read-modify-write of FullStory objects that have no versions.
    */
   async withLock<T>(key: string, fn: () => Promise<T>): Promise<T> {
     return this.mutex.run(key, async () => {

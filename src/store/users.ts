@@ -184,13 +184,17 @@ export class UsersRepo {
     }
   }
 
-  async update(id: string, resource: UserResource): Promise<void> {
-    await this.db
+  /** Writes the user; with `expectedVersion`, only if nobody wrote it since (false when someone did). */
+  async update(id: string, resource: UserResource, expectedVersion?: number): Promise<boolean> {
+    const r = await this.db
       .updateTable('users')
       .set({ ...columns(resource), updated_at: new Date().toISOString(), version: sql`version + 1`, deleted_at: null })
       .where('id', '=', id)
-      .execute();
+      .$if(expectedVersion !== undefined, (q) => q.where('version', '=', expectedVersion!).where('deleted_at', 'is', null))
+      .executeTakeFirst();
+    if (Number(r.numUpdatedRows) === 0) return false;
     await this.replaceEmails(id, resource);
+    return true;
   }
 
   async setRoles(changes: ReadonlyMap<string, string | null>): Promise<void> {

@@ -1,0 +1,379 @@
+/**
+ * npm run bench: the bridge's cost over FullStory (the sandbox), measured side by side
+ * in one run on this machine. The sandbox and the bridge run as separate processes on
+ * loopback; every figure is printed beside its baseline and written to
+ * bench/results/latest.json. Bounded: about three minutes.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import autocannon from 'autocannon';
+import pg from 'pg';
+import { Pool } from 'undici';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const CLI = join(ROOT, 'dist/cli/index.js');
+const IDP = 'bench-idp-token-0123456789abcdef';
+const FS_TOKEN = 'bench-fullstory-token';
+const PG_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+const QUICK = process.env.BENCH_QUICK === '1';
+const THROUGHPUT_SECONDS = QUICK ? 2 : 5;
+const LATENCY_SAMPLES = QUICK ? 200 : 1000;
+const PROPAGATION_RATE = Number(process.env.BENCH_RATE ?? 500);
+const SCALE = QUICK ? 2_000 : 10_000;
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+let nextPort = 30_000 + Math.floor(Math.random() * 10_000);
+
+interface Proc {
+  child: ChildProcess;
+  url: string;
+  close(): Promise<void>;
+}
+
+function start(args: string[], env: Record<string, string>, readyPath: string, port: number): Promise<Proc> {
+  const child = spawn(process.execPath, [CLI, ...args], { env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'warn', ...env }, stdio: ['ignore', 'ignore', 'inherit'] });
+  const url = `http://127.0.0.1:${port}`;
+  return new Promise((resolve, reject) => {
+    const deadline = Date.now() + 30_000;
+    const poll = async () => {
+      if (child.exitCode !== null) return reject(new Error(`${args[0]} exited ${child.exitCode}`));
+      try {
+        const res = await fetch(`${url}${readyPath}`, { headers: { authorization: `Bearer ${FS_TOKEN}` } });
+        if (res.ok) {
+          return resolve({
+            child,
+            url,
+            close: () =>
+              new Promise((done) => {
+                child.once('exit', () => done());
+                child.kill('SIGTERM');
+              }),
+          });
+        }
+      } catch {
+        // not up yet
+      }
+      if (Date.now() > deadline) return reject(new Error(`${args[0]} did not come up`));
+      setTimeout(poll, 100);
+    };
+    void poll();
+  });
+}
+
+function startSandbox(rate: number, burst = 50): Promise<Proc> {
+  const port = nextPort++;
+  return start(['sandbox', '--port', String(port), '--token', FS_TOKEN, '--rate', String(rate), '--burst', String(burst)], {}, '/_sandbox/counters', port);
+}
+
+interface BridgeOpts {
+  sandbox: Proc;
+  store: 'sqlite' | 'postgres';
+  rate?: number;
+  burst?: number;
+  configFile?: string;
+}
+
+async function startBridge(o: BridgeOpts): Promise<Proc & { pid: number; schema?: string }> {
+  const port = nextPort++;
+  const schema = o.store === 'postgres' ? `bench_${Date.now().toString(36)}_${port}` : undefined;
+  const env: Record<string, string> = {
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    FULLSTORY_SCIM_URL: `${o.sandbox.url}/scim/v2`,
+    FULLSTORY_SCIM_TOKEN: FS_TOKEN,
+    IDP_TOKEN: IDP,
+    FULLSTORY_RATE_PER_SECOND: String(o.rate ?? 1_000_000),
+    FULLSTORY_RATE_BURST: String(o.burst ?? 1_000_000),
+    FULLSTORY_IDP_RESERVE: '0',
+    NODE_ENV: 'production',
+    ...(o.configFile ? { CONFIG_FILE: o.configFile } : {}),
+    ...(schema ? { DATABASE_URL: PG_URL, DATABASE_SCHEMA: schema } : { DATA_DIR: mkdtempSync(join(tmpdir(), 'fsb-bench-')) }),
+  };
+  const p = await start(['serve'], env, '/healthz', port);
+  await waitReady(p.url);
+  return { ...p, pid: p.child.pid!, ...(schema ? { schema } : {}) };
+}
+
+async function waitReady(url: string): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    if ((await fetch(`${url}/readyz`).then((r) => r.status, () => 0)) === 200) return;
+    await sleep(100);
+  }
+  throw new Error('bridge never became ready');
+}
+
+async function dropSchema(schema: string | undefined): Promise<void> {
+  if (!schema) return;
+  const c = new pg.Client({ connectionString: PG_URL });
+  await c.connect();
+  await c.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+  await c.end();
+}
+
+/** Peak and current resident memory of a process, from /proc (MB). */
+function memory(pid: number): { rssMb: number; peakMb: number } {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = (k: string) => Number(new RegExp(`${k}:\\s+(\\d+)`).exec(status)?.[1] ?? 0);
+  return { rssMb: kb('VmRSS') / 1024, peakMb: kb('VmHWM') / 1024 };
+}
+
+async function json(url: string, method: string, path: string, token: string, body?: unknown): Promise<any> {
+  const res = await fetch(`${url}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/scim+json' } : {}) },
+    ...(body ? { body: JSON.stringify(body) } : {}),
+  });
+  const text = await res.text();
+  if (res.status >= 300) throw new Error(`${method} ${path}: ${res.status} ${text.slice(0, 200)}`);
+  return text ? JSON.parse(text) : undefined;
+}
+
+/** What one operation sends, through the bridge and straight to FullStory. */
+interface Scenario {
+  name: string;
+  method: 'GET' | 'POST' | 'PATCH' | 'PUT';
+  /** Request n (0, 1, ...) for the bridge and for the sandbox. */
+  bridge: (n: number) => { path: string; body?: unknown };
+  direct: (n: number) => { path: string; body?: unknown };
+  write: boolean;
+}
+
+interface Figures {
+  p50: number;
+  p99: number;
+  rps: number;
+  non2xx: number;
+}
+
+const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+
+async function measure(base: string, token: string, method: string, make: (n: number) => { path: string; body?: unknown }, offset: number): Promise<Figures> {
+  // One at a time, timed with undici on one connection.
+  const pool = new Pool(base, { connections: 1 });
+  const times: number[] = [];
+  let non2xx = 0;
+  for (let i = 0; i < LATENCY_SAMPLES + 50; i++) {
+    const { path, body } = make(offset + i);
+    const t0 = performance.now();
+    const res = await pool.request({
+      method: method as 'GET',
+      path,
+      headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/scim+json' } : {}) },
+      ...(body ? { body: JSON.stringify(body) } : {}),
+    });
+    await res.body.text();
+    if (i >= 50) times.push(performance.now() - t0);
+    if (res.statusCode >= 300) non2xx++;
+  }
+  await pool.close();
+  times.sort((a, b) => a - b);
+  // Throughput with 32 connections, by autocannon.
+  let n = offset + LATENCY_SAMPLES + 50;
+  const result = await autocannon({
+    url: base,
+    connections: 32,
+    duration: THROUGHPUT_SECONDS,
+    requests: [
+      {
+        method: method as 'GET',
+        setupRequest: (req) => {
+          const { path, body } = make(n++);
+          return { ...req, path, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/scim+json' }, ...(body ? { body: JSON.stringify(body) } : {}) };
+        },
+      },
+    ],
+  });
+  return { p50: pct(times, 50), p99: pct(times, 99), rps: result.requests.average, non2xx: non2xx + result.non2xx + result.errors };
+}
+
+async function overhead(store: 'sqlite' | 'postgres') {
+  const sandbox = await startSandbox(0);
+  const bridge = await startBridge({ sandbox, store });
+  const idle = memory(bridge.pid);
+  const b = bridge.url;
+  const users: string[] = [];
+  for (let i = 0; i < 200; i++) users.push((await json(b, 'POST', '/scim/v2/Users', IDP, { schemas: ['urn:ietf:params:scim:schemas:core:2.0:User'], userName: `seed${i}@bench.example`, active: true })).id);
+  const group = (await json(b, 'POST', '/scim/v2/Groups', IDP, { displayName: 'Bench group', members: [] })).id;
+  const fsGroup = (await json(sandbox.url, 'POST', '/scim/v2/Groups', FS_TOKEN, { displayName: 'Bench group', members: [] })).id;
+  const userName = encodeURIComponent('userName eq "seed7@bench.example"');
+  const u = (n: number) => users[n % users.length]!;
+  const scenarios: Scenario[] = [
+    { name: 'GET /Users/{id}', method: 'GET', write: false, bridge: (n) => ({ path: `/scim/v2/Users/${u(n)}` }), direct: (n) => ({ path: `/scim/v2/Users/${u(n)}` }) },
+    { name: 'GET /Users?filter=userName eq', method: 'GET', write: false, bridge: () => ({ path: `/scim/v2/Users?filter=${userName}` }), direct: () => ({ path: `/scim/v2/Users?filter=${userName}` }) },
+    {
+      name: 'POST /Users',
+      method: 'POST',
+      write: true,
+      bridge: (n) => ({ path: '/scim/v2/Users', body: { schemas: ['urn:ietf:params:scim:schemas:core:2.0:User'], userName: `b${store}${n}@bench.example`, name: { givenName: 'B', familyName: 'N' }, active: true } }),
+      direct: (n) => ({ path: '/scim/v2/Users', body: { schemas: ['urn:ietf:params:scim:schemas:core:2.0:User'], userName: `d${store}${n}@bench.example`, name: { givenName: 'B', familyName: 'N' }, active: true } }),
+    },
+    {
+      name: 'PATCH /Users (Entra disable)',
+      method: 'PATCH',
+      write: true,
+      // Alternates disable and enable so every request is a real change.
+      bridge: (n) => ({ path: `/scim/v2/Users/${u(n)}`, body: { schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'], Operations: [{ op: 'Replace', path: 'active', value: Math.floor(n / users.length) % 2 ? 'True' : 'False' }] } }),
+      direct: (n) => ({ path: `/scim/v2/Users/${u(n)}`, body: { schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'], Operations: [{ op: 'replace', path: 'active', value: Math.floor(n / users.length) % 2 === 1 } ] } }),
+    },
+    {
+      name: 'PATCH /Groups (add one member)',
+      method: 'PATCH',
+      write: true,
+      // Adds, then (next time round) removes, each user; FullStory has no group PATCH, so its baseline is a PUT of a one-member group.
+      bridge: (n) => ({ path: `/scim/v2/Groups/${group}`, body: { Operations: [{ op: Math.floor(n / users.length) % 2 ? 'remove' : 'add', path: 'members', value: [{ value: u(n) }] }] } }),
+      direct: (n) => ({ path: `/scim/v2/Groups/${fsGroup}`, body: { displayName: 'Bench group', members: [{ value: u(n) }] } }),
+    },
+  ];
+  const rows = [];
+  for (const s of scenarios) {
+    const direct = await measure(sandbox.url, FS_TOKEN, s.name.startsWith('PATCH /Groups') ? 'PUT' : s.method, s.direct, 0);
+    const through = await measure(b, IDP, s.method, s.bridge, 0);
+    rows.push({ scenario: s.name, store, write: s.write, direct, bridge: through });
+    report(`${store.padEnd(8)} ${s.name.padEnd(32)} p50 ${fmt(through.p50)} (+${fmt(through.p50 - direct.p50)})  p99 ${fmt(through.p99)} (+${fmt(through.p99 - direct.p99)})  ${Math.round(through.rps)} rps = ${((100 * through.rps) / direct.rps).toFixed(0)} % of ${Math.round(direct.rps)}${through.non2xx || direct.non2xx ? `  non-2xx ${through.non2xx}/${direct.non2xx}` : ''}`);
+  }
+  const after = memory(bridge.pid);
+  await bridge.close();
+  await sandbox.close();
+  await dropSchema(bridge.schema);
+  return { rows, idleRssMb: idle.rssMb, peakRssMb: after.peakMb };
+}
+
+async function propagation() {
+  const rate = PROPAGATION_RATE;
+  const sandbox = await startSandbox(rate, 50);
+  const dir = mkdtempSync(join(tmpdir(), 'fsb-bench-cfg-'));
+  const configFile = join(dir, 'bridge.yaml');
+  writeFileSync(configFile, 'roles:\n  groups:\n    "FS Admins": admin\n');
+  // Users exist before the bridge starts: the import indexes them (as Okta's would).
+  const seedPool = new Pool(sandbox.url, { connections: 16 });
+  let made = 0;
+  const ids: string[] = [];
+  const seedOne = async (i: number): Promise<void> => {
+    for (;;) {
+      const res = await seedPool.request({ method: 'POST', path: '/scim/v2/Users', headers: { authorization: `Bearer ${FS_TOKEN}`, 'content-type': 'application/scim+json' }, body: JSON.stringify({ userName: `p${i}@bench.example` }) });
+      const text = await res.body.text();
+      if (res.statusCode === 201) {
+        ids[i] = JSON.parse(text).id;
+        made++;
+        return;
+      }
+      await sleep(50);
+    }
+  };
+  // The sandbox is rate limited too; seeding waits out its 429s.
+  for (let i = 0; i < SCALE; i += 64) await Promise.all(Array.from({ length: Math.min(64, SCALE - i) }, (_, k) => seedOne(i + k)));
+  await seedPool.close();
+  await sleep(1500);
+  const bridge = await startBridge({ sandbox, store: 'sqlite', rate, burst: 50, configFile });
+  await sleep(1000);
+  const idle = memory(bridge.pid);
+  // Import: Okta pages through every user, 100 at a time, which also indexes them.
+  const importStart = performance.now();
+  for (let start = 1; start <= SCALE; start += 100) await json(bridge.url, 'GET', `/scim/v2/Users?startIndex=${start}&count=100`, IDP);
+  const importBridgeS = (performance.now() - importStart) / 1000;
+  const importDirectStart = performance.now();
+  for (let start = 1; start <= SCALE; start += 100) await json(sandbox.url, 'GET', `/scim/v2/Users?startIndex=${start}&count=100`, FS_TOKEN);
+  const importDirectS = (performance.now() - importDirectStart) / 1000;
+  const afterImport = memory(bridge.pid);
+  await sleep(1500);
+  await fetch(`${sandbox.url}/_sandbox/reset-counters`, { method: 'POST' });
+
+  const t0 = performance.now();
+  const group = await json(bridge.url, 'POST', '/scim/v2/Groups?excludedAttributes=members', IDP, { displayName: 'Big group', members: [] });
+  await json(bridge.url, 'PUT', `/scim/v2/Groups/${group.id}?excludedAttributes=members`, IDP, { displayName: 'FS Admins', members: ids.map((value) => ({ value })) });
+  const answeredS = (performance.now() - t0) / 1000;
+  let peakMb = 0;
+  for (;;) {
+    peakMb = Math.max(peakMb, memory(bridge.pid).rssMb);
+    const roles = (await json(sandbox.url, 'GET', '/_sandbox/roles', FS_TOKEN)) as Record<string, string>;
+    const admins = Object.values(roles).filter((r) => r === 'admin').length;
+    if (admins >= SCALE) break;
+    if (performance.now() - t0 > (SCALE / rate) * 3000 + 30_000) throw new Error(`propagation stalled at ${admins}`);
+    await sleep(250);
+  }
+  const doneS = (performance.now() - t0) / 1000;
+  const counters = (await json(sandbox.url, 'GET', '/_sandbox/counters', FS_TOKEN)) as Record<string, number>;
+  const got429 = Object.entries(counters).filter(([k]) => k.endsWith(' 429')).reduce((n, [, c]) => n + c, 0);
+  const metrics = await (await fetch(`${bridge.url}/metrics`)).text();
+  const failed = Number(/scim_bridge_role_sync_applied_total\{outcome="failed"\} (\d+)/.exec(metrics)?.[1] ?? 0);
+  const final = memory(bridge.pid);
+  await bridge.close();
+  await sandbox.close();
+  const floorS = SCALE / rate;
+  return {
+    users: SCALE,
+    rate,
+    answeredS,
+    doneS,
+    floorS,
+    ratio: doneS / floorS,
+    upstream429: got429,
+    failedAfterRetries: failed,
+    importBridgeS,
+    importDirectS,
+    idleRssMb: idle.rssMb,
+    importPeakRssMb: afterImport.peakMb,
+    propagationPeakRssMb: Math.max(peakMb, final.peakMb),
+    seeded: made,
+  };
+}
+
+const lines: string[] = [];
+function report(line: string) {
+  lines.push(line);
+  process.stdout.write(`${line}\n`);
+}
+const fmt = (ms: number) => `${ms.toFixed(2)} ms`;
+
+async function main() {
+  const machine = { cpus: cpus().length, cpu: cpus()[0]?.model ?? 'unknown', memGb: Math.round(totalmem() / 2 ** 30), node: process.version };
+  report(`fullstory-scim-bridge benchmark: ${machine.cpus} x ${machine.cpu}, ${machine.memGb} GB, Node ${machine.node}${QUICK ? ' (quick)' : ''}`);
+  report('\n1. Overhead over FullStory (the sandbox, rate limit off): latency one at a time, throughput at 32 connections');
+  const sqlite = await overhead('sqlite');
+  let postgres: Awaited<ReturnType<typeof overhead>> | undefined;
+  const pgUp = await (async () => {
+    const c = new pg.Client({ connectionString: PG_URL, connectionTimeoutMillis: 2000 });
+    try {
+      await c.connect();
+      await c.end();
+      return true;
+    } catch {
+      return false;
+    }
+  })();
+  if (pgUp) postgres = await overhead('postgres');
+  else report('(PostgreSQL unreachable: its rows are skipped)');
+  report(`\n2-4. Propagation, import and memory (${SCALE.toLocaleString()} users, FullStory limited to ${PROPAGATION_RATE} requests/s)`);
+  const prop = await propagation();
+  report(`  group replace answered in ${prop.answeredS.toFixed(2)} s; FullStory held every role after ${prop.doneS.toFixed(1)} s = ${prop.ratio.toFixed(3)} x the floor of ${prop.floorS.toFixed(1)} s; 429s from FullStory: ${prop.upstream429}; changes failed after retries: ${prop.failedAfterRetries}`);
+  report(`  import (count=100 pages): ${prop.importBridgeS.toFixed(2)} s through the bridge vs ${prop.importDirectS.toFixed(2)} s direct`);
+  report(`  bridge RSS: idle ${prop.idleRssMb.toFixed(0)} MB; peak during import ${prop.importPeakRssMb.toFixed(0)} MB; peak while propagating ${prop.propagationPeakRssMb.toFixed(0)} MB`);
+
+  const results = { at: new Date().toISOString(), machine, quick: QUICK, overhead: [...sqlite.rows, ...(postgres?.rows ?? [])], overheadMemory: { sqlite: { idleRssMb: sqlite.idleRssMb, peakRssMb: sqlite.peakRssMb }, ...(postgres ? { postgres: { idleRssMb: postgres.idleRssMb, peakRssMb: postgres.peakRssMb } } : {}) }, propagation: prop };
+  mkdirSync(join(ROOT, 'bench/results'), { recursive: true });
+  writeFileSync(join(ROOT, 'bench/results/latest.json'), `${JSON.stringify(results, null, 2)}\n`);
+  report('\nTargets (embedded store): added p50 < 1 ms, p99 < 5 ms; throughput >= 35 % of direct for GET by id, >= 25 % for writes; propagation <= 1.05 x floor with no unhandled 429; peak RSS < 150 MB while propagating.');
+  const verdicts = [
+    ...sqlite.rows.map((r) => [`${r.scenario}: added p50 ${fmt(r.bridge.p50 - r.direct.p50)} < 1 ms`, r.bridge.p50 - r.direct.p50 < 1] as const),
+    ...sqlite.rows.map((r) => [`${r.scenario}: added p99 ${fmt(r.bridge.p99 - r.direct.p99)} < 5 ms`, r.bridge.p99 - r.direct.p99 < 5] as const),
+    ...sqlite.rows
+      .filter((r) => r.write || r.scenario === 'GET /Users/{id}')
+      .map((r) => [`${r.scenario}: ${((100 * r.bridge.rps) / r.direct.rps).toFixed(0)} % of direct >= ${r.write ? 25 : 35} %`, r.bridge.rps / r.direct.rps >= (r.write ? 0.25 : 0.35)] as const),
+    [`propagation ${prop.ratio.toFixed(3)} x floor <= 1.05`, prop.ratio <= 1.05] as const,
+    [`no change failed after retries (${prop.failedAfterRetries})`, prop.failedAfterRetries === 0] as const,
+    [`peak RSS while propagating ${prop.propagationPeakRssMb.toFixed(0)} MB < 150 MB`, prop.propagationPeakRssMb < 150] as const,
+  ];
+  for (const [what, ok] of verdicts) report(`  ${ok ? 'met ' : 'MISS'}  ${what}`);
+  report('\nWritten to bench/results/latest.json');
+}
+
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    process.stderr.write(`benchmark failed: ${(err as Error).stack ?? String(err)}\n`);
+    process.exit(1);
+  },
+);
