@@ -25,7 +25,8 @@ const PROPAGATION_RATE = Number(process.env.BENCH_RATE ?? 500);
 const SCALE = QUICK ? 2_000 : 10_000;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-let nextPort = 30_000 + Math.floor(Math.random() * 10_000);
+// Below the kernel's ephemeral range (32768-60999), so no outgoing connection holds the port.
+let nextPort = 12_000 + Math.floor(Math.random() * 15_000);
 
 interface Proc {
   child: ChildProcess;
@@ -33,8 +34,15 @@ interface Proc {
   close(): Promise<void>;
 }
 
+/** Every process the bench started, so that no exit path leaves one running. */
+const children = new Set<ChildProcess>();
+for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => process.exit(130));
+process.on('exit', () => children.forEach((c) => c.kill('SIGKILL')));
+
 function start(args: string[], env: Record<string, string>, readyPath: string, port: number): Promise<Proc> {
   const child = spawn(process.execPath, [CLI, ...args], { env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'warn', ...env }, stdio: ['ignore', 'ignore', 'inherit'] });
+  children.add(child);
+  child.once('exit', () => children.delete(child));
   const url = `http://127.0.0.1:${port}`;
   return new Promise((resolve, reject) => {
     const deadline = Date.now() + 30_000;

@@ -29,12 +29,11 @@ export default async function app(fastify: FastifyInstance, opts: { deps: AppDep
           throw new ScimError(503, `The bridge cannot reach a usable FullStory: ${deps.readiness.reason ?? 'not checked yet'}`, undefined, 60);
         }
       });
-      scim.addHook('onResponse', async (req, reply) => {
-        const route = req.routeOptions.url ?? 'unknown';
-        deps.metrics.requests.inc({ route, method: req.method, status: String(reply.statusCode) });
-        deps.metrics.requestSeconds.observe({ route, method: req.method }, reply.elapsedTime / 1000);
-        if (req.tokenName) deps.metrics.tokenUse.inc({ token: req.tokenName });
-        if (WRITES.has(req.method) && req.tokenName) await audit(deps, req, reply);
+      // Callback style: a read pays for no promise; audit rows are written in batches.
+      scim.addHook('onResponse', (req, reply, done) => {
+        deps.metrics.observeRequest(req.routeOptions.url ?? 'unknown', req.method, reply.statusCode, reply.elapsedTime, req.tokenName);
+        if (WRITES.has(req.method) && req.tokenName) audit(deps, req, reply);
+        done();
       });
       await scim.register(discoveryRoutes);
       await scim.register(usersRoutes);
@@ -45,27 +44,23 @@ export default async function app(fastify: FastifyInstance, opts: { deps: AppDep
 }
 
 /** One row per change an IdP asked for; failures to write it are logged, never shown to the IdP. */
-async function audit(deps: AppDeps, req: FastifyRequest, reply: FastifyReply): Promise<void> {
+function audit(deps: AppDeps, req: FastifyRequest, reply: FastifyReply): void {
   const route = req.routeOptions.url ?? req.url;
   const resourceType = route.includes('/Groups') ? 'Group' : route.includes('/Users') ? 'User' : 'Other';
   const params = req.params as { id?: string } | undefined;
   const redact = deps.config.audit.redactPii;
   const subject = req.opCtx?.subject;
-  try {
-    await deps.store.audit.record({
-      token_name: req.tokenName ?? null,
-      user_agent: req.headers['user-agent']?.slice(0, 200) ?? null,
-      method: req.method,
-      operation: `${req.method} ${route.replace(BASE_PATH, '')}`,
-      resource_type: resourceType,
-      resource_id: params?.id ?? req.resourceId ?? null,
-      subject: subject === undefined ? null : redact ? `sha256:${createHash('sha256').update(subject).digest('hex').slice(0, 16)}` : subject.slice(0, 256),
-      outcome: reply.statusCode < 400 ? 'success' : 'failure',
-      status: reply.statusCode,
-      upstream_status: req.opCtx?.upstreamStatus ?? null,
-      detail: redact ? null : (req.opCtx?.error ?? req.opCtx?.note ?? null)?.slice(0, 500) ?? null,
-    });
-  } catch (err) {
-    req.log.error({ err }, 'audit write failed');
-  }
+  deps.audit.add({
+    token_name: req.tokenName ?? null,
+    user_agent: req.headers['user-agent']?.slice(0, 200) ?? null,
+    method: req.method,
+    operation: `${req.method} ${route.replace(BASE_PATH, '')}`,
+    resource_type: resourceType,
+    resource_id: params?.id ?? req.resourceId ?? null,
+    subject: subject === undefined ? null : redact ? `sha256:${createHash('sha256').update(subject).digest('hex').slice(0, 16)}` : subject.slice(0, 256),
+    outcome: reply.statusCode < 400 ? 'success' : 'failure',
+    status: reply.statusCode,
+    upstream_status: req.opCtx?.upstreamStatus ?? null,
+    detail: redact ? null : (req.opCtx?.error ?? req.opCtx?.note ?? null)?.slice(0, 500) ?? null,
+  });
 }

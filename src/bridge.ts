@@ -6,7 +6,7 @@ import { ConfigError } from './config/load.js';
 import type { Config } from './config/schema.js';
 import { FullStoryApi } from './fullstory/api.js';
 import type { TokenSource } from './fullstory/budget.js';
-import { FullStoryClient, type ClientOptions } from './fullstory/client.js';
+import { bucketConfig, FullStoryClient, type ClientOptions } from './fullstory/client.js';
 import { preflight, type Capabilities, type PreflightResult } from './fullstory/preflight.js';
 import { Metrics } from './http/metrics.js';
 import { sha256 } from './http/plugins/auth.js';
@@ -17,6 +17,7 @@ import { RolePolicy } from './provisioning/role-policy.js';
 import { UsersService } from './provisioning/users-service.js';
 import { startSandbox, type RunningSandbox } from './sandbox/server.js';
 import { ScimError } from './scim/errors.js';
+import { AuditWriter } from './store/audit.js';
 import { Store } from './store/store.js';
 import { RoleGroupsDelivery, RolesAttributeDelivery } from './sync/delivery.js';
 import { RoleSyncWorker } from './sync/worker.js';
@@ -134,7 +135,7 @@ export async function createBridge(config: Config, opts: BridgeOptions = {}): Pr
   const pgSchema = opts.pgSchema ?? config.database.schema;
   const store = await Store.open({ url: config.database.url, dataDir: config.database.dataDir, ...(pgSchema ? { pgSchema } : {}) });
   const metrics = new Metrics();
-  const bucket = { perSecond: config.fullstory.ratePerSecond, burst: config.fullstory.rateBurst, reserve: Math.min(config.fullstory.idpReserve, config.fullstory.rateBurst - 1) };
+  const bucket = bucketConfig(config.fullstory);
   // Several replicas share PostgreSQL, so they share one budget there; SQLite means one replica.
   const tokenSource: TokenSource | undefined =
     store.dialect === 'postgres'
@@ -211,10 +212,12 @@ export async function createBridge(config: Config, opts: BridgeOptions = {}): Pr
   });
   const kick = () => worker.kick();
 
+  const auditWriter = new AuditWriter(store.audit, (err) => logger.error({ err }, 'audit write failed'));
   const deps: AppDeps = {
     config,
     store,
     metrics,
+    audit: auditWriter,
     tokens,
     readiness,
     users: new UsersService({ store, api, capabilities: caps, policy, kick }),
@@ -282,6 +285,7 @@ export async function createBridge(config: Config, opts: BridgeOptions = {}): Pr
         clearInterval(sweep);
         clearTimeout(deadline);
       }
+      await auditWriter.flush();
       await cleanup();
     },
   };

@@ -168,7 +168,7 @@ export const ENV_VARS: Record<string, { path: string; doc: string }> = {
   FULLSTORY_CONNECT_TIMEOUT_MS: { path: 'fullstory.connectTimeoutMs', doc: 'Connect timeout to FullStory' },
   FULLSTORY_TIMEOUT_MS: { path: 'fullstory.timeoutMs', doc: 'Headers and body timeout for one FullStory call' },
   FULLSTORY_RATE_PER_SECOND: { path: 'fullstory.ratePerSecond', doc: 'Rate budget for all calls to FullStory' },
-  FULLSTORY_RATE_BURST: { path: 'fullstory.rateBurst', doc: 'Burst of the rate budget' },
+  FULLSTORY_RATE_BURST: { path: 'fullstory.rateBurst', doc: "FullStory's burst; the bridge spends at most half of it at once" },
   FULLSTORY_IDP_WAIT_MS: { path: 'fullstory.idpWaitMs', doc: 'Longest an IdP request waits for budget before 429' },
   FULLSTORY_IDP_RESERVE: { path: 'fullstory.idpReserve', doc: 'Budget tokens background role sync leaves to IdP calls' },
   FULLSTORY_CIRCUIT_THRESHOLD: { path: 'fullstory.circuitThreshold', doc: 'Failures in a row that open the circuit to FullStory' },

@@ -41,6 +41,16 @@ export type CallObserver = (event: { operation: string; status: number; duration
 
 const RETRY_LIMIT = 3;
 
+/**
+ * The bucket the bridge spends from: FullStory's rate, but at most half its burst at
+ * once, so requests that reach FullStory bunched closer than they were sent (network
+ * and event-loop jitter) still fit in its bucket instead of drawing a 429 and a pause.
+ */
+export function bucketConfig(opts: Pick<ClientOptions, 'ratePerSecond' | 'rateBurst' | 'idpReserve'>) {
+  const burst = Math.max(1, Math.floor(opts.rateBurst / 2));
+  return { perSecond: opts.ratePerSecond, burst, reserve: Math.min(opts.idpReserve ?? 0, burst - 1) };
+}
+
 /** undici's names for "no answer came", as opposed to FullStory answering. */
 function networkError(err: unknown): UpstreamError {
   const e = err as { code?: string; message?: string };
@@ -77,8 +87,7 @@ export class FullStoryClient {
       bodyTimeout: opts.timeoutMs,
       keepAliveTimeout: 10_000,
     });
-    const reserve = Math.min(opts.idpReserve ?? 0, opts.rateBurst - 1);
-    this.budget = new RateBudget(opts.tokenSource ?? new LocalTokenSource({ perSecond: opts.ratePerSecond, burst: opts.rateBurst, reserve }), opts.ratePerSecond);
+    this.budget = new RateBudget(opts.tokenSource ?? new LocalTokenSource(bucketConfig(opts)), opts.ratePerSecond);
     this.circuit = new CircuitBreaker(opts.circuitThreshold ?? 5, opts.circuitOpenMs ?? 15_000);
   }
 

@@ -54,6 +54,24 @@ export class Metrics {
     collectDefaultMetrics({ register: this.registry });
   }
 
+  // Labelled children, kept: prom-client would otherwise hash the label set on every request.
+  private readonly children = new Map<string, { count: () => void; time: (s: number) => void; token?: () => void }>();
+
+  observeRequest(route: string, method: string, status: number, elapsedMs: number, token: string | undefined): void {
+    const key = `${route} ${method} ${status} ${token ?? ''}`;
+    let c = this.children.get(key);
+    if (!c) {
+      const counter = this.requests.labels({ route, method, status: String(status) });
+      const histogram = this.requestSeconds.labels({ route, method });
+      const tokens = token ? this.tokenUse.labels({ token }) : undefined;
+      c = { count: () => counter.inc(), time: (s) => histogram.observe(s), ...(tokens ? { token: () => tokens.inc() } : {}) };
+      this.children.set(key, c);
+    }
+    c.count();
+    c.time(elapsedMs / 1000);
+    c.token?.();
+  }
+
   observeUpstream(e: { operation: string; status: number; durationMs: number; retry: boolean }): void {
     this.upstreamCalls.inc({ operation: e.operation, status: String(e.status) });
     this.upstreamSeconds.observe({ operation: e.operation }, e.durationMs / 1000);

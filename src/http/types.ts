@@ -2,6 +2,7 @@ import type { Config } from '../config/schema.js';
 import type { Capabilities } from '../fullstory/preflight.js';
 import type { GroupsService } from '../provisioning/groups-service.js';
 import type { OpContext, UsersService } from '../provisioning/users-service.js';
+import type { AuditWriter } from '../store/audit.js';
 import type { Store } from '../store/store.js';
 import type { Metrics } from './metrics.js';
 
@@ -12,6 +13,7 @@ export interface AppDeps {
   users: UsersService;
   groups: GroupsService;
   metrics: Metrics;
+  audit: AuditWriter;
   /** Hashed IdP tokens by name. */
   tokens: { name: string; sha256: Buffer<ArrayBufferLike> }[];
   /** Readiness: the last preflight's verdict and what it learned. */

@@ -109,7 +109,7 @@ export class GroupsService {
 
   /** Applies changes in order to the locked group, writes the difference, recomputes who it touches. */
   private async apply(id: string, changes: GroupChange[], ctx: OpContext, extra?: GroupInput['extra']): Promise<GroupView> {
-    const changed = await this.write(async (tx) => {
+    const { changed, result } = await this.write(async (tx) => {
       const g = await tx.groups.getForUpdate(id);
       if (!g) throw new ScimError(404, `Group ${id} not found`);
       ctx.subject = g.displayName;
@@ -161,10 +161,23 @@ export class GroupsService {
       // A rename can move the group into or out of the mapping: then every member counts.
       const affected = roleMoved ? [...after, ...toRemove] : [...toAdd, ...toRemove];
       ctx.note = `${toAdd.length} added, ${toRemove.length} removed${roleMoved ? `, role now ${mapped?.role ?? 'unmapped'}` : ''}`;
-      return recomputeRoles(tx, this.deps.policy, affected);
+      // A group mapped to no role, before or after, cannot change anyone's role.
+      const changed = g.role === null && !mapped ? 0 : await recomputeRoles(tx, this.deps.policy, affected);
+      // The answer is what this transaction wrote: no second read.
+      const result: GroupView = {
+        id,
+        displayName,
+        externalId,
+        extra: extra ?? g.extra,
+        members: [...after].sort(),
+        created: g.createdAt,
+        lastModified: new Date().toISOString(),
+        version: g.version + 1,
+      };
+      return { changed, result };
     });
     if (changed) this.deps.kick();
-    return this.get(id);
+    return result;
   }
 
   private write<T>(fn: (tx: Repos) => Promise<T>): Promise<T> {

@@ -174,8 +174,8 @@ export class UsersService {
         throw err;
       }
       if (role && !sendsRole) this.deps.kick();
-      const row = await this.store.users.get(fs.id);
-      return this.view(row!, fs);
+      const now = new Date().toISOString();
+      return { id: fs.id, resource: mergeUpstream(resource, fs), created: createdOf(fs).createdAt ?? now, lastModified: fs.meta?.lastModified ?? now, version: 1 };
     });
   }
 
@@ -238,7 +238,7 @@ export class UsersService {
     return this.store.serialize(`user:${id}`, async () => {
       for (let tries = 0; tries < 5; tries++) {
         const { row, after, fs } = await attempt();
-        if (await this.store.transaction((tx) => tx.users.update(id, after, row.version))) {
+        if (await this.store.transaction((tx) => tx.users.update(id, after, row.version, row.resource))) {
           return this.view({ ...row, version: row.version + 1 }, fs, after);
         }
       }

@@ -55,6 +55,26 @@ function parseWithScimmy(filter: string): unknown[] {
 
 type Cond = [string, ...unknown[]];
 
+const SIMPLE_TERM = /^\s*([A-Za-z][\w.]*)\s+eq\s+("(?:[^"\\]|\\.)*")\s*$/i;
+
+/**
+ * The shape IdPs send on nearly every lookup, `attr eq "value"`, read without the
+ * general parser (measured: scimmy's parse was most of a filtered GET's cost).
+ * Anything else, or any doubt, goes to scimmy.
+ */
+function simpleEq(filter: string, vocabulary: Record<string, string>): EqTerm[] | undefined {
+  const m = SIMPLE_TERM.exec(filter);
+  if (!m) return undefined;
+  const key = vocabulary[m[1]!.toLowerCase()];
+  if (!key) return undefined;
+  try {
+    const value: unknown = JSON.parse(m[2]!);
+    return typeof value === 'string' ? [{ key, value }] : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 function conditions(node: unknown): Cond[] {
   if (!Array.isArray(node)) return [];
   return Array.isArray(node[0]) ? (node as Cond[]) : [node as Cond];
@@ -70,6 +90,8 @@ export function parseEqFilter(filter: string, vocabulary: Record<string, string>
   if (filter.length > MAX_FILTER_LENGTH) {
     throw badRequest(`The filter is longer than ${MAX_FILTER_LENGTH} characters`, 'invalidFilter');
   }
+  const quick = simpleEq(filter, vocabulary);
+  if (quick) return quick;
   const branches = parseWithScimmy(filter);
   if (branches.length !== 1) throw badRequest(`"or" filters are not supported (${supported})`, 'invalidFilter');
   const terms: EqTerm[] = [];

@@ -90,8 +90,9 @@ export class GroupsRepo {
         );
       } else throw new Error(`unsupported filter key ${t.key}`);
     }
-    const { total } = await q.select((eb) => eb.fn.countAll<number>().as('total')).executeTakeFirstOrThrow();
     const rows = limit > 0 ? await q.selectAll().orderBy('created_at').orderBy('id').offset(offset).limit(limit).execute() : [];
+    if (offset === 0 && rows.length < limit) return { rows: rows.map(toRow), total: rows.length };
+    const { total } = await q.select((eb) => eb.fn.countAll<number>().as('total')).executeTakeFirstOrThrow();
     return { rows: rows.map(toRow), total: Number(total) };
   }
 

@@ -153,8 +153,10 @@ export class UsersRepo {
           throw new Error(`unsupported filter key ${t.key}`);
       }
     }
-    const { total } = await q.select((eb) => eb.fn.countAll<number>().as('total')).executeTakeFirstOrThrow();
     const rows = limit > 0 ? await q.selectAll().orderBy('created_at').orderBy('id').offset(offset).limit(limit).execute() : [];
+    // A first page that is not full holds every match: no COUNT needed (the common lookup).
+    if (offset === 0 && rows.length < limit) return { rows: rows.map(toRow), total: rows.length };
+    const { total } = await q.select((eb) => eb.fn.countAll<number>().as('total')).executeTakeFirstOrThrow();
     return { rows: rows.map(toRow), total: Number(total) };
   }
 
@@ -164,7 +166,8 @@ export class UsersRepo {
       .insertInto('users')
       .values({ id: user.id, ...columns(user.resource), role: user.role, created_at: user.createdAt ?? now, updated_at: now, version: 1 })
       .execute();
-    await this.replaceEmails(user.id, user.resource);
+    const emails = emailsOf(user.resource);
+    if (emails.length > 0) await this.db.insertInto('user_emails').values(emails.map((e) => ({ user_id: user.id, ...e }))).execute();
   }
 
   /** Indexes users met upstream that the bridge did not create; an existing row wins. */
@@ -184,8 +187,11 @@ export class UsersRepo {
     }
   }
 
-  /** Writes the user; with `expectedVersion`, only if nobody wrote it since (false when someone did). */
-  async update(id: string, resource: UserResource, expectedVersion?: number): Promise<boolean> {
+  /**
+   * Writes the user; with `expectedVersion`, only if nobody wrote it since (false when
+   * someone did). `previous` (what was read) spares rewriting unchanged emails.
+   */
+  async update(id: string, resource: UserResource, expectedVersion?: number, previous?: UserResource): Promise<boolean> {
     const r = await this.db
       .updateTable('users')
       .set({ ...columns(resource), updated_at: new Date().toISOString(), version: sql`version + 1`, deleted_at: null })
@@ -193,7 +199,7 @@ export class UsersRepo {
       .$if(expectedVersion !== undefined, (q) => q.where('version', '=', expectedVersion!).where('deleted_at', 'is', null))
       .executeTakeFirst();
     if (Number(r.numUpdatedRows) === 0) return false;
-    await this.replaceEmails(id, resource);
+    if (!previous || JSON.stringify(emailsOf(previous)) !== JSON.stringify(emailsOf(resource))) await this.replaceEmails(id, resource);
     return true;
   }
 

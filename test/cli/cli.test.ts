@@ -8,7 +8,7 @@ import { createBridge } from '../../src/bridge.js';
 import { loadConfig } from '../../src/config/load.js';
 import { startSandbox } from '../../src/sandbox/server.js';
 import { oktaUser } from '../helpers/bridge.js';
-import { runCli, startCli } from '../helpers/cli.js';
+import { freePort, runCli, startCli } from '../helpers/cli.js';
 
 const children: { kill: (s?: NodeJS.Signals) => boolean }[] = [];
 afterAll(() => children.forEach((c) => c.kill('SIGKILL')));
@@ -46,7 +46,7 @@ describe('fullstory-scim-bridge CLI', () => {
   });
 
   it('the standalone sandbox serves under /scim/v2 with the given token, profile and switches', async () => {
-    const port = 20000 + Math.floor(Math.random() * 20000);
+    const port = freePort();
     const run = startCli(['sandbox', '--port', String(port), '--profile', 'strict', '--token', 'T0k3n', '--scim-disabled'], {}, /sandbox .* at http/);
     children.push(run.child);
     await run.started;
@@ -57,7 +57,7 @@ describe('fullstory-scim-bridge CLI', () => {
   });
 
   it('the sandbox rate flags: --rate 0 means no limit, --rate N --burst M limits', async () => {
-    const port = 20000 + Math.floor(Math.random() * 20000);
+    const port = freePort();
     const run = startCli(['sandbox', '--port', String(port), '--token', 'T', '--rate', '1', '--burst', '2'], {}, /sandbox .* at http/);
     children.push(run.child);
     await run.started;
@@ -110,7 +110,7 @@ describe('IdP token rotation', () => {
     const [oldToken, newToken] = ['old-idp-token-aaaaaaaaaaaa', 'new-idp-token-bbbbbbbbbbbb'];
     writeFileSync(file, `idp:\n  tokens:\n    - { name: old, sha256: ${hash(oldToken)} }\n    - { name: new, sha256: ${hash(newToken)} }\n`);
     const sb = await startSandbox({ patch: { rateLimit: null } });
-    const port = 20000 + Math.floor(Math.random() * 20000);
+    const port = freePort();
     const run = startCli(['serve'], { CONFIG_FILE: file, FULLSTORY_SCIM_URL: sb.url, FULLSTORY_SCIM_TOKEN: sb.token, PORT: String(port), HOST: '127.0.0.1', DATA_DIR: dir, LOG_FORMAT: 'json' }, /fullstory-scim-bridge listening/);
     children.push(run.child);
     try {

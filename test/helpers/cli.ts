@@ -50,3 +50,10 @@ export function startCli(args: string[], env: Record<string, string>, ready: Reg
   });
   return { child, started, output: () => out };
 }
+
+let lastPort = 12_000 + Math.floor(Math.random() * 8_000);
+/** A port below the kernel's ephemeral range (32768-60999), so no outgoing connection holds it. */
+export function freePort(): number {
+  lastPort = lastPort >= 31_000 ? 12_000 : lastPort + 1 + Math.floor(Math.random() * 20);
+  return lastPort;
+}

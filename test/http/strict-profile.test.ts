@@ -53,6 +53,7 @@ describe.each(dbs)('against the strict FullStory profile on %s', (db) => {
     expect((await t.req('DELETE', `${U}/${u.id}`)).status).toBe(404);
     const list = await t.req('GET', `${U}?count=100`);
     expect(list.body.Resources.map((r: any) => r.id)).not.toContain(u.id);
+    await t.bridge.deps.audit.flush();
     const audit = await t.bridge.deps.store.audit.since('1970-01-01T00:00:00Z');
     expect(audit.find((a) => a.method === 'DELETE' && a.resource_id === u.id)?.detail).toMatch(/deactivated instead/);
     // Re-created by the IdP later: the same FullStory user is reactivated, not duplicated.

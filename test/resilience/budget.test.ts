@@ -20,8 +20,9 @@ async function sandbox(patch: Parameters<typeof startSandbox>[0] = {}): Promise<
 
 describe('the rate budget', () => {
   it('an IdP request that cannot get budget in time is answered 429 with Retry-After, not a hang', async () => {
-    const t = await bridge({ config: { fullstory: { ratePerSecond: 0.5, rateBurst: 7, idpWaitMs: 300, idpReserve: 0 } } });
-    // The preflight spent six of the seven tokens; of these three, two must wait two seconds or more.
+    // The bridge spends half of FullStory's burst of 14: the preflight takes six of its seven
+    // tokens; of these three requests, two must wait two seconds or more.
+    const t = await bridge({ config: { fullstory: { ratePerSecond: 0.5, rateBurst: 14, idpWaitMs: 300, idpReserve: 0 } } });
     const started = performance.now();
     const results = await Promise.all([1, 2, 3].map(() => t.req('GET', `${U}?count=1`)));
     const elapsed = performance.now() - started;

@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { startSandbox, type RunningSandbox } from '../../src/sandbox/server.js';
 import { Store } from '../../src/store/store.js';
 import { eventually, G, GROUP_SCHEMA, IDP_TOKEN, PATCH_OP, PG_URL, postgresAvailable, startTestBridge, tempSchema, USER_SCHEMA, U } from '../helpers/bridge.js';
-import { startCli } from '../helpers/cli.js';
+import { freePort, startCli } from '../helpers/cli.js';
 
 const pgUp = await postgresAvailable();
 const closers: (() => Promise<void> | void)[] = [];
@@ -106,7 +106,7 @@ describe.skipIf(!pgUp)('several replicas on one PostgreSQL', () => {
       SYNC_POLL_MS: '200',
       LOG_LEVEL: 'warn',
     });
-    const ports = [0, 1, 2].map(() => 20000 + Math.floor(Math.random() * 20000));
+    const ports = [0, 1, 2].map(() => freePort());
     const replicas = ports.map((port) => startCli(['serve'], env(port), /never printed at LOG_LEVEL=warn/, 120_000));
     for (const r of replicas) {
       r.started.catch(() => undefined);
