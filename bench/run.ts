@@ -23,6 +23,11 @@ const THROUGHPUT_SECONDS = QUICK ? 2 : 5;
 const LATENCY_SAMPLES = QUICK ? 200 : 1000;
 const PROPAGATION_RATE = Number(process.env.BENCH_RATE ?? 500);
 const SCALE = QUICK ? 2_000 : 10_000;
+/** BENCH_ONLY=propagation skips the overhead table (for iterating on propagation). */
+const ONLY = process.env.BENCH_ONLY;
+
+/** As the container and `npm start` run the bridge (a smaller young generation: see the README). */
+const RUNTIME_NODE_OPTIONS = '--max-semi-space-size=8';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 // Below the kernel's ephemeral range (32768-60999), so no outgoing connection holds the port.
@@ -40,7 +45,7 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => pr
 process.on('exit', () => children.forEach((c) => c.kill('SIGKILL')));
 
 function start(args: string[], env: Record<string, string>, readyPath: string, port: number): Promise<Proc> {
-  const child = spawn(process.execPath, [CLI, ...args], { env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'warn', ...env }, stdio: ['ignore', 'ignore', 'inherit'] });
+  const child = spawn(process.execPath, [CLI, ...args], { env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'warn', NODE_OPTIONS: process.env.BENCH_NODE_OPTIONS ?? RUNTIME_NODE_OPTIONS, ...env }, stdio: ['ignore', 'ignore', 'inherit'] });
   children.add(child);
   child.once('exit', () => children.delete(child));
   const url = `http://127.0.0.1:${port}`;
@@ -82,6 +87,7 @@ interface BridgeOpts {
   rate?: number;
   burst?: number;
   configFile?: string;
+  dataDir?: string;
 }
 
 async function startBridge(o: BridgeOpts): Promise<Proc & { pid: number; schema?: string }> {
@@ -98,7 +104,7 @@ async function startBridge(o: BridgeOpts): Promise<Proc & { pid: number; schema?
     FULLSTORY_IDP_RESERVE: '0',
     NODE_ENV: 'production',
     ...(o.configFile ? { CONFIG_FILE: o.configFile } : {}),
-    ...(schema ? { DATABASE_URL: PG_URL, DATABASE_SCHEMA: schema } : { DATA_DIR: mkdtempSync(join(tmpdir(), 'fsb-bench-')) }),
+    ...(schema ? { DATABASE_URL: PG_URL, DATABASE_SCHEMA: schema } : { DATA_DIR: o.dataDir ?? mkdtempSync(join(tmpdir(), 'fsb-bench-')) }),
   };
   const p = await start(['serve'], env, '/healthz', port);
   await waitReady(p.url);
@@ -251,7 +257,8 @@ async function overhead(store: 'sqlite' | 'postgres') {
 
 async function propagation() {
   const rate = PROPAGATION_RATE;
-  const sandbox = await startSandbox(rate, 50);
+  // Unlimited while seeding and importing; FullStory's limit for the propagation.
+  const sandbox = await startSandbox(0);
   const dir = mkdtempSync(join(tmpdir(), 'fsb-bench-cfg-'));
   const configFile = join(dir, 'bridge.yaml');
   writeFileSync(configFile, 'roles:\n  groups:\n    "FS Admins": admin\n');
@@ -271,21 +278,26 @@ async function propagation() {
       await sleep(50);
     }
   };
-  // The sandbox is rate limited too; seeding waits out its 429s.
   for (let i = 0; i < SCALE; i += 64) await Promise.all(Array.from({ length: Math.min(64, SCALE - i) }, (_, k) => seedOne(i + k)));
   await seedPool.close();
-  await sleep(1500);
-  const bridge = await startBridge({ sandbox, store: 'sqlite', rate, burst: 50, configFile });
+  const dataDir = mkdtempSync(join(tmpdir(), 'fsb-bench-prop-'));
+  const importer = await startBridge({ sandbox, store: 'sqlite', configFile, dataDir });
   await sleep(1000);
-  const idle = memory(bridge.pid);
+  const idle = memory(importer.pid);
   // Import: Okta pages through every user, 100 at a time, which also indexes them.
   const importStart = performance.now();
-  for (let start = 1; start <= SCALE; start += 100) await json(bridge.url, 'GET', `/scim/v2/Users?startIndex=${start}&count=100`, IDP);
+  for (let start = 1; start <= SCALE; start += 100) await json(importer.url, 'GET', `/scim/v2/Users?startIndex=${start}&count=100`, IDP);
   const importBridgeS = (performance.now() - importStart) / 1000;
   const importDirectStart = performance.now();
   for (let start = 1; start <= SCALE; start += 100) await json(sandbox.url, 'GET', `/scim/v2/Users?startIndex=${start}&count=100`, FS_TOKEN);
   const importDirectS = (performance.now() - importDirectStart) / 1000;
-  const afterImport = memory(bridge.pid);
+  const afterImport = memory(importer.pid);
+  await importer.close();
+
+  // A fresh process on the same index, so its peak memory is the propagation's.
+  await json(sandbox.url, 'POST', '/_sandbox/set', FS_TOKEN, { rateLimit: { perSecond: rate, burst: 50, headers: false } });
+  await sleep(200);
+  const bridge = await startBridge({ sandbox, store: 'sqlite', rate, burst: 50, configFile, dataDir });
   await sleep(1500);
   await fetch(`${sandbox.url}/_sandbox/reset-counters`, { method: 'POST' });
 
@@ -340,7 +352,7 @@ async function main() {
   const machine = { cpus: cpus().length, cpu: cpus()[0]?.model ?? 'unknown', memGb: Math.round(totalmem() / 2 ** 30), node: process.version };
   report(`fullstory-scim-bridge benchmark: ${machine.cpus} x ${machine.cpu}, ${machine.memGb} GB, Node ${machine.node}${QUICK ? ' (quick)' : ''}`);
   report('\n1. Overhead over FullStory (the sandbox, rate limit off): latency one at a time, throughput at 32 connections');
-  const sqlite = await overhead('sqlite');
+  const sqlite = ONLY === 'propagation' ? { rows: [], idleRssMb: 0, peakRssMb: 0 } : await overhead('sqlite');
   let postgres: Awaited<ReturnType<typeof overhead>> | undefined;
   const pgUp = await (async () => {
     const c = new pg.Client({ connectionString: PG_URL, connectionTimeoutMillis: 2000 });
@@ -352,7 +364,8 @@ async function main() {
       return false;
     }
   })();
-  if (pgUp) postgres = await overhead('postgres');
+  if (ONLY === 'propagation') report('(overhead skipped: BENCH_ONLY=propagation)');
+  else if (pgUp) postgres = await overhead('postgres');
   else report('(PostgreSQL unreachable: its rows are skipped)');
   report(`\n2-4. Propagation, import and memory (${SCALE.toLocaleString()} users, FullStory limited to ${PROPAGATION_RATE} requests/s)`);
   const prop = await propagation();

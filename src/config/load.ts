@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { parse as parseYaml } from 'yaml';
+import { createRequire } from 'node:module';
 import type { z } from 'zod';
 import { configSchema, ENV_VARS, type Config } from './schema.js';
 
@@ -78,6 +78,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Raw 
       throw new ConfigError(`Cannot read CONFIG_FILE ${file}: ${(err as Error).message}`);
     }
     try {
+      // Loaded only when there is a file to read (about 9 MB otherwise kept for nothing).
+      const { parse: parseYaml } = createRequire(import.meta.url)('yaml') as typeof import('yaml');
       fileLayer = (parseYaml(text) as Raw | null) ?? {};
     } catch (err) {
       throw new ConfigError(`CONFIG_FILE ${file} is not valid YAML: ${(err as Error).message}`);

@@ -12,14 +12,13 @@ export async function recomputeRoles(tx: Repos, policy: RolePolicy, userIds: Ite
   // then reads memberships the first committed, so neither writes a stale role.
   await tx.users.lockForUpdate(ids, tx.dialect);
   const ranks = await tx.groups.bestRanks(ids);
-  const current = await tx.users.getMany(ids);
+  const current = await tx.users.rolesOf(ids);
   const changed = new Map<string, string | null>();
-  for (const user of current) {
-    if (user.deleted) continue;
-    const desired = policy.fromRank(ranks.get(user.id));
+  for (const [id, role] of current) {
+    const desired = policy.fromRank(ranks.get(id));
     // "unchanged" (null) never overrides a role the bridge already asked for.
-    if (desired === null || desired === user.role) continue;
-    changed.set(user.id, desired);
+    if (desired === null || desired === role) continue;
+    changed.set(id, desired);
   }
   if (changed.size === 0) return 0;
   await tx.users.setRoles(changed);

@@ -375,6 +375,13 @@ export function buildSandbox(opts: SandboxOptions = {}): Sandbox {
   // Not FullStory: a window for tests, benchmarks and outside checks into what FullStory holds.
   app.get('/_sandbox/counters', async () => counters.snapshot());
   app.get('/_sandbox/roles', async () => Object.fromEntries(sandbox.roles()));
+  /** Changes switches at run time (benchmarks, outside checks): a partial profile, e.g. {"rateLimit": null}. */
+  app.post('/_sandbox/set', async (req, reply) => {
+    const patch = req.body;
+    if (!patch || typeof patch !== 'object' || Array.isArray(patch)) return fail(reply, 400, 'Body must be a partial profile object');
+    sandbox.set(patch as ProfilePatch);
+    return profile;
+  });
   app.post('/_sandbox/reset-counters', async () => {
     counters.reset();
     return { ok: true };

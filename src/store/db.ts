@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import SQLite from 'better-sqlite3';
 import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql } from 'kysely';
-import pg from 'pg';
+import type pg from 'pg';
 import { migrationProvider } from './migrations.js';
 import { cachingDatabase } from './statement-cache.js';
 import type { Database } from './schema.js';
@@ -29,7 +29,9 @@ export async function openDatabase(opts: OpenOptions): Promise<DbHandle> {
   if (opts.url) {
     const schema = opts.pgSchema;
     if (schema !== undefined && !/^[a-z_][a-z0-9_]{0,62}$/.test(schema)) throw new Error(`Invalid PostgreSQL schema name ${JSON.stringify(schema)}`);
-    const pool = new pg.Pool({
+    // Loaded only for PostgreSQL: the embedded store never pays its memory (about 15 MB).
+    const { default: postgres } = await import('pg');
+    const pool = new postgres.Pool({
       connectionString: opts.url,
       max: 20,
       ...(schema ? { options: `-c search_path=${schema}` } : {}),

@@ -94,6 +94,17 @@ export class UsersRepo {
     return out;
   }
 
+  /** The role the bridge last asked for, for each live user among `ids` (no documents loaded). */
+  async rolesOf(ids: readonly string[]): Promise<Map<string, string | null>> {
+    const out = new Map<string, string | null>();
+    for (const part of chunks(ids)) {
+      if (part.length === 0) continue;
+      const rows = await this.db.selectFrom('users').select(['id', 'role']).where('id', 'in', part).where('deleted_at', 'is', null).execute();
+      for (const r of rows) out.set(r.id, r.role);
+    }
+    return out;
+  }
+
   async existingIds(ids: readonly string[]): Promise<Set<string>> {
     const found = new Set<string>();
     for (const part of chunks(ids)) {

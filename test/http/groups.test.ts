@@ -233,9 +233,9 @@ describe.each(dbs)('groups on %s', (db) => {
   });
 });
 
-describe('the outbox survives a crash between commit and delivery', () => {
+describe.each(dbs)('the outbox survives a crash between commit and delivery, on %s', (db) => {
   it('role changes committed while no worker runs are applied once a worker starts', async () => {
-    const t = await startTestBridge({ config: { roles: ROLES }, startWorker: false });
+    const t = await startTestBridge({ db, config: { roles: ROLES }, startWorker: false });
     try {
       const u = (await t.req('POST', U, oktaUser('crash.victim@okta.local'))).body.id;
       const res = await t.req('POST', G, { schemas: [GROUP_SCHEMA], displayName: 'FS Admins', members: [{ value: u }] });
@@ -251,7 +251,7 @@ describe('the outbox survives a crash between commit and delivery', () => {
   });
 
   it('a failing FullStory leaves the change visible in the outbox with its error, then applies it', async () => {
-    const t = await startTestBridge({ config: { roles: ROLES } });
+    const t = await startTestBridge({ db, config: { roles: ROLES } });
     try {
       const u = (await t.req('POST', U, oktaUser('flaky@okta.local'))).body.id;
       t.sandbox.set({ faults: { failRate: 1 } });
