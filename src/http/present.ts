@@ -1,11 +1,17 @@
-import type { FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { GroupView } from '../provisioning/groups-service.js';
 import type { UserView } from '../provisioning/users-service.js';
-import { SCHEMA } from '../scim/constants.js';
+import { SCHEMA, SCIM_CONTENT_TYPE } from '../scim/constants.js';
 import { userSchemas } from '../scim/user.js';
 import type { JsonObject } from '../scim/values.js';
 
 export const BASE_PATH = '/scim/v2';
+
+/** Answers with a SCIM document; a 201 also says where the new resource lives. */
+export function sendScim(reply: FastifyReply, body: JsonObject, status = 200): FastifyReply {
+  if (status === 201) reply.header('location', (body.meta as { location: string }).location);
+  return reply.code(status).type(SCIM_CONTENT_TYPE).send(JSON.stringify(body));
+}
 
 export function baseUrl(req: FastifyRequest): string {
   return `${req.protocol}://${req.headers.host ?? 'localhost'}${BASE_PATH}`;

@@ -37,6 +37,17 @@ function toRow(r: GroupsTable): GroupRow {
   };
 }
 
+function columns(fields: GroupFields) {
+  return {
+    display_name: fields.displayName,
+    display_name_lc: fields.displayName.toLowerCase(),
+    external_id: fields.externalId,
+    role: fields.role,
+    role_rank: fields.roleRank,
+    extra: JSON.stringify(fields.extra),
+  };
+}
+
 export interface GroupFields {
   displayName: string;
   externalId: string | null;
@@ -100,34 +111,14 @@ export class GroupsRepo {
     const now = new Date().toISOString();
     await this.db
       .insertInto('groups')
-      .values({
-        id,
-        display_name: fields.displayName,
-        display_name_lc: fields.displayName.toLowerCase(),
-        external_id: fields.externalId,
-        role: fields.role,
-        role_rank: fields.roleRank,
-        extra: JSON.stringify(fields.extra),
-        created_at: now,
-        updated_at: now,
-        version: 1,
-      })
+      .values({ id, ...columns(fields), created_at: now, updated_at: now, version: 1 })
       .execute();
   }
 
   async update(id: string, fields: GroupFields): Promise<void> {
     await this.db
       .updateTable('groups')
-      .set({
-        display_name: fields.displayName,
-        display_name_lc: fields.displayName.toLowerCase(),
-        external_id: fields.externalId,
-        role: fields.role,
-        role_rank: fields.roleRank,
-        extra: JSON.stringify(fields.extra),
-        updated_at: new Date().toISOString(),
-        version: sql`version + 1`,
-      })
+      .set({ ...columns(fields), updated_at: new Date().toISOString(), version: sql`version + 1` })
       .where('id', '=', id)
       .execute();
   }

@@ -1,8 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import SCIMMY from 'scimmy';
-import { MAX_PAGE, SCHEMA, SCIM_CONTENT_TYPE } from '../../scim/constants.js';
+import { MAX_PAGE, SCHEMA } from '../../scim/constants.js';
 import { ScimError } from '../../scim/errors.js';
-import { baseUrl, listResponse } from '../present.js';
+import { baseUrl, listResponse, sendScim } from '../present.js';
 
 type Json = Record<string, unknown>;
 
@@ -23,8 +23,9 @@ export default async function discoveryRoutes(app: FastifyInstance) {
 
   app.get('/ServiceProviderConfig', async (req, reply) => {
     const base = baseUrl(req);
-    return reply.type(SCIM_CONTENT_TYPE).send(
-      JSON.stringify({
+    return sendScim(
+      reply,
+      {
         schemas: [SCHEMA.serviceProviderConfig],
         documentationUri: 'https://github.com/fullstory-scim-bridge/fullstory-scim-bridge#readme',
         patch: { supported: true },
@@ -42,7 +43,7 @@ export default async function discoveryRoutes(app: FastifyInstance) {
           },
         ],
         meta: { resourceType: 'ServiceProviderConfig', location: `${base}/ServiceProviderConfig` },
-      }),
+      },
     );
   });
 
@@ -70,21 +71,21 @@ export default async function discoveryRoutes(app: FastifyInstance) {
 
   app.get('/ResourceTypes', async (req, reply) => {
     const types = resourceTypes(baseUrl(req));
-    return reply.type(SCIM_CONTENT_TYPE).send(JSON.stringify(listResponse(types as never, types.length, 1)));
+    return sendScim(reply, listResponse(types as never, types.length, 1));
   });
   app.get<{ Params: { id: string } }>('/ResourceTypes/:id', async (req, reply) => {
     const t = resourceTypes(baseUrl(req)).find((r) => (r.id as string).toLowerCase() === req.params.id.toLowerCase());
     if (!t) throw new ScimError(404, `No resource type ${req.params.id}`);
-    return reply.type(SCIM_CONTENT_TYPE).send(JSON.stringify(t));
+    return sendScim(reply, t as never);
   });
 
   app.get('/Schemas', async (req, reply) => {
     const docs = schemaDocs(baseUrl(req));
-    return reply.type(SCIM_CONTENT_TYPE).send(JSON.stringify(listResponse(docs as never, docs.length, 1)));
+    return sendScim(reply, listResponse(docs as never, docs.length, 1));
   });
   app.get<{ Params: { id: string } }>('/Schemas/:id', async (req, reply) => {
     const d = schemaDocs(baseUrl(req)).find((s) => (s.id as string).toLowerCase() === req.params.id.toLowerCase());
     if (!d) throw new ScimError(404, `No schema ${req.params.id}`);
-    return reply.type(SCIM_CONTENT_TYPE).send(JSON.stringify(d));
+    return sendScim(reply, d as never);
   });
 }

@@ -1,6 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { SCIM_CONTENT_TYPE } from '../../scim/constants.js';
-import { baseUrl, listResponse, project, renderGroup, wantsMembers } from '../present.js';
+import { baseUrl, listResponse, project, renderGroup, sendScim, wantsMembers } from '../present.js';
 import { listQuery, scimQuery } from '../query.js';
 
 type IdParams = { Params: { id: string } };
@@ -14,31 +13,30 @@ export default async function groupsRoutes(app: FastifyInstance) {
     const page = await groups.list(listQuery(q), wantsMembers(q.attributes, q.excludedAttributes));
     const base = baseUrl(req);
     const resources = page.views.map((v) => project(renderGroup(v, base), q.attributes, q.excludedAttributes));
-    return reply.type(SCIM_CONTENT_TYPE).send(JSON.stringify(listResponse(resources, page.total, page.startIndex)));
+    return sendScim(reply, listResponse(resources, page.total, page.startIndex));
   });
 
   app.get<IdParams>('/Groups/:id', async (req, reply) => {
     const q = scimQuery(req);
     const view = await groups.get(req.params.id, wantsMembers(q.attributes, q.excludedAttributes));
-    return reply.type(SCIM_CONTENT_TYPE).send(JSON.stringify(project(renderGroup(view, baseUrl(req)), q.attributes, q.excludedAttributes)));
+    return sendScim(reply, project(renderGroup(view, baseUrl(req)), q.attributes, q.excludedAttributes));
   });
 
   app.post('/Groups', async (req, reply) => {
     const view = await groups.create(req.body, req.opCtx);
     req.resourceId = view.id;
-    const body = renderGroup(view, baseUrl(req));
-    return reply.code(201).header('location', (body.meta as { location: string }).location).type(SCIM_CONTENT_TYPE).send(JSON.stringify(body));
+    return sendScim(reply, renderGroup(view, baseUrl(req)), 201);
   });
 
   app.put<IdParams>('/Groups/:id', async (req, reply) => {
     const view = await groups.replace(req.params.id, req.body, req.opCtx);
-    return reply.type(SCIM_CONTENT_TYPE).send(JSON.stringify(renderGroup(view, baseUrl(req))));
+    return sendScim(reply, renderGroup(view, baseUrl(req)));
   });
 
   app.patch<IdParams>('/Groups/:id', async (req, reply) => {
     const q = scimQuery(req);
     const view = await groups.patch(req.params.id, req.body, req.opCtx);
-    return reply.type(SCIM_CONTENT_TYPE).send(JSON.stringify(project(renderGroup(view, baseUrl(req)), q.attributes, q.excludedAttributes)));
+    return sendScim(reply, project(renderGroup(view, baseUrl(req)), q.attributes, q.excludedAttributes));
   });
 
   app.delete<IdParams>('/Groups/:id', async (req, reply) => {

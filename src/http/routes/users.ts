@@ -1,6 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { SCIM_CONTENT_TYPE } from '../../scim/constants.js';
-import { baseUrl, listResponse, project, renderUser } from '../present.js';
+import { baseUrl, listResponse, project, renderUser, sendScim } from '../present.js';
 import { listQuery, scimQuery } from '../query.js';
 
 type IdParams = { Params: { id: string } };
@@ -14,30 +13,29 @@ export default async function usersRoutes(app: FastifyInstance) {
     const page = await users.list(listQuery(q));
     const base = baseUrl(req);
     const resources = page.views.map((v) => project(renderUser(v, base), q.attributes, q.excludedAttributes));
-    return reply.type(SCIM_CONTENT_TYPE).send(JSON.stringify(listResponse(resources, page.total, page.startIndex)));
+    return sendScim(reply, listResponse(resources, page.total, page.startIndex));
   });
 
   app.get<IdParams>('/Users/:id', async (req, reply) => {
     const q = scimQuery(req);
     const view = await users.get(req.params.id);
-    return reply.type(SCIM_CONTENT_TYPE).send(JSON.stringify(project(renderUser(view, baseUrl(req)), q.attributes, q.excludedAttributes)));
+    return sendScim(reply, project(renderUser(view, baseUrl(req)), q.attributes, q.excludedAttributes));
   });
 
   app.post('/Users', async (req, reply) => {
     const view = await users.create(req.body, req.opCtx);
     req.resourceId = view.id;
-    const body = renderUser(view, baseUrl(req));
-    return reply.code(201).header('location', (body.meta as { location: string }).location).type(SCIM_CONTENT_TYPE).send(JSON.stringify(body));
+    return sendScim(reply, renderUser(view, baseUrl(req)), 201);
   });
 
   app.put<IdParams>('/Users/:id', async (req, reply) => {
     const view = await users.replace(req.params.id, req.body, req.opCtx);
-    return reply.type(SCIM_CONTENT_TYPE).send(JSON.stringify(renderUser(view, baseUrl(req))));
+    return sendScim(reply, renderUser(view, baseUrl(req)));
   });
 
   app.patch<IdParams>('/Users/:id', async (req, reply) => {
     const view = await users.patch(req.params.id, req.body, req.opCtx);
-    return reply.type(SCIM_CONTENT_TYPE).send(JSON.stringify(renderUser(view, baseUrl(req))));
+    return sendScim(reply, renderUser(view, baseUrl(req)));
   });
 
   app.delete<IdParams>('/Users/:id', async (req, reply) => {
