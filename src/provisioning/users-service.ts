@@ -106,7 +106,14 @@ export class UsersService {
     const ctx: OpContext = {};
     const indexed = await this.store.users.get(id);
     if (indexed?.deleted) throw new ScimError(404, `User ${id} not found`);
-    const fs = await this.upstream(ctx, () => this.api.getUser(id));
+    let fs: FsUser;
+    try {
+      fs = await this.upstream(ctx, () => this.api.getUser(id));
+    } catch (err) {
+      // Deleted in FullStory itself: forget it here too, so filters stop finding it.
+      if (err instanceof ScimError && err.status === 404 && indexed) await this.store.transaction((tx) => tx.users.delete(id, false));
+      throw err;
+    }
     if (indexed) return this.view(indexed, fs);
     await this.store.transaction((tx) => tx.users.adopt([{ id: fs.id, resource: fromUpstream(fs), role: null, ...createdOf(fs) }]));
     const row = await this.store.users.get(id);

@@ -253,6 +253,15 @@ describe.each(dbs)('users on %s', (db) => {
     expect(again.status).toBe(201);
   });
 
+  it('a user deleted in FullStory itself reads 404 and is no longer found by filters', async () => {
+    const u = await create(oktaUser('deleted.upstream@okta.local'));
+    t.sandbox.state.deleteUser(u.id);
+    expect((await t.req('GET', `${U}/${u.id}`)).status).toBe(404);
+    const found = await t.req('GET', `${U}?filter=${encodeURIComponent('userName eq "deleted.upstream@okta.local"')}`);
+    expect(found.body.totalResults).toBe(0);
+    expect((await t.req('POST', U, oktaUser('deleted.upstream@okta.local'))).status).toBe(201);
+  });
+
   it('a missing or wrong IdP token is 401 with a SCIM Error, and no token reaches the log', async () => {
     const none = await t.req('GET', U, undefined, { authorization: '' });
     expect(none.status).toBe(401);
