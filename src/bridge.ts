@@ -240,6 +240,7 @@ export async function createBridge(config: Config, opts: BridgeOptions = {}): Pr
     requestTimeout: config.server.requestTimeoutMs,
     routerOptions: { maxParamLength: 512 },
     return503OnClosing: true,
+    trustProxy: config.server.trustProxy,
     // Malformed HTTP or oversized headers: still a SCIM Error, never Node's bare answer.
     clientErrorHandler: (err: NodeJS.ErrnoException, socket) => {
       const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;

@@ -30,6 +30,8 @@ export const configSchema = z
         /** Requests slower than this are cut with 503; IdPs give up at 60 s. */
         requestTimeoutMs: z.coerce.number().int().min(1000).default(50_000),
         shutdownGraceMs: z.coerce.number().int().min(0).default(10_000),
+        /** Behind a TLS-terminating proxy: take scheme and host from X-Forwarded-* for locations. */
+        trustProxy: flag.default(false),
       })
       .prefault({}),
     log: z
@@ -160,6 +162,7 @@ export const ENV_VARS: Record<string, { path: string; doc: string }> = {
   BODY_LIMIT_BYTES: { path: 'server.bodyLimitBytes', doc: 'Largest request body accepted (413 past it)' },
   REQUEST_TIMEOUT_MS: { path: 'server.requestTimeoutMs', doc: 'Longest an IdP request may take (IdPs give up at 60 s)' },
   SHUTDOWN_GRACE_MS: { path: 'server.shutdownGraceMs', doc: 'Time given to in-flight work on SIGTERM' },
+  TRUST_PROXY: { path: 'server.trustProxy', doc: 'true behind a TLS-terminating proxy: X-Forwarded-Proto/Host make resource locations' },
   LOG_LEVEL: { path: 'log.level', doc: 'pino level' },
   LOG_FORMAT: { path: 'log.format', doc: 'auto (pretty on a terminal), json or pretty' },
   FULLSTORY_SCIM_URL: { path: 'fullstory.url', doc: "FullStory's SCIM base URL (EU: https://api.eu1.fullstory.com/scim/v2)" },

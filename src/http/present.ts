@@ -14,7 +14,7 @@ export function sendScim(reply: FastifyReply, body: JsonObject, status = 200): F
 }
 
 export function baseUrl(req: FastifyRequest): string {
-  return `${req.protocol}://${req.headers.host ?? 'localhost'}${BASE_PATH}`;
+  return `${req.protocol}://${req.host || 'localhost'}${BASE_PATH}`;
 }
 
 export function renderUser(v: UserView, base: string): JsonObject {

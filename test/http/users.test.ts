@@ -32,6 +32,18 @@ describe.each(dbs)('users on %s', (db) => {
     expect(t.sandbox.state.users.has(res.body.id)).toBe(true);
   });
 
+  it('locations follow the public address a trusted proxy forwards, and only then', async () => {
+    const proxied = await startTestBridge({ db, config: { server: { trustProxy: true } } });
+    try {
+      const res = await proxied.req('POST', U, oktaUser('behind.proxy@okta.local'), { 'x-forwarded-proto': 'https', 'x-forwarded-host': 'scim.example.com' });
+      expect(res.headers.location).toBe(`https://scim.example.com/scim/v2/Users/${res.body.id}`);
+    } finally {
+      await proxied.close();
+    }
+    const direct = await t.req('POST', U, oktaUser('not.proxied@okta.local'), { 'x-forwarded-proto': 'https', 'x-forwarded-host': 'evil.example.com' });
+    expect(direct.headers.location).not.toContain('evil.example.com');
+  });
+
   it('a password is accepted and never stored, returned or forwarded to FullStory', async () => {
     const body = await create(oktaUser('pw.user@okta.local', { password: 'S3cret-pw-never-seen' }));
     expect(JSON.stringify(body)).not.toContain('S3cret-pw-never-seen');
