@@ -5,7 +5,10 @@ import closeWithGrace from 'close-with-grace';
 import { clientOptions, createBridge, makeLogger, PreflightError } from '../bridge.js';
 import { ConfigError, loadConfig } from '../config/load.js';
 import { FullStoryClient } from '../fullstory/client.js';
+import { FullStoryApi } from '../fullstory/api.js';
 import { preflight } from '../fullstory/preflight.js';
+import { findRoleDrift, repairRoleDrift } from '../provisioning/reconcile.js';
+import { RolePolicy } from '../provisioning/role-policy.js';
 import { sha256 } from '../http/plugins/auth.js';
 import { PROFILES, type ProfileName } from '../sandbox/profile.js';
 import { startSandbox } from '../sandbox/server.js';
@@ -18,6 +21,8 @@ const USAGE = `fullstory-scim-bridge <command>
   token [--name N]         print a new random IdP token and its IDP_TOKENS entry
   audit [--since 1h] [--format jsonl|csv]
                            print the audit log
+  reconcile [--dry-run]    compare FullStory's roles with the mapping's; queue the fixes
+                           (a running bridge applies them); exit 1 when roles differ
   sandbox [--port N] [--host H] [--profile default|strict] [--token T] [--scim-disabled]
           [--rate N] [--burst N] [--fail-rate F] [--reset-rate F] [--latency-ms N]
                            run the FullStory SCIM sandbox on its own
@@ -114,6 +119,28 @@ async function audit(args: string[]): Promise<number> {
   }
 }
 
+async function reconcile(args: string[]): Promise<number> {
+  const { values } = parseArgs({ args, options: { 'dry-run': { type: 'boolean', default: false } } });
+  const config = loadConfig();
+  if (!config.fullstory.token) throw new ConfigError('FULLSTORY_SCIM_TOKEN is not set: there is no FullStory to compare with.');
+  const store = await Store.open({ url: config.database.url, dataDir: config.database.dataDir, ...(config.database.schema ? { pgSchema: config.database.schema } : {}) });
+  const client = new FullStoryClient({ ...clientOptions(config), baseUrl: config.fullstory.url, token: config.fullstory.token });
+  try {
+    const { checked, drift } = await findRoleDrift(store, new FullStoryApi(client), new RolePolicy(config.roles));
+    process.stdout.write(`${checked} users compared; ${drift.length} hold a role other than the mapping's\n`);
+    for (const d of drift.slice(0, 50)) process.stdout.write(`  ${d.userName}: FullStory has ${d.actual}, mapping wants ${d.desired}\n`);
+    if (drift.length > 50) process.stdout.write(`  ... and ${drift.length - 50} more\n`);
+    if (drift.length > 0 && !values['dry-run']) {
+      await repairRoleDrift(store, drift);
+      process.stdout.write(`queued ${drift.length} role changes; a running bridge applies them within its rate budget\n`);
+    }
+    return drift.length === 0 ? 0 : 1;
+  } finally {
+    await client.close();
+    await store.close();
+  }
+}
+
 async function sandbox(args: string[]): Promise<void> {
   const { values } = parseArgs({
     args,
@@ -173,6 +200,8 @@ async function main(argv: string[]): Promise<number | undefined> {
       return token(rest);
     case 'audit':
       return audit(rest);
+    case 'reconcile':
+      return reconcile(rest);
     case 'sandbox':
       await sandbox(rest);
       return undefined;

@@ -136,3 +136,45 @@ describe('IdP token rotation', () => {
     }
   });
 });
+
+describe('reconcile', () => {
+  it('finds a role changed in FullStory behind the mapping, queues the fix, and the running bridge applies it', async () => {
+    const { writeFileSync } = await import('node:fs');
+    const dataDir = mkdtempSync(join(tmpdir(), 'fsb-reconcile-'));
+    const configFile = join(dataDir, 'bridge.yaml');
+    writeFileSync(configFile, 'roles:\n  groups:\n    Admins: admin\n');
+    const sb = await startSandbox({ patch: { rateLimit: null } });
+    const idp = 'reconcile-idp-token-00000000';
+    const bridge = await createBridge(
+      loadConfig({ CONFIG_FILE: configFile }, { fullstory: { url: sb.url, token: sb.token }, idp: { token: idp }, database: { dataDir }, sync: { pollMs: 100 } }),
+      { logger: pino({ level: 'silent' }), sandbox: sb },
+    );
+    const env = { CONFIG_FILE: configFile, DATA_DIR: dataDir, FULLSTORY_SCIM_URL: sb.url, FULLSTORY_SCIM_TOKEN: sb.token };
+    try {
+      const auth = { authorization: `Bearer ${idp}`, 'content-type': 'application/scim+json' };
+      const user = (await bridge.app.inject({ method: 'POST', url: '/scim/v2/Users', headers: auth, payload: oktaUser('drifter@okta.local') })).json();
+      await bridge.app.inject({ method: 'POST', url: '/scim/v2/Groups', headers: auth, payload: { displayName: 'Admins', members: [{ value: user.id }] } });
+      const roleOf = () => sb.roles().get('drifter@okta.local');
+      for (let i = 0; i < 100 && roleOf() !== 'admin'; i++) await new Promise((r) => setTimeout(r, 50));
+      expect(roleOf()).toBe('admin');
+
+      sb.state.users.get(user.id)!.role = 'guest'; // an admin demoted them in FullStory's UI
+      const dry = await runCli(['reconcile', '--dry-run'], env);
+      expect(dry.code, dry.stderr).toBe(1);
+      expect(dry.stdout).toMatch(/1 hold a role other than the mapping's/);
+      expect(dry.stdout).toMatch(/drifter@okta\.local: FullStory has guest, mapping wants admin/);
+      expect(roleOf()).toBe('guest');
+
+      const fix = await runCli(['reconcile'], env);
+      expect(fix.stdout).toMatch(/queued 1 role changes/);
+      for (let i = 0; i < 100 && roleOf() !== 'admin'; i++) await new Promise((r) => setTimeout(r, 50));
+      expect(roleOf()).toBe('admin');
+      const clean = await runCli(['reconcile', '--dry-run'], env);
+      expect(clean.code).toBe(0);
+      expect(clean.stdout).toMatch(/0 hold a role other/);
+    } finally {
+      await bridge.close();
+      await sb.close();
+    }
+  });
+});
