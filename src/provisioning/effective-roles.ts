@@ -15,6 +15,9 @@ export async function recomputeRoles(tx: Repos, policy: RolePolicy, userIds: Ite
   const current = await tx.users.rolesOf(ids);
   const changed = new Map<string, string | null>();
   for (const [id, role] of current) {
+    // A teammate adopted from FullStory (role null) in no mapped group is not the bridge's
+    // to manage: the default role is not imposed on them (it would demote an admin).
+    if (role === null && !ranks.has(id)) continue;
     const desired = policy.fromRank(ranks.get(id));
     // "unchanged" (null) never overrides a role the bridge already asked for.
     if (desired === null || desired === role) continue;

@@ -164,8 +164,9 @@ export class UsersService {
     ctx.subject = resource.userName;
     // In this process one create per userName at a time; across replicas FullStory's and the index's uniqueness decide.
     return this.store.serialize(`user-name:${resource.userName.toLowerCase()}`, async () => {
-      const existing = await this.store.users.findByUserName(resource.userName);
-      if (existing && !existing.deleted) throw new ScimError(409, DUPLICATE, 'uniqueness');
+      let existing = await this.store.users.findByUserName(resource.userName);
+      if (existing && !existing.deleted && !(await this.goneUpstream(existing.id, ctx))) throw new ScimError(409, DUPLICATE, 'uniqueness');
+      if (existing && !existing.deleted) existing = undefined; // deleted in FullStory itself: forgotten above
       const role = this.deps.policy.defaultRole;
       const sendsRole = this.deps.policy.delivery === 'roles-attribute';
       if (existing?.deleted) return this.revive(existing, resource, role, ctx);
@@ -184,6 +185,18 @@ export class UsersService {
       const now = new Date().toISOString();
       return { id: fs.id, resource: mergeUpstream(resource, fs), created: createdOf(fs).createdAt ?? now, lastModified: fs.meta?.lastModified ?? now, version: 1 };
     });
+  }
+
+  /** True (and the row forgotten) when FullStory no longer has a user the index still holds. */
+  private async goneUpstream(id: string, ctx: OpContext): Promise<boolean> {
+    try {
+      await this.upstream(ctx, () => this.api.getUser(id));
+      return false;
+    } catch (err) {
+      if (!(err instanceof ScimError) || err.status !== 404) throw err;
+      await this.store.transaction((tx) => tx.users.delete(id, false));
+      return true;
+    }
   }
 
   /**

@@ -1,4 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { reconcileAllRoles } from '../../src/provisioning/effective-roles.js';
+import { RolePolicy } from '../../src/provisioning/role-policy.js';
 import { fromUpstream } from '../../src/provisioning/user-mapping.js';
 import { eventually, G, GROUP_SCHEMA, oktaUser, PATCH_OP, postgresAvailable, startTestBridge, U, type TestBridge } from '../helpers/bridge.js';
 
@@ -153,6 +155,25 @@ describe.each(dbs)('groups on %s', (db) => {
     await patch(id, [{ op: 'Replace', path: 'displayName', value: 'Support Alumni' }]);
     await settled();
     expect(roleOf('renamed.member')).toBe('standard');
+  });
+
+  it('a teammate adopted from FullStory keeps its role, even across a restart, until it joins a mapped group', async () => {
+    const pre = t.sandbox.state.createUser({ userName: `veteran-${db}@example.com`, roles: [{ value: 'admin' }] });
+    const listed = await t.req('GET', `${U}?filter=${encodeURIComponent(`userName eq "veteran-${db}@example.com"`)}`);
+    expect(listed.body.Resources[0].id).toBe(pre.id);
+    // What a restart does: recompute every user's role against the mapping.
+    const policy = new RolePolicy(t.bridge.deps.config.roles);
+    await t.bridge.deps.store.transaction((tx) => reconcileAllRoles(tx, policy));
+    await settled();
+    expect(t.sandbox.roles().get(`veteran-${db}@example.com`)).toBe('admin');
+    const g = await group('Support', [pre.id]);
+    await settled();
+    expect(t.sandbox.roles().get(`veteran-${db}@example.com`)).toBe('explorer');
+    await patch(g, [{ op: 'remove', path: `members[value eq "${pre.id}"]` }]);
+    await settled();
+    // Now the bridge manages it: out of every mapped group means the default.
+    expect(t.sandbox.roles().get(`veteran-${db}@example.com`)).toBe('standard');
+    await t.req('DELETE', `${G}/${g}`);
   });
 
   it('one FullStory write per user whose role really changes', async () => {

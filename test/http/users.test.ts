@@ -274,6 +274,15 @@ describe.each(dbs)('users on %s', (db) => {
     expect((await t.req('POST', U, oktaUser('deleted.upstream@okta.local'))).status).toBe(201);
   });
 
+  it('a userName freed by a deletion in FullStory itself can be created again at once', async () => {
+    const u = await create(oktaUser('recreated@okta.local'));
+    t.sandbox.state.deleteUser(u.id);
+    const again = await t.req('POST', U, oktaUser('recreated@okta.local'));
+    expect(again.status).toBe(201);
+    expect(again.body.id).not.toBe(u.id);
+    expect((await t.req('GET', `${U}/${again.body.id}`)).status).toBe(200);
+  });
+
   it('a missing or wrong IdP token is 401 with a SCIM Error, and no token reaches the log', async () => {
     const none = await t.req('GET', U, undefined, { authorization: '' });
     expect(none.status).toBe(401);
