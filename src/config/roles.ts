@@ -12,10 +12,6 @@ export const PLAN_ROLES: Record<Plan, readonly Role[]> = {
   'data-direct': ['admin', 'architect'],
 };
 
-export function isRole(value: unknown): value is Role {
-  return typeof value === 'string' && (ROLES as readonly string[]).includes(value);
-}
-
 /** The role FullStory gives a new user who carries none: Standard where the plan has it. */
 export function planDefaultRole(plan: Plan): Role {
   const roles = PLAN_ROLES[plan];

@@ -36,4 +36,3 @@ export class ScimError extends Error {
 }
 
 export const badRequest = (detail: string, scimType: ScimType = 'invalidValue') => new ScimError(400, detail, scimType);
-export const notFound = (detail: string) => new ScimError(404, detail);

@@ -1,5 +1,5 @@
 import { SCHEMA } from './constants.js';
-import { badRequest, ScimError } from './errors.js';
+import { badRequest } from './errors.js';
 import { isObject, toBoolean, type Json, type JsonObject } from './values.js';
 
 export type PatchVerb = 'add' | 'replace' | 'remove';
@@ -72,5 +72,3 @@ export function asBoolean(value: Json, where: string): boolean {
   if (b === undefined) throw badRequest(`"${where}" must be a boolean`);
   return b;
 }
-
-export { ScimError };

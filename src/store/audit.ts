@@ -8,10 +8,6 @@ export type AuditEntry = Omit<AuditTable, 'id' | 'at'> & { at?: string };
 export class AuditRepo {
   constructor(private readonly db: Kysely<Database>) {}
 
-  async record(entry: AuditEntry): Promise<void> {
-    await this.recordMany([entry]);
-  }
-
   async recordMany(entries: readonly AuditEntry[]): Promise<void> {
     for (let i = 0; i < entries.length; i += 100) {
       const part = entries.slice(i, i + 100).map((e) => ({ id: randomUUID(), ...e, at: e.at ?? new Date().toISOString() }));

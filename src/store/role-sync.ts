@@ -120,10 +120,6 @@ export class RoleSyncRepo {
       .execute();
   }
 
-  async drop(userIds: readonly string[]): Promise<void> {
-    for (const part of chunks(userIds)) if (part.length) await this.db.deleteFrom('role_sync').where('user_id', 'in', part).execute();
-  }
-
   async stats(): Promise<RoleSyncStats> {
     const r = await this.db
       .selectFrom('role_sync')

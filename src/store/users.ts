@@ -238,11 +238,6 @@ export class UsersRepo {
     await this.db.deleteFrom('users').where('id', '=', id).execute();
   }
 
-  async count(): Promise<number> {
-    const { n } = await this.db.selectFrom('users').where('deleted_at', 'is', null).select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
-    return Number(n);
-  }
-
   private async replaceEmails(id: string, resource: UserResource): Promise<void> {
     await this.db.deleteFrom('user_emails').where('user_id', '=', id).execute();
     const emails = emailsOf(resource);
