@@ -68,20 +68,16 @@ export class GroupsService {
     const input = normaliseGroup(body);
     ctx.subject = input.displayName;
     const id = randomUUID();
-    const changed = await this.write(async (tx) => {
+    const { changed, result } = await this.write(async (tx) => {
       await this.assertMembersExist(tx, input.members);
       const mapped = this.deps.policy.forGroup(input.displayName);
-      try {
-        await tx.groups.insert(id, { ...fields(input), role: mapped?.role ?? null, roleRank: mapped?.rank ?? null });
-      } catch (err) {
-        if (isUniqueViolation(err)) throw new ScimError(409, `A group named ${JSON.stringify(input.displayName)} already exists`, 'uniqueness');
-        throw err;
-      }
+      const now = await uniqueName(input.displayName, () => tx.groups.insert(id, { ...fields(input), role: mapped?.role ?? null, roleRank: mapped?.rank ?? null }));
       await tx.groups.addMembers(id, input.members);
-      return recomputeRoles(tx, this.deps.policy, input.members);
+      const result: GroupView = { id, ...fields(input), members: [...input.members].sort(), created: now, lastModified: now, version: 1 };
+      return { changed: mapped ? await recomputeRoles(tx, this.deps.policy, input.members) : 0, result };
     });
     if (changed) this.deps.kick();
-    return this.get(id);
+    return result;
   }
 
   async replace(id: string, body: unknown, ctx: OpContext = {}): Promise<GroupView> {
@@ -146,16 +142,10 @@ export class GroupsService {
       const toRemove = [...before].filter((u) => !after.has(u));
       const mapped = this.deps.policy.forGroup(displayName);
       const roleMoved = (mapped?.role ?? null) !== g.role;
-      if (displayName !== g.displayName || externalId !== g.externalId || roleMoved || extra !== undefined) {
-        try {
-          await tx.groups.update(id, { displayName, externalId, role: mapped?.role ?? null, roleRank: mapped?.rank ?? null, extra: extra ?? g.extra });
-        } catch (err) {
-          if (isUniqueViolation(err)) throw new ScimError(409, `A group named ${JSON.stringify(displayName)} already exists`, 'uniqueness');
-          throw err;
-        }
-      } else {
-        await tx.groups.touch(id);
-      }
+      const modified =
+        displayName !== g.displayName || externalId !== g.externalId || roleMoved || extra !== undefined
+          ? await uniqueName(displayName, () => tx.groups.update(id, { displayName, externalId, role: mapped?.role ?? null, roleRank: mapped?.rank ?? null, extra: extra ?? g.extra }))
+          : await tx.groups.touch(id);
       await tx.groups.removeMembers(id, toRemove);
       await tx.groups.addMembers(id, toAdd);
       // A rename can move the group into or out of the mapping: then every member counts.
@@ -171,7 +161,7 @@ export class GroupsService {
         extra: extra ?? g.extra,
         members: [...after].sort(),
         created: g.createdAt,
-        lastModified: new Date().toISOString(),
+        lastModified: modified,
         version: g.version + 1,
       };
       return { changed, result };
@@ -191,6 +181,16 @@ export class GroupsService {
     if (missing.length > 0) {
       throw new ScimError(400, `Members are not known users: ${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ` and ${missing.length - 5} more` : ''}`, 'invalidValue');
     }
+  }
+}
+
+/** Runs a write that may collide on the case-insensitive displayName; a collision is 409 uniqueness. */
+async function uniqueName<T>(displayName: string, write: () => Promise<T>): Promise<T> {
+  try {
+    return await write();
+  } catch (err) {
+    if (isUniqueViolation(err)) throw new ScimError(409, `A group named ${JSON.stringify(displayName)} already exists`, 'uniqueness');
+    throw err;
   }
 }
 

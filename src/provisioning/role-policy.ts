@@ -22,6 +22,11 @@ export class RolePolicy {
     return role ? { role, rank: this.precedence.indexOf(role) } : null;
   }
 
+  /** The role to put in a user body sent to FullStory: only when roles travel in `roles`. */
+  inUserBody(role: string | null): string | null {
+    return this.delivery === 'roles-attribute' ? role : null;
+  }
+
   /** A user's effective role from the best rank among their mapped groups. */
   fromRank(rank: number | undefined): Role | null {
     return rank === undefined ? this.defaultRole : (this.precedence[rank] ?? this.defaultRole);

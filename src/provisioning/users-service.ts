@@ -90,15 +90,24 @@ export class UsersService {
     }
   }
 
+  /**
+   * Indexes teammates FullStory holds that the bridge never saw (role null: not the
+   * bridge's to manage until they join a mapped group) and returns their rows.
+   */
+  private async adopt(users: readonly FsUser[]): Promise<UserRow[]> {
+    if (users.length === 0) return [];
+    await this.store.transaction((tx) => tx.users.adopt(users.map((fs) => ({ id: fs.id, resource: fromUpstream(fs), role: null, ...createdOf(fs) }))));
+    return this.store.users.getMany(users.map((u) => u.id));
+  }
+
   /** The indexed row for id, adopting a user FullStory holds that the bridge never saw. */
   private async row(id: string, ctx: OpContext): Promise<{ row: UserRow; fs?: FsUser }> {
     const row = await this.store.users.get(id);
     if (row?.deleted) throw new ScimError(404, `User ${id} not found`);
     if (row) return { row };
     const fs = await this.upstream(ctx, () => this.api.getUser(id));
-    await this.store.transaction((tx) => tx.users.adopt([{ id: fs.id, resource: fromUpstream(fs), role: null, ...createdOf(fs) }]));
-    const adopted = await this.store.users.get(id);
-    if (!adopted) throw new ScimError(404, `User ${id} not found`);
+    const [adopted] = await this.adopt([fs]);
+    if (!adopted || adopted.deleted) throw new ScimError(404, `User ${id} not found`);
     return { row: adopted, fs };
   }
 
@@ -114,10 +123,9 @@ export class UsersService {
       if (err instanceof ScimError && err.status === 404 && indexed) await this.store.transaction((tx) => tx.users.delete(id, false));
       throw err;
     }
-    if (indexed) return this.view(indexed, fs);
-    await this.store.transaction((tx) => tx.users.adopt([{ id: fs.id, resource: fromUpstream(fs), role: null, ...createdOf(fs) }]));
-    const row = await this.store.users.get(id);
-    return this.view(row!, fs);
+    const row = indexed ?? (await this.adopt([fs]))[0];
+    if (!row || row.deleted) throw new ScimError(404, `User ${id} not found`);
+    return this.view(row, fs);
   }
 
   async list(query: ListQuery): Promise<{ total: number; startIndex: number; views: UserView[] }> {
@@ -128,11 +136,7 @@ export class UsersService {
     const page = await this.upstream({}, () => this.api.listUsers(startIndex, Math.max(count, 1)));
     const resources = (page.Resources ?? []).slice(0, count);
     const rows = new Map((await this.store.users.getMany(resources.map((u) => u.id))).map((r) => [r.id, r]));
-    const unknown = resources.filter((u) => !rows.has(u.id));
-    if (unknown.length > 0) {
-      await this.store.transaction((tx) => tx.users.adopt(unknown.map((fs) => ({ id: fs.id, resource: fromUpstream(fs), role: null, ...createdOf(fs) }))));
-      for (const r of await this.store.users.getMany(unknown.map((u) => u.id))) rows.set(r.id, r);
-    }
+    for (const r of await this.adopt(resources.filter((u) => !rows.has(u.id)))) rows.set(r.id, r);
     const views = resources.flatMap((fs) => {
       const row = rows.get(fs.id);
       return row && !row.deleted ? [this.view(row, fs)] : [];
@@ -154,7 +158,7 @@ export class UsersService {
     const page = await this.upstream({}, () => this.api.listUsers(1, MAX_PAGE, expr));
     const found = page.Resources ?? [];
     if (found.length === 0) return { total: 0, startIndex, views: [] };
-    await this.store.transaction((tx) => tx.users.adopt(found.map((fs) => ({ id: fs.id, resource: fromUpstream(fs), role: null, ...createdOf(fs) }))));
+    await this.adopt(found);
     const again = await this.store.users.query(terms, startIndex - 1, count);
     return { total: again.total, startIndex, views: again.rows.map((r) => this.view(r)) };
   }
@@ -164,24 +168,24 @@ export class UsersService {
     ctx.subject = resource.userName;
     // In this process one create per userName at a time; across replicas FullStory's and the index's uniqueness decide.
     return this.store.serialize(`user-name:${resource.userName.toLowerCase()}`, async () => {
-      let existing = await this.store.users.findByUserName(resource.userName);
-      if (existing && !existing.deleted && !(await this.goneUpstream(existing.id, ctx))) throw new ScimError(409, DUPLICATE, 'uniqueness');
-      if (existing && !existing.deleted) existing = undefined; // deleted in FullStory itself: forgotten above
       const role = this.deps.policy.defaultRole;
-      const sendsRole = this.deps.policy.delivery === 'roles-attribute';
+      const existing = await this.store.users.findByUserName(resource.userName);
       if (existing?.deleted) return this.revive(existing, resource, role, ctx);
+      // A live row is a duplicate, unless FullStory itself deleted that user (then forgotten here).
+      if (existing && !(await this.goneUpstream(existing.id, ctx))) throw new ScimError(409, DUPLICATE, 'uniqueness');
 
-      const fs = await this.createUpstream(resource, sendsRole ? role : null, ctx);
+      const fs = await this.createUpstream(resource, this.deps.policy.inUserBody(role), ctx);
+      const viaOutbox = role !== null && this.deps.policy.inUserBody(role) === null;
       try {
         await this.store.transaction(async (tx) => {
           await tx.users.insert({ id: fs.id, resource, role, ...createdOf(fs) });
-          if (role && !sendsRole) await tx.roleSync.enqueue(new Map([[fs.id, role]]));
+          if (viaOutbox) await tx.roleSync.enqueue(new Map([[fs.id, role]]));
         });
       } catch (err) {
         if (isUniqueViolation(err)) throw new ScimError(409, DUPLICATE, 'uniqueness');
         throw err;
       }
-      if (role && !sendsRole) this.deps.kick();
+      if (viaOutbox) this.deps.kick();
       const now = new Date().toISOString();
       return { id: fs.id, resource: mergeUpstream(resource, fs), created: createdOf(fs).createdAt ?? now, lastModified: fs.meta?.lastModified ?? now, version: 1 };
     });
@@ -226,12 +230,11 @@ export class UsersService {
 
   /** The IdP re-creates a user it deleted where FullStory could only deactivate: reuse it. */
   private async revive(row: UserRow, resource: UserResource, role: string | null, ctx: OpContext): Promise<UserView> {
-    const sendsRole = this.deps.policy.delivery === 'roles-attribute';
-    const fs = await this.upstream(ctx, () => this.api.replaceUser(row.id, toUpstream({ active: true, ...resource }, sendsRole ? role : null)));
+    const fs = await this.upstream(ctx, () => this.api.replaceUser(row.id, toUpstream({ active: true, ...resource }, this.deps.policy.inUserBody(role))));
     await this.store.transaction(async (tx) => {
       await tx.users.update(row.id, resource);
       await tx.users.setRoles(new Map([[row.id, role]]));
-      if (role && !sendsRole) await tx.roleSync.enqueue(new Map([[row.id, role]]));
+      if (role && this.deps.policy.inUserBody(role) === null) await tx.roleSync.enqueue(new Map([[row.id, role]]));
     });
     ctx.note = 'revived a user deleted earlier (FullStory had kept it deactivated)';
     return this.view((await this.store.users.get(row.id))!, fs);
@@ -243,8 +246,7 @@ export class UsersService {
     return this.writeUser(id, async () => {
       const { row } = await this.row(id, ctx);
       await this.assertUserNameFree(resource.userName, id);
-      const role = this.deps.policy.delivery === 'roles-attribute' ? row.role : null;
-      const fs = await this.upstream(ctx, () => this.api.replaceUser(id, toUpstream(resource, role)));
+      const fs = await this.upstream(ctx, () => this.api.replaceUser(id, toUpstream(resource, this.deps.policy.inUserBody(row.role))));
       return { row, after: resource, fs };
     });
   }
@@ -283,8 +285,7 @@ export class UsersService {
         if (caps.patchUsers) {
           fs = await this.upstream(ctx, () => this.api.patchUser(id, diff));
         } else {
-          const role = this.deps.policy.delivery === 'roles-attribute' ? row.role : null;
-          fs = await this.upstream(ctx, () => this.api.replaceUser(id, toUpstream(after, role)));
+          fs = await this.upstream(ctx, () => this.api.replaceUser(id, toUpstream(after, this.deps.policy.inUserBody(row.role))));
         }
       }
       return { row, after, fs };

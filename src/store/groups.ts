@@ -107,32 +107,36 @@ export class GroupsRepo {
     return { rows: rows.map(toRow), total: Number(total) };
   }
 
-  async insert(id: string, fields: GroupFields): Promise<void> {
+  /** Returns the creation time it stored. */
+  async insert(id: string, fields: GroupFields): Promise<string> {
     const now = new Date().toISOString();
     await this.db
       .insertInto('groups')
       .values({ id, ...columns(fields), created_at: now, updated_at: now, version: 1 })
       .execute();
+    return now;
   }
 
-  async update(id: string, fields: GroupFields): Promise<void> {
+  /** Returns the modification time it stored. */
+  async update(id: string, fields: GroupFields): Promise<string> {
+    const now = new Date().toISOString();
     await this.db
       .updateTable('groups')
-      .set({ ...columns(fields), updated_at: new Date().toISOString(), version: sql`version + 1` })
+      .set({ ...columns(fields), updated_at: now, version: sql`version + 1` })
       .where('id', '=', id)
       .execute();
+    return now;
   }
 
   async setRole(id: string, role: string | null, roleRank: number | null): Promise<void> {
     await this.db.updateTable('groups').set({ role, role_rank: roleRank }).where('id', '=', id).execute();
   }
 
-  async touch(id: string): Promise<void> {
-    await this.db
-      .updateTable('groups')
-      .set({ updated_at: new Date().toISOString(), version: sql`version + 1` })
-      .where('id', '=', id)
-      .execute();
+  /** Marks the group changed (members only); returns the modification time it stored. */
+  async touch(id: string): Promise<string> {
+    const now = new Date().toISOString();
+    await this.db.updateTable('groups').set({ updated_at: now, version: sql`version + 1` }).where('id', '=', id).execute();
+    return now;
   }
 
   async delete(id: string): Promise<void> {

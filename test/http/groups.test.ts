@@ -102,6 +102,18 @@ describe.each(dbs)('groups on %s', (db) => {
     expect(await members(id)).toEqual([b]);
   });
 
+  it('what POST and PATCH answer is what a later GET reads, meta included', async () => {
+    const u = await user('echo.member');
+    const created = await t.req('POST', G, { schemas: [GROUP_SCHEMA], displayName: 'Echo', externalId: 'e-1', members: [{ value: u }] });
+    const { meta: _cm, ...createdBody } = created.body;
+    const afterCreate = (await t.req('GET', `${G}/${created.body.id}`)).body;
+    expect(afterCreate).toEqual(created.body);
+    const patched = await patch(created.body.id, [{ op: 'remove', path: `members[value eq "${u}"]` }, { op: 'Replace', path: 'displayName', value: 'Echo 2' }]);
+    expect((await t.req('GET', `${G}/${created.body.id}`)).body).toEqual(patched.body);
+    expect(createdBody.members).toHaveLength(1);
+    await t.req('DELETE', `${G}/${created.body.id}`);
+  });
+
   it('a duplicate displayName is 409 uniqueness', async () => {
     await group('Unique Name');
     const res = await t.req('POST', G, { schemas: [GROUP_SCHEMA], displayName: 'unique name' });
