@@ -9,6 +9,7 @@ import type { TokenSource } from './fullstory/budget.js';
 import { bucketConfig, FullStoryClient, type ClientOptions } from './fullstory/client.js';
 import { preflight, type Capabilities, type PreflightResult } from './fullstory/preflight.js';
 import { Metrics } from './http/metrics.js';
+import { scimClientError } from './http/client-error.js';
 import { sha256 } from './http/plugins/auth.js';
 import type { AppDeps, Readiness } from './http/types.js';
 import { reconcileAllRoles } from './provisioning/effective-roles.js';
@@ -16,7 +17,6 @@ import { GroupsService } from './provisioning/groups-service.js';
 import { RolePolicy } from './provisioning/role-policy.js';
 import { UsersService } from './provisioning/users-service.js';
 import { startSandbox, type RunningSandbox } from './sandbox/server.js';
-import { ScimError } from './scim/errors.js';
 import { AuditWriter } from './store/audit.js';
 import { Store } from './store/store.js';
 import { RoleGroupsDelivery, RolesAttributeDelivery } from './sync/delivery.js';
@@ -155,15 +155,14 @@ export async function createBridge(config: Config, opts: BridgeOptions = {}): Pr
     reason: 'preflight not run yet',
     extra: async () => ({ circuit: client.circuit.state, budgetWaiting: client.budget.waiting }),
   };
-  let capabilities = PLACEHOLDER_CAPS;
-  const caps = () => capabilities;
+  // What the last preflight learned; until one has, the common case, and the IdP is told 503 anyway.
+  const caps = () => readiness.capabilities ?? PLACEHOLDER_CAPS;
 
   const runPreflight = async () => {
     const result = await preflight(client, { needGroups: policy.delivery === 'role-groups' });
     readiness.checkedAt = new Date().toISOString();
     readiness.ok = result.ok;
-    if (result.capabilities) capabilities = result.capabilities;
-    readiness.capabilities = capabilities;
+    if (result.capabilities) readiness.capabilities = result.capabilities;
     if (result.ok) delete readiness.reason;
     else readiness.reason = result.checks.filter((c) => !c.ok).map((c) => c.message).join(' ');
     return result;
@@ -241,14 +240,7 @@ export async function createBridge(config: Config, opts: BridgeOptions = {}): Pr
     routerOptions: { maxParamLength: 512 },
     return503OnClosing: true,
     trustProxy: config.server.trustProxy,
-    // Malformed HTTP or oversized headers: still a SCIM Error, never Node's bare answer.
-    clientErrorHandler: (err: NodeJS.ErrnoException, socket) => {
-      const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
-      const body = JSON.stringify(new ScimError(status, status === 431 ? 'Request headers are too large' : 'Malformed HTTP request', status === 400 ? 'invalidSyntax' : undefined).toJSON());
-      if (socket.writable) {
-        socket.end(`HTTP/1.1 ${status} ${status === 431 ? 'Request Header Fields Too Large' : 'Bad Request'}\r\ncontent-type: application/scim+json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
-      } else socket.destroy();
-    },
+    clientErrorHandler: scimClientError,
   });
   await fastify.register(app, { deps });
   await fastify.ready();

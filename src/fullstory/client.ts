@@ -116,8 +116,7 @@ export class FullStoryClient {
       }
       if (result instanceof UpstreamError && (result.status === 0 || result.status >= 500)) this.circuit.failure();
       else this.circuit.success();
-      const status = result instanceof UpstreamError ? result.status : result.status;
-      this.observer?.({ operation: options.operation, status, durationMs: performance.now() - t0, retry: attempt > 0 });
+      this.observer?.({ operation: options.operation, status: result.status, durationMs: performance.now() - t0, retry: attempt > 0 });
       if (!(result instanceof UpstreamError)) return result;
 
       const elapsed = performance.now() - started;

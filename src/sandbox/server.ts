@@ -150,7 +150,7 @@ export function buildSandbox(opts: SandboxOptions = {}): Sandbox {
       return sandbox.token;
     },
     roles() {
-      return new Map([...state.users.values()].map((u) => [u.userName.toLowerCase(), state.roleOf(u)]));
+      return new Map([...state.allRoles()].map(([u, role]) => [u.userName.toLowerCase(), role]));
     },
   };
 

@@ -55,15 +55,27 @@ export class SandboxState {
 
   constructor(private readonly profile: () => SandboxProfile) {}
 
-  /** The role FullStory gives the user: its roles attribute, or its role groups (highest wins; none: Standard). */
-  roleOf(user: SbUser): Role {
-    if (this.profile().roleDelivery === 'roles-attribute') return user.role;
-    let best: Role | undefined;
-    for (const g of this.groups.values()) {
-      const role = ROLES.find((r) => ROLE_GROUP_NAMES[r].toLowerCase() === g.displayName.toLowerCase());
-      if (role && g.members.includes(user.id) && (!best || ROLES.indexOf(role) < ROLES.indexOf(best))) best = role;
+  /** With role groups: each member's highest role group, computed once for a whole pass over users. */
+  private roleGroupMembership(): Map<string, Role> {
+    const best = new Map<string, Role>();
+    for (const role of [...ROLES].reverse()) {
+      for (const g of this.groups.values()) {
+        if (g.displayName.toLowerCase() !== ROLE_GROUP_NAMES[role].toLowerCase()) continue;
+        for (const id of g.members) best.set(id, role);
+      }
     }
-    return best ?? 'standard';
+    return best;
+  }
+
+  /** The role FullStory gives the user: its roles attribute, or its role groups (highest wins; none: Standard). */
+  roleOf(user: SbUser, membership = this.profile().roleDelivery === 'roles-attribute' ? undefined : this.roleGroupMembership()): Role {
+    return membership ? (membership.get(user.id) ?? 'standard') : user.role;
+  }
+
+  /** Every user's role, with the role groups read once. */
+  allRoles(): Map<SbUser, Role> {
+    const membership = this.profile().roleDelivery === 'roles-attribute' ? undefined : this.roleGroupMembership();
+    return new Map([...this.users.values()].map((u) => [u, this.roleOf(u, membership)]));
   }
 
   render(user: SbUser, location: string): Body {
@@ -94,7 +106,7 @@ export class SandboxState {
 
   private seatsUsed(except?: string): number {
     let n = 0;
-    for (const u of this.users.values()) if (u.id !== except && u.active && this.roleOf(u) !== 'guest') n++;
+    for (const [u, role] of this.allRoles()) if (u.id !== except && u.active && role !== 'guest') n++;
     return n;
   }
 
