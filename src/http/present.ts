@@ -92,3 +92,11 @@ export function wantsMembers(attributes?: string, excluded?: string): boolean {
   if (inc.length > 0 && !inc.some((a) => a === 'members' || a.startsWith('members.'))) return false;
   return true;
 }
+
+/** Whether `attributes` names members outright: a group PATCH lists them only then. */
+export function asksForMembers(attributes?: string): boolean {
+  return splitList(attributes).some((a) => {
+    const k = a.toLowerCase();
+    return k === 'members' || k.startsWith('members.') || k.endsWith(':members') || k.includes(':members.');
+  });
+}

@@ -29,6 +29,9 @@ export interface GroupsServiceDeps {
   kick: () => void;
 }
 
+/** Whether a change's answer lists the members (a PUT's does; a PATCH's only when asked). */
+type MembersAnswer = 'all' | 'none';
+
 const view = (g: GroupRow, members?: string[]): GroupView => ({
   id: g.id,
   displayName: g.displayName,
@@ -86,8 +89,12 @@ export class GroupsService {
     return this.apply(id, changes, ctx, input.extra);
   }
 
-  async patch(id: string, body: unknown, ctx: OpContext = {}): Promise<GroupView> {
-    return this.apply(id, groupChanges(parsePatchBody(body), id), ctx);
+  /**
+   * A PATCH answers with the group; its members only when asked (`attributes=members`),
+   * as Okta and Entra read nothing from them and they can be tens of thousands.
+   */
+  async patch(id: string, body: unknown, ctx: OpContext = {}, withMembers = false): Promise<GroupView> {
+    return this.apply(id, groupChanges(parsePatchBody(body), id), ctx, undefined, withMembers ? 'all' : 'none');
   }
 
   async delete(id: string, ctx: OpContext = {}): Promise<void> {
@@ -103,16 +110,30 @@ export class GroupsService {
     if (changed) this.deps.kick();
   }
 
-  /** Applies changes in order to the locked group, writes the difference, recomputes who it touches. */
-  private async apply(id: string, changes: GroupChange[], ctx: OpContext, extra?: GroupInput['extra']): Promise<GroupView> {
+  /**
+   * Applies changes in order to the locked group, writes the difference, recomputes who it
+   * touches. Adding or removing a few members reads only those members' rows, so a PATCH
+   * costs the same on a group of ten and of ten thousand; a replace, a removal of all, or a
+   * rename that moves the group's role reads the whole membership.
+   */
+  private async apply(id: string, changes: GroupChange[], ctx: OpContext, extra?: GroupInput['extra'], answer: MembersAnswer = 'all'): Promise<GroupView> {
     const { changed, result } = await this.write(async (tx) => {
       const g = await tx.groups.getForUpdate(id);
       if (!g) throw new ScimError(404, `Group ${id} not found`);
       ctx.subject = g.displayName;
-      const before = new Set(await tx.groups.members(id));
-      const after = new Set(before);
       let displayName = g.displayName;
       let externalId = g.externalId;
+      for (const c of changes) {
+        if (c.kind === 'displayName') displayName = c.value;
+        else if (c.kind === 'externalId') externalId = c.value;
+      }
+      const mapped = this.deps.policy.forGroup(displayName);
+      const roleMoved = (mapped?.role ?? null) !== g.role;
+      const wholeMembership = roleMoved || answer === 'all' || changes.some((c) => c.kind === 'replace' || c.kind === 'removeAll');
+      const touched = changes.flatMap((c) => (c.kind === 'add' || c.kind === 'remove' ? c.ids : []));
+      // `before` is the whole membership, or (for adds and removes) the touched ids that are members.
+      const before = wholeMembership ? new Set(await tx.groups.members(id)) : await tx.groups.membersAmong(id, touched);
+      const after = new Set(before);
       const added = new Set<string>();
       for (const c of changes) {
         switch (c.kind) {
@@ -129,19 +150,11 @@ export class GroupsService {
             after.clear();
             for (const u of c.ids) (after.add(u), added.add(u));
             break;
-          case 'displayName':
-            displayName = c.value;
-            break;
-          case 'externalId':
-            externalId = c.value;
-            break;
         }
       }
       await this.assertMembersExist(tx, [...added].filter((u) => !before.has(u)));
       const toAdd = [...after].filter((u) => !before.has(u));
       const toRemove = [...before].filter((u) => !after.has(u));
-      const mapped = this.deps.policy.forGroup(displayName);
-      const roleMoved = (mapped?.role ?? null) !== g.role;
       const modified =
         displayName !== g.displayName || externalId !== g.externalId || roleMoved || extra !== undefined
           ? await uniqueName(displayName, () => tx.groups.update(id, { displayName, externalId, role: mapped?.role ?? null, roleRank: mapped?.rank ?? null, extra: extra ?? g.extra }))
@@ -159,7 +172,7 @@ export class GroupsService {
         displayName,
         externalId,
         extra: extra ?? g.extra,
-        members: [...after].sort(),
+        ...(answer === 'all' ? { members: [...after].sort() } : {}),
         created: g.createdAt,
         lastModified: modified,
         version: g.version + 1,

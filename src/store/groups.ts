@@ -149,6 +149,17 @@ export class GroupsRepo {
     return rows.map((r) => r.user_id);
   }
 
+  /** Which of `userIds` are members: a PATCH that adds one member to a large group reads one row, not all. */
+  async membersAmong(groupId: string, userIds: readonly string[]): Promise<Set<string>> {
+    const found = new Set<string>();
+    for (const part of chunks(userIds)) {
+      if (part.length === 0) continue;
+      const rows = await this.db.selectFrom('group_members').select('user_id').where('group_id', '=', groupId).where('user_id', 'in', part).execute();
+      for (const r of rows) found.add(r.user_id);
+    }
+    return found;
+  }
+
   async membersOf(groupIds: readonly string[]): Promise<Map<string, string[]>> {
     const out = new Map<string, string[]>(groupIds.map((id) => [id, []]));
     for (const part of chunks(groupIds)) {

@@ -80,6 +80,7 @@ export class Store extends Repos {
   }
 
   async close(): Promise<void> {
+    await this.handle.stop?.();
     await this.db.destroy();
   }
 }

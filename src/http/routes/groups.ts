@@ -1,10 +1,10 @@
 import type { FastifyInstance } from 'fastify';
-import { baseUrl, listResponse, project, renderGroup, sendScim, wantsMembers } from '../present.js';
+import { asksForMembers, baseUrl, listResponse, project, renderGroup, sendScim, wantsMembers } from '../present.js';
 import { listQuery, scimQuery } from '../query.js';
 
 type IdParams = { Params: { id: string } };
 
-/** /Groups: held by the bridge; PATCH answers 200 with the group (members as asked). */
+/** /Groups: held by the bridge; PATCH answers 200 with the group, members only when `attributes` names them. */
 export default async function groupsRoutes(app: FastifyInstance) {
   const { groups } = app.deps;
 
@@ -35,7 +35,7 @@ export default async function groupsRoutes(app: FastifyInstance) {
 
   app.patch<IdParams>('/Groups/:id', async (req, reply) => {
     const q = scimQuery(req);
-    const view = await groups.patch(req.params.id, req.body, req.opCtx);
+    const view = await groups.patch(req.params.id, req.body, req.opCtx, asksForMembers(q.attributes));
     return sendScim(reply, project(renderGroup(view, baseUrl(req)), q.attributes, q.excludedAttributes));
   });
 
