@@ -1,6 +1,7 @@
 import { sql, type Kysely } from 'kysely';
 import { AuditRepo } from './audit.js';
 import { openDatabase, type DbHandle, type Dialect, type OpenOptions } from './db.js';
+import { GroupCommit } from './group-commit.js';
 import { GroupsRepo } from './groups.js';
 import { KeyedMutex } from './keyed-mutex.js';
 import { RateBudgetRepo } from './rate-budget.js';
@@ -33,9 +34,12 @@ export class Repos {
  */
 export class Store extends Repos {
   private readonly mutex = new KeyedMutex();
+  /** SQLite: one connection, so transactions are queued and committed in groups. */
+  private readonly groupCommit: GroupCommit | undefined;
 
   private constructor(private readonly handle: DbHandle) {
     super(handle.db, handle.dialect);
+    this.groupCommit = handle.dialect === 'sqlite' ? new GroupCommit(handle.db) : undefined;
   }
 
   static async open(opts: OpenOptions): Promise<Store> {
@@ -43,6 +47,7 @@ export class Store extends Repos {
   }
 
   transaction<T>(fn: (tx: Repos) => Promise<T>): Promise<T> {
+    if (this.groupCommit) return this.groupCommit.run((conn) => fn(new Repos(conn, this.dialect)));
     return this.db.transaction().execute((trx) => fn(new Repos(trx, this.dialect)));
   }
 

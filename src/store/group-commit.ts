@@ -1,0 +1,78 @@
+import { sql, type Kysely } from 'kysely';
+import type { Database } from './schema.js';
+
+interface Pending {
+  fn: (conn: Kysely<Database>) => Promise<unknown>;
+  resolve: (value: unknown) => void;
+  reject: (err: unknown) => void;
+}
+
+/**
+ * Transactions on SQLite's one connection, committed in groups.
+ *
+ * SQLite runs one write transaction at a time, and on a busy bridge each commit (the log
+ * write and the file locks around it) cost more than the transaction's own statements.
+ * Transactions that queue while one runs are applied one after another inside a single
+ * SQLite transaction, each in a savepoint of its own, and committed together: a failing
+ * one is rolled back to its savepoint and fails alone, and none is reported done before
+ * the commit that makes it durable.
+ */
+export class GroupCommit {
+  private readonly queue: Pending[] = [];
+  private draining = false;
+
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly maxBatch = 64,
+  ) {}
+
+  run<T>(fn: (conn: Kysely<Database>) => Promise<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.queue.push({ fn, resolve: resolve as (v: unknown) => void, reject });
+      if (this.draining) return;
+      this.draining = true;
+      // After this turn's I/O: requests that arrived together are queued by then, and
+      // share one commit. (Started at once, each ran alone: SQLite never yields.)
+      setImmediate(() => void this.drain());
+    });
+  }
+
+  private async drain(): Promise<void> {
+    try {
+      while (this.queue.length > 0) await this.db.connection().execute((conn) => this.batch(conn));
+    } catch (err) {
+      // No connection to run on (the store is closing): nothing queued can be applied.
+      for (const p of this.queue.splice(0)) p.reject(err);
+    } finally {
+      this.draining = false;
+    }
+  }
+
+  private async batch(conn: Kysely<Database>): Promise<void> {
+    const applied: [Pending, unknown][] = [];
+    try {
+      await sql`begin`.execute(conn);
+      for (let n = 0; n < this.maxBatch && this.queue.length > 0; n++) {
+        const p = this.queue.shift()!;
+        await sql`savepoint group_commit`.execute(conn);
+        let value: unknown;
+        try {
+          value = await p.fn(conn);
+        } catch (err) {
+          p.reject(err);
+          await sql`rollback to group_commit`.execute(conn);
+          await sql`release group_commit`.execute(conn);
+          continue;
+        }
+        await sql`release group_commit`.execute(conn);
+        applied.push([p, value]);
+      }
+      await sql`commit`.execute(conn);
+    } catch (err) {
+      await sql`rollback`.execute(conn).catch(() => undefined);
+      for (const [p] of applied) p.reject(err);
+      return;
+    }
+    for (const [p, value] of applied) p.resolve(value);
+  }
+}

@@ -1,0 +1,68 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import SQLite from 'better-sqlite3';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { Store } from '../../src/store/store.js';
+
+/** SQLite commits transactions that queue together in one commit, each in its own savepoint. */
+describe('SQLite group commit', () => {
+  let dir: string;
+  let store: Store;
+  let other: SQLite.Database;
+  const user = (id: string) => ({ id, resource: { userName: `${id}@example.com` }, role: null });
+  const idsInFile = () => (other.prepare('SELECT id FROM users ORDER BY id').all() as { id: string }[]).map((r) => r.id);
+
+  beforeEach(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'fsb-gc-'));
+    store = await Store.open({ dataDir: dir });
+    other = new SQLite(join(dir, 'bridge.sqlite'), { readonly: true });
+  });
+  afterEach(async () => {
+    other.close();
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('a transaction that fails is undone alone; the ones committed beside it keep their writes', async () => {
+    const results = await Promise.allSettled([
+      store.transaction((tx) => tx.users.insert(user('a'))),
+      store.transaction(async (tx) => {
+        await tx.users.insert(user('b'));
+        throw new Error('refused after writing');
+      }),
+      // A unique violation inside the group fails that transaction only.
+      store.transaction((tx) => tx.users.insert(user('a'))),
+      store.transaction((tx) => tx.users.insert(user('c'))),
+    ]);
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'rejected', 'fulfilled']);
+    expect(idsInFile()).toEqual(['a', 'c']);
+  });
+
+  it('a transaction reported done is already visible to another connection (durably committed)', async () => {
+    const seen: string[][] = [];
+    await Promise.all(
+      ['x', 'y', 'z'].map((id) =>
+        store.transaction((tx) => tx.users.insert(user(id))).then(() => {
+          seen.push(idsInFile());
+        }),
+      ),
+    );
+    for (const [i, ids] of seen.entries()) expect(ids.length, `after the ${i + 1}th was reported done`).toBeGreaterThanOrEqual(i + 1);
+    expect(idsInFile()).toEqual(['x', 'y', 'z']);
+  });
+
+  it('concurrent read-modify-writes of one row lose nothing', async () => {
+    await store.transaction((tx) => tx.users.insert(user('counter')));
+    await Promise.all(
+      Array.from({ length: 50 }, () =>
+        store.transaction(async (tx) => {
+          const row = await tx.users.get('counter');
+          const n = Number(row!.resource.displayName ?? 0);
+          await tx.users.update('counter', { ...row!.resource, displayName: String(n + 1) }, row!.version, row!.resource);
+        }),
+      ),
+    );
+    expect((await store.users.get('counter'))!.resource.displayName).toBe('50');
+  });
+});
