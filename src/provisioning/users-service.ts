@@ -102,7 +102,7 @@ export class UsersService {
 
   /** The indexed row for id, adopting a user FullStory holds that the bridge never saw. */
   private async row(id: string, ctx: OpContext): Promise<{ row: UserRow; fs?: FsUser }> {
-    const row = await this.store.users.get(id);
+    const row = await this.store.read((r) => r.users.get(id));
     if (row?.deleted) throw new ScimError(404, `User ${id} not found`);
     if (row) return { row };
     const fs = await this.upstream(ctx, () => this.api.getUser(id));
@@ -113,7 +113,7 @@ export class UsersService {
 
   async get(id: string): Promise<UserView> {
     const ctx: OpContext = {};
-    const indexed = await this.store.users.get(id);
+    const indexed = await this.store.read((r) => r.users.get(id));
     if (indexed?.deleted) throw new ScimError(404, `User ${id} not found`);
     let fs: FsUser;
     try {
@@ -150,7 +150,7 @@ export class UsersService {
    * a teammate who existed before the bridge is found rather than duplicated.
    */
   private async filtered(terms: EqTerm[], startIndex: number, count: number) {
-    const { rows, total } = await this.store.users.query(terms, startIndex - 1, count);
+    const { rows, total } = await this.store.read((r) => r.users.query(terms, startIndex - 1, count));
     if (total > 0) return { total, startIndex, views: rows.map((r) => this.view(r)) };
     const upstreamable = terms.every((t) => t.type === undefined && this.deps.capabilities().filters.has(t.key.toLowerCase()));
     if (!upstreamable || terms.some((t) => typeof t.value !== 'string')) return { total: 0, startIndex, views: [] };
@@ -169,7 +169,7 @@ export class UsersService {
     // In this process one create per userName at a time; across replicas FullStory's and the index's uniqueness decide.
     return this.store.serialize(`user-name:${resource.userName.toLowerCase()}`, async () => {
       const role = this.deps.policy.defaultRole;
-      const existing = await this.store.users.findByUserName(resource.userName);
+      const existing = await this.store.read((r) => r.users.findByUserName(resource.userName));
       if (existing?.deleted) return this.revive(existing, resource, role, ctx);
       // A live row is a duplicate, unless FullStory itself deleted that user (then forgotten here).
       if (existing && !(await this.goneUpstream(existing.id, ctx))) throw new ScimError(409, DUPLICATE, 'uniqueness');

@@ -3,6 +3,8 @@ import type { Database } from './schema.js';
 
 interface Pending {
   fn: (conn: Kysely<Database>) => Promise<unknown>;
+  /** Reads need no savepoint: they have nothing to undo. */
+  readOnly: boolean;
   resolve: (value: unknown) => void;
   reject: (err: unknown) => void;
 }
@@ -15,7 +17,8 @@ interface Pending {
  * Transactions that queue while one runs are applied one after another inside a single
  * SQLite transaction, each in a savepoint of its own, and committed together: a failing
  * one is rolled back to its savepoint and fails alone, and none is reported done before
- * the commit that makes it durable.
+ * the commit that makes it durable. Reads on the request path join the same group: one
+ * SQLite transaction takes the file locks once for all of them.
  */
 export class GroupCommit {
   private readonly queue: Pending[] = [];
@@ -26,9 +29,9 @@ export class GroupCommit {
     private readonly maxBatch = 64,
   ) {}
 
-  run<T>(fn: (conn: Kysely<Database>) => Promise<T>): Promise<T> {
+  run<T>(fn: (conn: Kysely<Database>) => Promise<T>, readOnly = false): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      this.queue.push({ fn, resolve: resolve as (v: unknown) => void, reject });
+      this.queue.push({ fn, readOnly, resolve: resolve as (v: unknown) => void, reject });
       if (this.draining) return;
       this.draining = true;
       // After this turn's I/O: requests that arrived together are queued by then, and
@@ -54,6 +57,10 @@ export class GroupCommit {
       await sql`begin`.execute(conn);
       for (let n = 0; n < this.maxBatch && this.queue.length > 0; n++) {
         const p = this.queue.shift()!;
+        if (p.readOnly) {
+          await p.fn(conn).then((value) => applied.push([p, value]), p.reject);
+          continue;
+        }
         await sql`savepoint group_commit`.execute(conn);
         let value: unknown;
         try {

@@ -51,6 +51,16 @@ export class Store extends Repos {
     return this.db.transaction().execute((trx) => fn(new Repos(trx, this.dialect)));
   }
 
+  /**
+   * Reads for one request, from the committed state. On SQLite they share a transaction
+   * (and its file locks) with whatever else arrived in the same turn; on PostgreSQL they
+   * run as they are.
+   */
+  read<T>(fn: (r: Repos) => Promise<T>): Promise<T> {
+    if (this.groupCommit) return this.groupCommit.run((conn) => fn(new Repos(conn, this.dialect)), true);
+    return fn(this);
+  }
+
   /** Runs fn with `key` queued in this process (writes to one user; across replicas, versions decide). */
   serialize<T>(key: string, fn: () => Promise<T>): Promise<T> {
     return this.mutex.run(key, fn);
