@@ -24,10 +24,11 @@ export default async function app(fastify: FastifyInstance, opts: { deps: AppDep
     async (scim) => {
       scim.addHook('onRequest', scim.auth([scim.verifyIdpToken]));
       // Degraded start: the IdP is told plainly, with a time to come back, instead of half-working.
-      scim.addHook('preHandler', async (req) => {
+      scim.addHook('preHandler', (req, _reply, done) => {
         if (!deps.readiness.ok && !req.url.includes('/ServiceProviderConfig')) {
-          throw new ScimError(503, `The bridge cannot reach a usable FullStory: ${deps.readiness.reason ?? 'not checked yet'}`, undefined, 60);
+          return done(new ScimError(503, `The bridge cannot reach a usable FullStory: ${deps.readiness.reason ?? 'not checked yet'}`, undefined, 60));
         }
+        done();
       });
       // Callback style: a read pays for no promise; audit rows are written in batches.
       scim.addHook('onResponse', (req, reply, done) => {

@@ -26,8 +26,10 @@ export default fp(async function scim(app: FastifyInstance) {
     }
   });
 
-  app.addHook('onRequest', async (req) => {
+  // Callback style, as every hook on the request path: an async hook costs a promise per request.
+  app.addHook('onRequest', (req, _reply, done) => {
     req.opCtx = {};
+    done();
   });
 
   app.setErrorHandler((err: FastifyError | ScimError, req, reply) => {
