@@ -133,12 +133,7 @@ export async function createBridge(config: Config, opts: BridgeOptions = {}): Pr
   }
 
   const pgSchema = opts.pgSchema ?? config.database.schema;
-  const store = await Store.open({
-    url: config.database.url,
-    dataDir: config.database.dataDir,
-    ...(pgSchema ? { pgSchema } : {}),
-    backgroundCheckpoints: { onError: (message) => logger.warn({ err: { message } }, 'SQLite checkpoint failed; it is retried each second') },
-  });
+  const store = await Store.open({ url: config.database.url, dataDir: config.database.dataDir, ...(pgSchema ? { pgSchema } : {}) });
   const metrics = new Metrics();
   const bucket = bucketConfig(config.fullstory);
   // Several replicas share PostgreSQL, so they share one budget there; SQLite means one replica.

@@ -3,7 +3,6 @@ import { join } from 'node:path';
 import SQLite from 'better-sqlite3';
 import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql } from 'kysely';
 import type pg from 'pg';
-import { startCheckpointer } from './checkpointer.js';
 import { migrationProvider } from './migrations.js';
 import { cachingDatabase } from './statement-cache.js';
 import type { Database } from './schema.js';
@@ -15,8 +14,6 @@ export interface DbHandle {
   dialect: Dialect;
   /** PostgreSQL only: the pool, for session-level advisory locks. */
   pool?: pg.Pool;
-  /** Stops what runs beside the connection (the SQLite checkpointer). */
-  stop?: () => Promise<void>;
 }
 
 export interface OpenOptions {
@@ -26,15 +23,7 @@ export interface OpenOptions {
   dataDir: string;
   /** PostgreSQL schema to use (tests give each run its own). */
   pgSchema?: string;
-  /**
-   * SQLite file only: checkpoint the WAL from a worker thread instead of inside commits
-   * (the long-running bridge; short CLI commands keep SQLite's automatic checkpoints).
-   */
-  backgroundCheckpoints?: { onError: (message: string) => void };
 }
-
-/** How often the worker copies the WAL into the database (a busy second writes a few thousand pages). */
-const CHECKPOINT_INTERVAL_MS = 1_000;
 
 export async function openDatabase(opts: OpenOptions): Promise<DbHandle> {
   if (opts.url) {
@@ -64,15 +53,8 @@ export async function openDatabase(opts: OpenOptions): Promise<DbHandle> {
   sqlite.pragma('synchronous = NORMAL');
   sqlite.pragma('foreign_keys = ON');
   sqlite.pragma('busy_timeout = 5000');
-  // After a checkpoint lets the log restart, SQLite truncates a larger file back to this.
-  sqlite.pragma('journal_size_limit = 67108864');
   const handle: DbHandle = { db: new Kysely<Database>({ dialect: new SqliteDialect({ database: cachingDatabase(sqlite) }) }), dialect: 'sqlite' };
   await migrate(handle);
-  if (opts.backgroundCheckpoints && file !== ':memory:') {
-    sqlite.pragma('wal_autocheckpoint = 0');
-    const checkpointer = startCheckpointer(file, CHECKPOINT_INTERVAL_MS, opts.backgroundCheckpoints.onError);
-    handle.stop = () => checkpointer.close();
-  }
   return handle;
 }
 

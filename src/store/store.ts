@@ -95,7 +95,6 @@ export class Store extends Repos {
   }
 
   async close(): Promise<void> {
-    await this.handle.stop?.();
     await this.db.destroy();
   }
 }
