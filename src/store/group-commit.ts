@@ -52,6 +52,7 @@ export class GroupCommit {
   }
 
   private async batch(conn: Kysely<Database>): Promise<void> {
+    if (this.queue.length === 1) return this.alone(conn, this.queue.shift()!);
     const applied: [Pending, unknown][] = [];
     try {
       await sql`begin`.execute(conn);
@@ -81,5 +82,20 @@ export class GroupCommit {
       return;
     }
     for (const [p, value] of applied) p.resolve(value);
+  }
+
+  /** Nothing to share with: a read runs as it is, a write in a plain transaction (no savepoint to pay for). */
+  private async alone(conn: Kysely<Database>, p: Pending): Promise<void> {
+    if (p.readOnly) return p.fn(conn).then(p.resolve, p.reject);
+    let value: unknown;
+    try {
+      await sql`begin`.execute(conn);
+      value = await p.fn(conn);
+      await sql`commit`.execute(conn);
+    } catch (err) {
+      await sql`rollback`.execute(conn).catch(() => undefined);
+      return p.reject(err);
+    }
+    p.resolve(value);
   }
 }

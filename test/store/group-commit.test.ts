@@ -39,6 +39,17 @@ describe('SQLite group commit', () => {
     expect(idsInFile()).toEqual(['a', 'c']);
   });
 
+  it('a transaction that fails with nothing queued beside it leaves nothing behind', async () => {
+    await expect(
+      store.transaction(async (tx) => {
+        await tx.users.insert(user('lone'));
+        throw new Error('refused after writing');
+      }),
+    ).rejects.toThrow('refused after writing');
+    await store.transaction((tx) => tx.users.insert(user('next')));
+    expect(idsInFile()).toEqual(['next']);
+  });
+
   it('a transaction reported done is already visible to another connection (durably committed)', async () => {
     const seen: string[][] = [];
     await Promise.all(
