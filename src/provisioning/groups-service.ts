@@ -16,7 +16,7 @@ export interface GroupView {
   displayName: string;
   externalId: string | null;
   extra: GroupRow['extra'];
-  /** Undefined when the caller asked not to have them (excludedAttributes=members). */
+  /** Undefined when not asked for: excludedAttributes=members, or a PATCH without attributes=members. */
   members?: string[];
   created: string;
   lastModified: string;
@@ -28,9 +28,6 @@ export interface GroupsServiceDeps {
   policy: RolePolicy;
   kick: () => void;
 }
-
-/** Whether a change's answer lists the members (a PUT's does; a PATCH's only when asked). */
-type MembersAnswer = 'all' | 'none';
 
 const view = (g: GroupRow, members?: string[]): GroupView => ({
   id: g.id,
@@ -53,17 +50,22 @@ export class GroupsService {
   constructor(private readonly deps: GroupsServiceDeps) {}
 
   async get(id: string, withMembers = true): Promise<GroupView> {
-    const g = await this.deps.store.groups.get(id);
-    if (!g) throw new ScimError(404, `Group ${id} not found`);
-    return view(g, withMembers ? await this.deps.store.groups.members(id) : undefined);
+    const found = await this.deps.store.read(async (r) => {
+      const g = await r.groups.get(id);
+      return g && { g, members: withMembers ? await r.groups.members(id) : undefined };
+    });
+    if (!found) throw new ScimError(404, `Group ${id} not found`);
+    return view(found.g, found.members);
   }
 
   async list(query: ListQuery, withMembers = true): Promise<{ total: number; startIndex: number; views: GroupView[] }> {
     const startIndex = Math.max(1, query.startIndex);
     const count = Math.min(MAX_PAGE, Math.max(0, query.count));
     const terms = query.filter ? parseEqFilter(query.filter, GROUP_FILTER_VOCABULARY) : [];
-    const { rows, total } = await this.deps.store.groups.query(terms, startIndex - 1, count);
-    const members = withMembers ? await this.deps.store.groups.membersOf(rows.map((r) => r.id)) : undefined;
+    const { rows, total, members } = await this.deps.store.read(async (r) => {
+      const page = await r.groups.query(terms, startIndex - 1, count);
+      return { ...page, members: withMembers ? await r.groups.membersOf(page.rows.map((g) => g.id)) : undefined };
+    });
     return { total, startIndex, views: rows.map((r) => view(r, members?.get(r.id))) };
   }
 
@@ -94,7 +96,7 @@ export class GroupsService {
    * as Okta and Entra read nothing from them and they can be tens of thousands.
    */
   async patch(id: string, body: unknown, ctx: OpContext = {}, withMembers = false): Promise<GroupView> {
-    return this.apply(id, groupChanges(parsePatchBody(body), id), ctx, undefined, withMembers ? 'all' : 'none');
+    return this.apply(id, groupChanges(parsePatchBody(body), id), ctx, undefined, withMembers);
   }
 
   async delete(id: string, ctx: OpContext = {}): Promise<void> {
@@ -116,7 +118,7 @@ export class GroupsService {
    * costs the same on a group of ten and of ten thousand; a replace, a removal of all, or a
    * rename that moves the group's role reads the whole membership.
    */
-  private async apply(id: string, changes: GroupChange[], ctx: OpContext, extra?: GroupInput['extra'], answer: MembersAnswer = 'all'): Promise<GroupView> {
+  private async apply(id: string, changes: GroupChange[], ctx: OpContext, extra?: GroupInput['extra'], withMembers = true): Promise<GroupView> {
     const { changed, result } = await this.write(async (tx) => {
       const g = await tx.groups.getForUpdate(id);
       if (!g) throw new ScimError(404, `Group ${id} not found`);
@@ -129,7 +131,7 @@ export class GroupsService {
       }
       const mapped = this.deps.policy.forGroup(displayName);
       const roleMoved = (mapped?.role ?? null) !== g.role;
-      const wholeMembership = roleMoved || answer === 'all' || changes.some((c) => c.kind === 'replace' || c.kind === 'removeAll');
+      const wholeMembership = roleMoved || withMembers || changes.some((c) => c.kind === 'replace' || c.kind === 'removeAll');
       const touched = changes.flatMap((c) => (c.kind === 'add' || c.kind === 'remove' ? c.ids : []));
       // `before` is the whole membership, or (for adds and removes) the touched ids that are members.
       const before = wholeMembership ? new Set(await tx.groups.members(id)) : await tx.groups.membersAmong(id, touched);
@@ -172,7 +174,7 @@ export class GroupsService {
         displayName,
         externalId,
         extra: extra ?? g.extra,
-        ...(answer === 'all' ? { members: [...after].sort() } : {}),
+        ...(withMembers ? { members: [...after].sort() } : {}),
         created: g.createdAt,
         lastModified: modified,
         version: g.version + 1,

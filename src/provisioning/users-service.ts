@@ -135,7 +135,7 @@ export class UsersService {
     // Unfiltered (an IdP's import): FullStory's own list, so users created outside the bridge show too.
     const page = await this.upstream({}, () => this.api.listUsers(startIndex, Math.max(count, 1)));
     const resources = (page.Resources ?? []).slice(0, count);
-    const rows = new Map((await this.store.users.getMany(resources.map((u) => u.id))).map((r) => [r.id, r]));
+    const rows = new Map((await this.store.read((r) => r.users.getMany(resources.map((u) => u.id)))).map((r) => [r.id, r]));
     for (const r of await this.adopt(resources.filter((u) => !rows.has(u.id)))) rows.set(r.id, r);
     const views = resources.flatMap((fs) => {
       const row = rows.get(fs.id);
