@@ -84,19 +84,16 @@ export function project(resource: JsonObject, attributes?: string, excluded?: st
   return out;
 }
 
-/** Whether a projection leaves `members` out, so they need not be loaded at all. */
-export function wantsMembers(attributes?: string, excluded?: string): boolean {
-  const inc = splitList(attributes).map((s) => s.toLowerCase());
-  const exc = splitList(excluded).map((s) => s.toLowerCase());
-  if (exc.includes('members')) return false;
-  if (inc.length > 0 && !inc.some((a) => a === 'members' || a.startsWith('members.'))) return false;
-  return true;
-}
-
-/** Whether `attributes` names members outright: a group PATCH lists them only then. */
+/** Whether `attributes` names members or one of their sub-attributes, as `project` reads it. */
 export function asksForMembers(attributes?: string): boolean {
   return splitList(attributes).some((a) => {
     const k = a.toLowerCase();
-    return k === 'members' || k.startsWith('members.') || k.endsWith(':members') || k.includes(':members.');
+    return k === 'members' || k.startsWith('members.');
   });
+}
+
+/** Whether a projection keeps `members`, so that they need loading at all. */
+export function wantsMembers(attributes?: string, excluded?: string): boolean {
+  if (splitList(excluded).some((e) => e.toLowerCase() === 'members')) return false;
+  return splitList(attributes).length === 0 || asksForMembers(attributes);
 }

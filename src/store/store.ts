@@ -29,7 +29,7 @@ export class Repos {
 }
 
 /**
- * The narrow storage interface the rules use: repositories, one transaction helper,
+ * The narrow storage interface the rules use: repositories, a transaction helper and a read helper,
  * and a per-key lock that holds across replicas on PostgreSQL.
  */
 export class Store extends Repos {
