@@ -9,6 +9,8 @@ export interface TokenSource {
   acquire(n: number, priority: Priority): Promise<{ granted: number; waitMs: number }>;
   /** FullStory said 429: nobody, on any replica, calls before `seconds` have passed. */
   pause(seconds: number): Promise<void>;
+  /** Takes one token at once if there is one, where the source can answer without waiting. */
+  tryAcquire?(priority: Priority): boolean;
 }
 
 export class LocalTokenSource implements TokenSource {
@@ -18,6 +20,9 @@ export class LocalTokenSource implements TokenSource {
   }
   async acquire(n: number, priority: Priority) {
     return takeFromBucket(this.state, performance.now(), n, priority, this.cfg);
+  }
+  tryAcquire(priority: Priority): boolean {
+    return takeFromBucket(this.state, performance.now(), 1, priority, this.cfg).granted === 1;
   }
   async pause(seconds: number) {
     this.state.pausedUntilMs = Math.max(this.state.pausedUntilMs, performance.now() + seconds * 1000);
@@ -48,6 +53,15 @@ export class RateBudget {
     private readonly source: TokenSource,
     private readonly perSecond: number,
   ) {}
+
+  /**
+   * A token now, without queueing, when nobody is waiting ahead and the source can say
+   * at once (this process's own bucket): the common case pays for no promise or timer.
+   */
+  tryTake(priority: Priority): boolean {
+    if (this.closed || this.queues.idp.length > 0 || (priority === 'sync' && this.queues.sync.length > 0)) return false;
+    return this.source.tryAcquire?.(priority) ?? false;
+  }
 
   take(priority: Priority, maxWaitMs: number): Promise<void> {
     if (this.closed) return Promise.reject(new UpstreamError(503, 'The bridge is shutting down', 'budget', undefined, 5));

@@ -102,11 +102,13 @@ export class FullStoryClient {
     const started = performance.now();
     for (let attempt = 0; ; attempt++) {
       this.circuit.before();
-      try {
-        await this.budget.take(priority, Math.max(0, maxWait - (performance.now() - started)));
-      } catch (err) {
-        this.circuit.cancelTrial(); // no call went out
-        throw err;
+      if (!this.budget.tryTake(priority)) {
+        try {
+          await this.budget.take(priority, Math.max(0, maxWait - (performance.now() - started)));
+        } catch (err) {
+          this.circuit.cancelTrial(); // no call went out
+          throw err;
+        }
       }
       const t0 = performance.now();
       let result: UpstreamResponse<T> | UpstreamError;
