@@ -72,9 +72,20 @@ export class Metrics {
     c.token?.();
   }
 
+  private readonly upstreamChildren = new Map<string, { count: () => void; time: (s: number) => void; retry: () => void }>();
+
   observeUpstream(e: { operation: string; status: number; durationMs: number; retry: boolean }): void {
-    this.upstreamCalls.inc({ operation: e.operation, status: String(e.status) });
-    this.upstreamSeconds.observe({ operation: e.operation }, e.durationMs / 1000);
-    if (e.retry) this.upstreamRetries.inc({ operation: e.operation });
+    const key = `${e.operation} ${e.status}`;
+    let c = this.upstreamChildren.get(key);
+    if (!c) {
+      const counter = this.upstreamCalls.labels({ operation: e.operation, status: String(e.status) });
+      const histogram = this.upstreamSeconds.labels({ operation: e.operation });
+      const retries = this.upstreamRetries.labels({ operation: e.operation });
+      c = { count: () => counter.inc(), time: (s) => histogram.observe(s), retry: () => retries.inc() };
+      this.upstreamChildren.set(key, c);
+    }
+    c.count();
+    c.time(e.durationMs / 1000);
+    if (e.retry) c.retry();
   }
 }

@@ -1,7 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import fastifyAuth from '@fastify/auth';
 import fp from 'fastify-plugin';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ScimError } from '../../scim/errors.js';
 
 const MAX_TOKEN_LENGTH = 4096;
@@ -27,15 +27,17 @@ export function matchToken(header: string | undefined, tokens: { name: string; s
 
 export default fp(async function auth(app: FastifyInstance) {
   await app.register(fastifyAuth);
-  app.decorate('verifyIdpToken', async (req: FastifyRequest) => {
+  // Callback style: on every request, an async check would cost a promise.
+  app.decorate('verifyIdpToken', (req: FastifyRequest, _reply: FastifyReply, done: (err?: Error) => void) => {
     const name = matchToken(req.headers.authorization, app.deps.tokens);
-    if (!name) throw new ScimError(401, 'A valid bearer token is required');
+    if (!name) return done(new ScimError(401, 'A valid bearer token is required'));
     req.tokenName = name;
+    done();
   });
 });
 
 declare module 'fastify' {
   interface FastifyInstance {
-    verifyIdpToken: (req: FastifyRequest) => Promise<void>;
+    verifyIdpToken: (req: FastifyRequest, reply: FastifyReply, done: (err?: Error) => void) => void;
   }
 }
