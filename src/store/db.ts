@@ -5,6 +5,7 @@ import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql } from 'kysely';
 import type pg from 'pg';
 import { migrationProvider } from './migrations.js';
 import { cachingDatabase } from './statement-cache.js';
+import { UserLookups } from './user-lookups.js';
 import type { Database } from './schema.js';
 
 export type Dialect = 'sqlite' | 'postgres';
@@ -14,6 +15,10 @@ export interface DbHandle {
   dialect: Dialect;
   /** PostgreSQL only: the pool, for session-level advisory locks. */
   pool?: pg.Pool;
+  /** SQLite: the connection under `db`, for the statements of a group commit. */
+  sqlite?: SQLite.Database;
+  /** SQLite on a file: a second connection that only reads (see Store.read). */
+  reader?: { db: Kysely<Database>; lookups: UserLookups };
 }
 
 export interface OpenOptions {
@@ -53,9 +58,22 @@ export async function openDatabase(opts: OpenOptions): Promise<DbHandle> {
   sqlite.pragma('synchronous = NORMAL');
   sqlite.pragma('foreign_keys = ON');
   sqlite.pragma('busy_timeout = 5000');
-  const handle: DbHandle = { db: new Kysely<Database>({ dialect: new SqliteDialect({ database: cachingDatabase(sqlite) }) }), dialect: 'sqlite' };
+  const handle: DbHandle = { db: sqliteKysely(sqlite), dialect: 'sqlite', sqlite };
   await migrate(handle);
+  if (file !== ':memory:') {
+    // WAL lets a second connection read the last commit while the first writes: reads
+    // neither wait for a write batch nor see one half done. An in-memory database is
+    // private to its connection, so there every read goes through the writer.
+    const reader = new SQLite(file);
+    reader.pragma('query_only = ON');
+    reader.pragma('busy_timeout = 5000');
+    handle.reader = { db: sqliteKysely(reader), lookups: new UserLookups(reader) };
+  }
   return handle;
+}
+
+function sqliteKysely(sqlite: SQLite.Database): Kysely<Database> {
+  return new Kysely<Database>({ dialect: new SqliteDialect({ database: cachingDatabase(sqlite) }) });
 }
 
 async function migrate(handle: DbHandle, schema?: string): Promise<void> {

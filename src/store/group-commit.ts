@@ -1,4 +1,5 @@
-import { sql, type Kysely } from 'kysely';
+import type BetterSqlite3 from 'better-sqlite3';
+import type { Kysely } from 'kysely';
 import type { Database } from './schema.js';
 
 interface Pending {
@@ -10,24 +11,29 @@ interface Pending {
 }
 
 /**
- * Transactions on SQLite's one connection, committed in groups.
+ * Transactions on SQLite's writing connection, committed in groups.
  *
  * SQLite runs one write transaction at a time, and on a busy bridge each commit (the log
  * write and the file locks around it) cost more than the transaction's own statements.
  * Transactions that queue while one runs are applied one after another inside a single
  * SQLite transaction, each in a savepoint of its own, and committed together: a failing
  * one is rolled back to its savepoint and fails alone, and none is reported done before
- * the commit that makes it durable. Reads on the request path join the same group: one
- * SQLite transaction takes the file locks once for all of them.
+ * the commit that makes it durable. On an in-memory database (one connection, no reader)
+ * the request path's reads join the same group.
  */
 export class GroupCommit {
   private readonly queue: Pending[] = [];
   private draining = false;
+  private readonly tx: TxControl;
 
+  /** `raw` is the connection under `db`: the group's own statements run on it directly. */
   constructor(
     private readonly db: Kysely<Database>,
+    raw: BetterSqlite3.Database,
     private readonly maxBatch = 64,
-  ) {}
+  ) {
+    this.tx = txControl(raw);
+  }
 
   run<T>(fn: (conn: Kysely<Database>) => Promise<T>, readOnly = false): Promise<T> {
     return new Promise<T>((resolve, reject) => {
@@ -55,29 +61,29 @@ export class GroupCommit {
     if (this.queue.length === 1) return this.alone(conn, this.queue.shift()!);
     const applied: [Pending, unknown][] = [];
     try {
-      await sql`begin`.execute(conn);
+      this.tx.begin();
       for (let n = 0; n < this.maxBatch && this.queue.length > 0; n++) {
         const p = this.queue.shift()!;
         if (p.readOnly) {
           await p.fn(conn).then((value) => applied.push([p, value]), p.reject);
           continue;
         }
-        await sql`savepoint group_commit`.execute(conn);
+        this.tx.savepoint();
         let value: unknown;
         try {
           value = await p.fn(conn);
         } catch (err) {
           p.reject(err);
-          await sql`rollback to group_commit`.execute(conn);
-          await sql`release group_commit`.execute(conn);
+          this.tx.rollbackToSavepoint();
+          this.tx.release();
           continue;
         }
-        await sql`release group_commit`.execute(conn);
+        this.tx.release();
         applied.push([p, value]);
       }
-      await sql`commit`.execute(conn);
+      this.tx.commit();
     } catch (err) {
-      await sql`rollback`.execute(conn).catch(() => undefined);
+      this.tx.rollback();
       for (const [p] of applied) p.reject(err);
       return;
     }
@@ -89,13 +95,46 @@ export class GroupCommit {
     if (p.readOnly) return p.fn(conn).then(p.resolve, p.reject);
     let value: unknown;
     try {
-      await sql`begin`.execute(conn);
+      this.tx.begin();
       value = await p.fn(conn);
-      await sql`commit`.execute(conn);
+      this.tx.commit();
     } catch (err) {
-      await sql`rollback`.execute(conn).catch(() => undefined);
+      this.tx.rollback();
       return p.reject(err);
     }
     p.resolve(value);
   }
+}
+
+interface TxControl {
+  begin(): void;
+  commit(): void;
+  /** Ends the transaction if one is open; never throws. */
+  rollback(): void;
+  savepoint(): void;
+  release(): void;
+  rollbackToSavepoint(): void;
+}
+
+/**
+ * The statements that open and close transactions and savepoints, prepared once and run
+ * on the raw connection: through Kysely each cost as much as a user lookup, and a group
+ * runs two per write. Safe because a group holds Kysely's one connection while it runs.
+ */
+function txControl(raw: BetterSqlite3.Database): TxControl {
+  const statement = (text: string) => {
+    const stmt = raw.prepare(text);
+    return () => void stmt.run();
+  };
+  const rollback = statement('rollback');
+  return {
+    begin: statement('begin'),
+    commit: statement('commit'),
+    rollback: () => {
+      if (raw.inTransaction) rollback();
+    },
+    savepoint: statement('savepoint group_commit'),
+    release: statement('release group_commit'),
+    rollbackToSavepoint: statement('rollback to group_commit'),
+  };
 }

@@ -7,6 +7,7 @@ import { KeyedMutex } from './keyed-mutex.js';
 import { RateBudgetRepo } from './rate-budget.js';
 import { RoleSyncRepo } from './role-sync.js';
 import type { Database } from './schema.js';
+import type { UserLookups } from './user-lookups.js';
 import { UsersRepo } from './users.js';
 
 /** The repositories over one connection or one transaction. */
@@ -19,8 +20,9 @@ export class Repos {
   constructor(
     readonly db: Kysely<Database>,
     readonly dialect: Dialect,
+    lookups?: UserLookups,
   ) {
-    this.users = new UsersRepo(db);
+    this.users = new UsersRepo(db, lookups);
     this.groups = new GroupsRepo(db, dialect);
     this.roleSync = new RoleSyncRepo(db, dialect);
     this.audit = new AuditRepo(db);
@@ -34,12 +36,15 @@ export class Repos {
  */
 export class Store extends Repos {
   private readonly mutex = new KeyedMutex();
-  /** SQLite: one connection, so transactions are queued and committed in groups. */
+  /** SQLite: one connection writes, so transactions are queued and committed in groups. */
   private readonly groupCommit: GroupCommit | undefined;
+  /** SQLite on a file: the repositories over the read connection. */
+  private readonly reader: Repos | undefined;
 
   private constructor(private readonly handle: DbHandle) {
     super(handle.db, handle.dialect);
-    this.groupCommit = handle.dialect === 'sqlite' ? new GroupCommit(handle.db) : undefined;
+    this.groupCommit = handle.sqlite ? new GroupCommit(handle.db, handle.sqlite) : undefined;
+    this.reader = handle.reader && new Repos(handle.reader.db, handle.dialect, handle.reader.lookups);
   }
 
   static async open(opts: OpenOptions): Promise<Store> {
@@ -52,11 +57,12 @@ export class Store extends Repos {
   }
 
   /**
-   * Reads for one request, from the committed state. On SQLite they share a transaction
-   * (and its file locks) with whatever else arrived in the same turn; on PostgreSQL they
-   * run as they are.
+   * Reads for one request, from the committed state. On a SQLite file they run on the
+   * read connection, the user lookups as prepared statements; on an in-memory SQLite they
+   * join the writer's next group; on PostgreSQL they run as they are.
    */
   read<T>(fn: (r: Repos) => Promise<T>): Promise<T> {
+    if (this.reader) return fn(this.reader);
     if (this.groupCommit) return this.groupCommit.run((conn) => fn(new Repos(conn, this.dialect)), true);
     return fn(this);
   }
@@ -95,6 +101,7 @@ export class Store extends Repos {
   }
 
   async close(): Promise<void> {
+    await this.handle.reader?.db.destroy();
     await this.db.destroy();
   }
 }

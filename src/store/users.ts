@@ -2,6 +2,7 @@ import { sql, type Kysely } from 'kysely';
 import type { EqTerm } from '../scim/filter.js';
 import type { UserResource } from '../scim/user.js';
 import type { Database, UsersTable } from './schema.js';
+import type { UserLookups } from './user-lookups.js';
 
 export interface UserRow {
   id: string;
@@ -77,10 +78,14 @@ export function chunks<T>(items: readonly T[], size = CHUNK): T[][] {
 
 /** The user index: FullStory's ids, what the IdP wrote, and the effective role. */
 export class UsersRepo {
-  constructor(private readonly db: Kysely<Database>) {}
+  constructor(
+    private readonly db: Kysely<Database>,
+    /** On SQLite's read connection: the hot lookups, without Kysely. */
+    private readonly lookups?: UserLookups,
+  ) {}
 
   async get(id: string): Promise<UserRow | undefined> {
-    const r = await this.db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst();
+    const r = this.lookups ? this.lookups.byId(id) : await this.db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst();
     return r && toRow(r);
   }
 
@@ -126,12 +131,19 @@ export class UsersRepo {
   }
 
   async findByUserName(userName: string): Promise<UserRow | undefined> {
-    const r = await this.db.selectFrom('users').selectAll().where('user_name_lc', '=', userName.toLowerCase()).executeTakeFirst();
+    const lc = userName.toLowerCase();
+    const r = this.lookups ? this.lookups.byUserName(lc) : await this.db.selectFrom('users').selectAll().where('user_name_lc', '=', lc).executeTakeFirst();
     return r && toRow(r);
   }
 
   /** Users matching all terms, in a stable order (creation, then id). */
   async query(terms: readonly EqTerm[], offset: number, limit: number): Promise<{ rows: UserRow[]; total: number }> {
+    // The IdPs' usual lookup: userName is unique, so one row at most.
+    if (this.lookups && terms.length === 1 && terms[0]!.key === 'userName' && offset === 0 && limit > 0) {
+      const row = await this.findByUserName(String(terms[0]!.value));
+      const rows = row && !row.deleted ? [row] : [];
+      return { rows, total: rows.length };
+    }
     let q = this.db.selectFrom('users').where('deleted_at', 'is', null);
     for (const t of terms) {
       const v = t.value;

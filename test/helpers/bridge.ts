@@ -1,4 +1,7 @@
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import pg from 'pg';
 import pino from 'pino';
@@ -78,12 +81,16 @@ export interface TestBridgeOptions {
   pgSchema?: string;
 }
 
-/** A bridge on an in-memory SQLite or a fresh PostgreSQL schema, against its own sandbox. */
+/**
+ * A bridge on a fresh SQLite file (as deployed: WAL, a writer and a reader connection)
+ * or a fresh PostgreSQL schema, against its own sandbox.
+ */
 export async function startTestBridge(opts: TestBridgeOptions = {}): Promise<TestBridge> {
   const sandbox = opts.sharedSandbox ?? (await startSandbox({ profile: opts.profile ?? 'default', patch: { rateLimit: null, ...(opts.sandbox ?? {}) } }));
   let schema: { schema: string; drop: () => Promise<void> } | undefined;
   if (opts.db === 'postgres' && !opts.pgSchema) schema = await tempSchema();
   const pgSchema = opts.pgSchema ?? schema?.schema;
+  const dataDir = opts.db === 'postgres' ? undefined : mkdtempSync(join(tmpdir(), 'fsb-test-'));
   const chunks: string[] = [];
   const logger = pino(
     { level: 'debug', redact: REDACT },
@@ -99,7 +106,7 @@ export async function startTestBridge(opts: TestBridgeOptions = {}): Promise<Tes
     {
       fullstory: { url: sandbox.url, token: sandbox.token, ratePerSecond: 10_000, rateBurst: 10_000, ...((opts.config?.fullstory as object) ?? {}) },
       idp: { token: IDP_TOKEN },
-      database: opts.db === 'postgres' ? { url: PG_URL } : { dataDir: ':memory:' },
+      database: dataDir ? { dataDir } : { url: PG_URL },
       sync: { pollMs: 100 },
       ...Object.fromEntries(Object.entries(opts.config ?? {}).filter(([k]) => k !== 'fullstory')),
     },
@@ -133,6 +140,7 @@ export async function startTestBridge(opts: TestBridgeOptions = {}): Promise<Tes
       await bridge.close();
       if (!opts.sharedSandbox) await sandbox.close();
       await schema?.drop();
+      if (dataDir) rmSync(dataDir, { recursive: true, force: true });
     },
   };
 }

@@ -5,8 +5,8 @@ import SQLite from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Store } from '../../src/store/store.js';
 
-/** SQLite commits transactions that queue together in one commit, each in its own savepoint. */
-describe('SQLite group commit', () => {
+/** SQLite commits transactions that queue together in one commit, each in its own savepoint; the request path reads committed state from a second connection. */
+describe('SQLite: group commit on the writer, request-path reads on the reader', () => {
   let dir: string;
   let store: Store;
   let other: SQLite.Database;
@@ -75,5 +75,39 @@ describe('SQLite group commit', () => {
       ),
     );
     expect((await store.users.get('counter'))!.resource.displayName).toBe('50');
+  });
+
+  it('a request-path read sees only committed writes, and does not wait for a group in progress', async () => {
+    await store.transaction((tx) => tx.users.insert(user('before')));
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    let inserted!: () => void;
+    const wrote = new Promise<void>((r) => (inserted = r));
+    const writing = store.transaction(async (tx) => {
+      await tx.users.insert({ id: 'pending', resource: { userName: 'Pending@Example.com' }, role: null });
+      inserted();
+      await held;
+    });
+    await wrote;
+    // The group is open with 'pending' written and not committed.
+    const during = await Promise.race([
+      store.read(async (r) => ({ byId: await r.users.get('pending'), byName: await r.users.findByUserName('pending@example.com'), filtered: await r.users.query([{ key: 'userName', value: 'PENDING@example.com' }], 0, 10), old: await r.users.get('before') })),
+      new Promise<'waited'>((r) => setTimeout(() => r('waited'), 1000)),
+    ]);
+    expect(during).not.toBe('waited');
+    expect(during).toMatchObject({ byId: undefined, byName: undefined, filtered: { rows: [], total: 0 }, old: { id: 'before' } });
+    release();
+    await writing;
+    const after = await store.read(async (r) => ({ byId: await r.users.get('pending'), filtered: await r.users.query([{ key: 'userName', value: 'PENDING@example.com' }], 0, 10) }));
+    expect(after.byId?.userName).toBe('Pending@Example.com');
+    expect(after.filtered.rows.map((u) => u.id)).toEqual(['pending']);
+  });
+
+  it('a user the IdP deleted (kept as a tombstone) is found by id but not by a userName filter', async () => {
+    await store.transaction((tx) => tx.users.insert(user('gone')));
+    await store.transaction((tx) => tx.users.delete('gone', true));
+    const seen = await store.read(async (r) => ({ byId: await r.users.get('gone'), filtered: await r.users.query([{ key: 'userName', value: 'gone@example.com' }], 0, 10) }));
+    expect(seen.byId?.deleted).toBe(true);
+    expect(seen.filtered).toEqual({ rows: [], total: 0 });
   });
 });
