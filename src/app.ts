@@ -1,4 +1,4 @@
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest, onResponseHookHandler } from 'fastify';
 import authPlugin from './http/plugins/auth.js';
 import scimPlugin from './http/plugins/scim.js';
 import { BASE_PATH } from './http/present.js';
@@ -30,11 +30,17 @@ export default async function app(fastify: FastifyInstance, opts: { deps: AppDep
         }
         done();
       });
-      // Callback style: a read pays for no promise; audit rows are written in batches.
-      scim.addHook('onResponse', (req, reply, done) => {
-        deps.metrics.observeRequest(req.routeOptions.url ?? 'unknown', req.method, reply.statusCode, reply.elapsedTime, req.tokenName);
-        if (WRITES.has(req.method) && req.tokenName) audit(deps, req, reply);
-        done();
+      // One onResponse hook per route, knowing its route: request.routeOptions builds a new
+      // object on every read. Callback style: a read pays for no promise; audit rows are
+      // written in batches.
+      scim.addHook('onRoute', (route) => {
+        const url = route.url ?? route.path;
+        const observe: onResponseHookHandler = (req, reply, done) => {
+          deps.metrics.observeRequest(url, req.method, reply.statusCode, reply.elapsedTime, req.tokenName);
+          if (WRITES.has(req.method) && req.tokenName) audit(deps, req, reply, url);
+          done();
+        };
+        route.onResponse = [...(Array.isArray(route.onResponse) ? route.onResponse : route.onResponse ? [route.onResponse] : []), observe];
       });
       await scim.register(discoveryRoutes);
       await scim.register(usersRoutes);
@@ -45,8 +51,7 @@ export default async function app(fastify: FastifyInstance, opts: { deps: AppDep
 }
 
 /** One row per change an IdP asked for; failures to write it are logged, never shown to the IdP. */
-function audit(deps: AppDeps, req: FastifyRequest, reply: FastifyReply): void {
-  const route = req.routeOptions.url ?? req.url;
+function audit(deps: AppDeps, req: FastifyRequest, reply: FastifyReply, route: string): void {
   const resourceType = route.includes('/Groups') ? 'Group' : route.includes('/Users') ? 'User' : 'Other';
   const params = req.params as { id?: string } | undefined;
   const redact = deps.config.audit.redactPii;
