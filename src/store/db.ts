@@ -5,7 +5,6 @@ import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql } from 'kysely';
 import type pg from 'pg';
 import { migrationProvider } from './migrations.js';
 import { cachingDatabase } from './statement-cache.js';
-import { UserLookups } from './user-lookups.js';
 import type { Database } from './schema.js';
 
 export type Dialect = 'sqlite' | 'postgres';
@@ -18,7 +17,7 @@ export interface DbHandle {
   /** SQLite: the connection under `db`, for the statements of a group commit. */
   sqlite?: SQLite.Database;
   /** SQLite on a file: a second connection that only reads (see Store.read). */
-  reader?: { db: Kysely<Database>; lookups: UserLookups };
+  reader?: { db: Kysely<Database>; raw: SQLite.Database };
 }
 
 export interface OpenOptions {
@@ -67,7 +66,7 @@ export async function openDatabase(opts: OpenOptions): Promise<DbHandle> {
     const reader = new SQLite(file);
     reader.pragma('query_only = ON');
     reader.pragma('busy_timeout = 5000');
-    handle.reader = { db: sqliteKysely(reader), lookups: new UserLookups(reader) };
+    handle.reader = { db: sqliteKysely(reader), raw: reader };
   }
   return handle;
 }

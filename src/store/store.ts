@@ -7,8 +7,14 @@ import { KeyedMutex } from './keyed-mutex.js';
 import { RateBudgetRepo } from './rate-budget.js';
 import { RoleSyncRepo } from './role-sync.js';
 import type { Database } from './schema.js';
-import type { UserLookups } from './user-lookups.js';
+import { UserLookups, UserWrites } from './user-statements.js';
 import { UsersRepo } from './users.js';
+
+/** SQLite's prepared user statements, for the connection a Repos runs on. */
+interface UserStatements {
+  lookups?: UserLookups;
+  writes?: UserWrites;
+}
 
 /** The repositories over one connection or one transaction. */
 export class Repos {
@@ -20,9 +26,9 @@ export class Repos {
   constructor(
     readonly db: Kysely<Database>,
     readonly dialect: Dialect,
-    lookups?: UserLookups,
+    statements: UserStatements = {},
   ) {
-    this.users = new UsersRepo(db, lookups);
+    this.users = new UsersRepo(db, statements.lookups, statements.writes);
     this.groups = new GroupsRepo(db, dialect);
     this.roleSync = new RoleSyncRepo(db, dialect);
     this.audit = new AuditRepo(db);
@@ -38,13 +44,18 @@ export class Store extends Repos {
   private readonly mutex = new KeyedMutex();
   /** SQLite: one connection writes, so transactions are queued and committed in groups. */
   private readonly groupCommit: GroupCommit | undefined;
+  /** SQLite: the user statements for transactions, on the writing connection. */
+  private readonly writer: UserStatements = {};
   /** SQLite on a file: the repositories over the read connection. */
   private readonly reader: Repos | undefined;
 
   private constructor(private readonly handle: DbHandle) {
     super(handle.db, handle.dialect);
-    this.groupCommit = handle.sqlite ? new GroupCommit(handle.db, handle.sqlite) : undefined;
-    this.reader = handle.reader && new Repos(handle.reader.db, handle.dialect, handle.reader.lookups);
+    if (handle.sqlite) {
+      this.groupCommit = new GroupCommit(handle.db, handle.sqlite);
+      this.writer = { lookups: new UserLookups(handle.sqlite), writes: new UserWrites(handle.sqlite) };
+    }
+    this.reader = handle.reader && new Repos(handle.reader.db, handle.dialect, { lookups: new UserLookups(handle.reader.raw) });
   }
 
   static async open(opts: OpenOptions): Promise<Store> {
@@ -52,7 +63,7 @@ export class Store extends Repos {
   }
 
   transaction<T>(fn: (tx: Repos) => Promise<T>): Promise<T> {
-    if (this.groupCommit) return this.groupCommit.run((conn) => fn(new Repos(conn, this.dialect)));
+    if (this.groupCommit) return this.groupCommit.run((conn) => fn(new Repos(conn, this.dialect, this.writer)));
     return this.db.transaction().execute((trx) => fn(new Repos(trx, this.dialect)));
   }
 
@@ -63,7 +74,7 @@ export class Store extends Repos {
    */
   read<T>(fn: (r: Repos) => Promise<T>): Promise<T> {
     if (this.reader) return fn(this.reader);
-    if (this.groupCommit) return this.groupCommit.run((conn) => fn(new Repos(conn, this.dialect)), true);
+    if (this.groupCommit) return this.groupCommit.run((conn) => fn(new Repos(conn, this.dialect, this.writer)), true);
     return fn(this);
   }
 

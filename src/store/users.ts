@@ -2,7 +2,7 @@ import { sql, type Kysely } from 'kysely';
 import type { EqTerm } from '../scim/filter.js';
 import type { UserResource } from '../scim/user.js';
 import type { Database, UsersTable } from './schema.js';
-import type { UserLookups } from './user-lookups.js';
+import type { UserColumns, UserLookups, UserWrites } from './user-statements.js';
 
 export interface UserRow {
   id: string;
@@ -60,7 +60,7 @@ function emailsOf(resource: UserResource): { value_lc: string; type: string | nu
   );
 }
 
-function columns(resource: UserResource) {
+function columns(resource: UserResource): UserColumns {
   return {
     user_name: resource.userName,
     user_name_lc: resource.userName.toLowerCase(),
@@ -80,8 +80,10 @@ export function chunks<T>(items: readonly T[], size = CHUNK): T[][] {
 export class UsersRepo {
   constructor(
     private readonly db: Kysely<Database>,
-    /** On SQLite's read connection: the hot lookups, without Kysely. */
+    /** SQLite: the hot lookups, without Kysely, on the connection `db` reads from. */
     private readonly lookups?: UserLookups,
+    /** SQLite, in a transaction: the user writes, without Kysely, on the writing connection. */
+    private readonly writes?: UserWrites,
   ) {}
 
   async get(id: string): Promise<UserRow | undefined> {
@@ -185,10 +187,13 @@ export class UsersRepo {
 
   async insert(user: NewUser): Promise<void> {
     const now = new Date().toISOString();
-    await this.db
-      .insertInto('users')
-      .values({ id: user.id, ...columns(user.resource), role: user.role, created_at: user.createdAt ?? now, updated_at: now, version: 1 })
-      .execute();
+    if (this.writes) this.writes.insert(user.id, columns(user.resource), user.role, user.createdAt ?? now, now);
+    else {
+      await this.db
+        .insertInto('users')
+        .values({ id: user.id, ...columns(user.resource), role: user.role, created_at: user.createdAt ?? now, updated_at: now, version: 1 })
+        .execute();
+    }
     const emails = emailsOf(user.resource);
     if (emails.length > 0) await this.db.insertInto('user_emails').values(emails.map((e) => ({ user_id: user.id, ...e }))).execute();
   }
@@ -215,13 +220,20 @@ export class UsersRepo {
    * someone did). `previous` (what was read) spares rewriting unchanged emails.
    */
   async update(id: string, resource: UserResource, expectedVersion?: number, previous?: UserResource): Promise<boolean> {
-    const r = await this.db
-      .updateTable('users')
-      .set({ ...columns(resource), updated_at: new Date().toISOString(), version: sql`version + 1`, deleted_at: null })
-      .where('id', '=', id)
-      .$if(expectedVersion !== undefined, (q) => q.where('version', '=', expectedVersion!).where('deleted_at', 'is', null))
-      .executeTakeFirst();
-    if (Number(r.numUpdatedRows) === 0) return false;
+    const now = new Date().toISOString();
+    const changed = this.writes
+      ? this.writes.update(id, columns(resource), now, expectedVersion)
+      : Number(
+          (
+            await this.db
+              .updateTable('users')
+              .set({ ...columns(resource), updated_at: now, version: sql`version + 1`, deleted_at: null })
+              .where('id', '=', id)
+              .$if(expectedVersion !== undefined, (q) => q.where('version', '=', expectedVersion!).where('deleted_at', 'is', null))
+              .executeTakeFirst()
+          ).numUpdatedRows,
+        );
+    if (changed === 0) return false;
     if (!previous || JSON.stringify(emailsOf(previous)) !== JSON.stringify(emailsOf(resource))) await this.replaceEmails(id, resource);
     return true;
   }

@@ -61,6 +61,10 @@ describe.each(dbs)('against the strict FullStory profile on %s', (db) => {
     expect(again.status).toBe(201);
     expect(again.body.id).toBe(u.id);
     expect(t.sandbox.state.users.get(u.id)?.active).toBe(true);
+    // ...and is the IdP's again: read by id and found by its userName.
+    expect((await t.req('GET', `${U}/${u.id}`)).status).toBe(200);
+    const found = await t.req('GET', `${U}?filter=${encodeURIComponent('userName eq "strict.delete@okta.local"')}`);
+    expect(found.body.Resources.map((r: any) => r.id)).toEqual([u.id]);
   });
 
   it("FullStory-style errors still reach the IdP as SCIM errors (a duplicate is 409 uniqueness)", async () => {

@@ -110,4 +110,18 @@ describe('SQLite: group commit on the writer, request-path reads on the reader',
     expect(seen.byId?.deleted).toBe(true);
     expect(seen.filtered).toEqual({ rows: [], total: 0 });
   });
+
+  it('a user row reads back exactly as a transaction wrote it, and a write against a stale version changes nothing', async () => {
+    const resource = { userName: 'Row.Trip@Example.com', externalId: 'ext-7', active: false, emails: [{ value: 'row.trip@example.com', type: 'work' }] };
+    await store.transaction((tx) => tx.users.insert({ id: 'trip', resource, role: 'architect', createdAt: '2026-01-02T03:04:05.000Z' }));
+    const written = await store.read((r) => r.users.get('trip'));
+    expect(written).toMatchObject({ id: 'trip', userName: 'Row.Trip@Example.com', externalId: 'ext-7', active: false, role: 'architect', resource, createdAt: '2026-01-02T03:04:05.000Z', version: 1, deleted: false });
+    const { externalId: _dropped, ...rest } = resource;
+    const renamed = { ...rest, userName: 'Renamed@Example.com', active: true };
+    expect(await store.transaction((tx) => tx.users.update('trip', renamed, 1, resource))).toBe(true);
+    expect(await store.transaction((tx) => tx.users.update('trip', resource, 1, renamed))).toBe(false);
+    const after = await store.read(async (r) => ({ row: await r.users.get('trip'), byName: await r.users.findByUserName('renamed@example.com') }));
+    expect(after.row).toMatchObject({ userName: 'Renamed@Example.com', externalId: null, active: true, role: 'architect', version: 2 });
+    expect(after.byName?.id).toBe('trip');
+  });
 });

@@ -1,0 +1,61 @@
+import type BetterSqlite3 from 'better-sqlite3';
+import type { UsersTable } from './schema.js';
+
+/**
+ * The user lookups on nearly every IdP request (by id, by userName), as statements
+ * prepared once on a SQLite connection and run synchronously: no query building, no
+ * driver queue, no promise per step. A lookup costs about a third of the same query
+ * through Kysely, which was most of what the bridge added to a GET.
+ */
+export class UserLookups {
+  private readonly byIdStmt: BetterSqlite3.Statement<[string], UsersTable>;
+  private readonly byUserNameStmt: BetterSqlite3.Statement<[string], UsersTable>;
+
+  constructor(conn: BetterSqlite3.Database) {
+    this.byIdStmt = conn.prepare('select * from "users" where "id" = ?');
+    this.byUserNameStmt = conn.prepare('select * from "users" where "user_name_lc" = ?');
+  }
+
+  byId(id: string): UsersTable | undefined {
+    return this.byIdStmt.get(id);
+  }
+
+  /** `userNameLc` lower-cased, as the column holds it. */
+  byUserName(userNameLc: string): UsersTable | undefined {
+    return this.byUserNameStmt.get(userNameLc);
+  }
+}
+
+/** The columns a user write sets (as UsersRepo computes them). */
+export type UserColumns = Pick<UsersTable, 'user_name' | 'user_name_lc' | 'external_id' | 'active' | 'resource'>;
+
+/**
+ * The writes of every user create and change, prepared once on SQLite's writing
+ * connection. Only for transactions: they run inside the group the transaction belongs
+ * to, which holds that connection.
+ */
+export class UserWrites {
+  private readonly insertStmt: BetterSqlite3.Statement<unknown[]>;
+  private readonly updateStmt: BetterSqlite3.Statement<unknown[]>;
+  private readonly updateIfStmt: BetterSqlite3.Statement<unknown[]>;
+
+  constructor(conn: BetterSqlite3.Database) {
+    this.insertStmt = conn.prepare(
+      'insert into "users" ("id", "user_name", "user_name_lc", "external_id", "active", "role", "resource", "created_at", "updated_at", "version") values (?, ?, ?, ?, ?, ?, ?, ?, ?, 1)',
+    );
+    const update =
+      'update "users" set "user_name" = ?, "user_name_lc" = ?, "external_id" = ?, "active" = ?, "resource" = ?, "updated_at" = ?, "version" = "version" + 1, "deleted_at" = null where "id" = ?';
+    this.updateStmt = conn.prepare(update);
+    this.updateIfStmt = conn.prepare(`${update} and "version" = ? and "deleted_at" is null`);
+  }
+
+  insert(id: string, c: UserColumns, role: string | null, createdAt: string, updatedAt: string): void {
+    this.insertStmt.run(id, c.user_name, c.user_name_lc, c.external_id, c.active, role, c.resource, createdAt, updatedAt);
+  }
+
+  /** Rows changed: 0 when `expectedVersion` is given and someone wrote the user since. */
+  update(id: string, c: UserColumns, updatedAt: string, expectedVersion?: number): number {
+    const values = [c.user_name, c.user_name_lc, c.external_id, c.active, c.resource, updatedAt, id];
+    return (expectedVersion === undefined ? this.updateStmt.run(...values) : this.updateIfStmt.run(...values, expectedVersion)).changes;
+  }
+}
