@@ -235,6 +235,8 @@ export async function createBridge(config: Config, opts: BridgeOptions = {}): Pr
 
   const fastify: FastifyInstance = Fastify({
     loggerInstance: logger as unknown as FastifyBaseLogger,
+    // One line per request, from the access-log plugin.
+    disableRequestLogging: true,
     bodyLimit: config.server.bodyLimitBytes,
     requestTimeout: config.server.requestTimeoutMs,
     routerOptions: { maxParamLength: 512 },

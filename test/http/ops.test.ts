@@ -45,6 +45,26 @@ describe('ops endpoints', () => {
     expect(text).not.toContain(t.sandbox.token);
   });
 
+  it('one access-log line per request: changes and failures at info, successful reads only at debug', async () => {
+    const before = t.logs().length;
+    const created = await t.req('POST', U, oktaUser('access.log@okta.local'));
+    await t.req('GET', `${U}/${created.body.id}`);
+    await t.req('GET', `${U}/no-such-user`);
+    const lines = t
+      .logs()
+      .slice(before)
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { level: number; msg: string; method?: string; url?: string; statusCode?: number; reqId?: string });
+    const completed = lines.filter((l) => l.msg === 'request completed');
+    const levelOf = (method: string, status: number) => completed.filter((l) => l.method === method && l.statusCode === status).map((l) => l.level);
+    expect(levelOf('POST', 201)).toEqual([30]);
+    expect(levelOf('GET', 200)).toEqual([20]);
+    expect(levelOf('GET', 404)).toEqual([30]);
+    expect(completed.every((l) => typeof l.reqId === 'string' && typeof l.url === 'string')).toBe(true);
+    expect(lines.filter((l) => l.msg === 'incoming request')).toEqual([]);
+  });
+
   it('log lines carry request ids and never a token, however the request went', async () => {
     await t.req('GET', `${U}?filter=${encodeURIComponent('userName eq "x"')}`);
     await t.req('GET', U, undefined, { authorization: `Bearer ${IDP_TOKEN}x` });
