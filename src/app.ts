@@ -1,5 +1,4 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest, onResponseHookHandler } from 'fastify';
-import accessLogPlugin from './http/plugins/access-log.js';
 import authPlugin from './http/plugins/auth.js';
 import scimPlugin from './http/plugins/scim.js';
 import { BASE_PATH } from './http/present.js';
@@ -18,7 +17,6 @@ export default async function app(fastify: FastifyInstance, opts: { deps: AppDep
   const { deps } = opts;
   fastify.decorate('deps', deps);
   await fastify.register(scimPlugin);
-  await fastify.register(accessLogPlugin);
   await fastify.register(authPlugin);
   await fastify.register(opsRoutes);
 

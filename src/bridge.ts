@@ -8,6 +8,7 @@ import { FullStoryApi } from './fullstory/api.js';
 import type { TokenSource } from './fullstory/budget.js';
 import { bucketConfig, FullStoryClient, type ClientOptions } from './fullstory/client.js';
 import { preflight, type Capabilities, type PreflightResult } from './fullstory/preflight.js';
+import { AccessLog } from './http/access-log.js';
 import { Metrics } from './http/metrics.js';
 import { scimClientError } from './http/client-error.js';
 import { sha256 } from './http/plugins/auth.js';
@@ -235,8 +236,7 @@ export async function createBridge(config: Config, opts: BridgeOptions = {}): Pr
 
   const fastify: FastifyInstance = Fastify({
     loggerInstance: logger as unknown as FastifyBaseLogger,
-    // One line per request, from the access-log plugin.
-    disableRequestLogging: true,
+    logController: new AccessLog(),
     bodyLimit: config.server.bodyLimitBytes,
     requestTimeout: config.server.requestTimeoutMs,
     routerOptions: { maxParamLength: 512 },
