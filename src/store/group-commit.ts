@@ -30,6 +30,8 @@ export class GroupCommit {
   constructor(
     private readonly db: Kysely<Database>,
     raw: BetterSqlite3.Database,
+    /** Runs after each commit, before anyone waiting on it is answered. */
+    private readonly afterCommit: () => void = () => {},
     private readonly maxBatch = 64,
   ) {
     this.tx = txControl(raw);
@@ -87,6 +89,7 @@ export class GroupCommit {
       for (const [p] of applied) p.reject(err);
       return;
     }
+    this.afterCommit();
     for (const [p, value] of applied) p.resolve(value);
   }
 
@@ -102,6 +105,7 @@ export class GroupCommit {
       this.tx.rollback();
       return p.reject(err);
     }
+    this.afterCommit();
     p.resolve(value);
   }
 }

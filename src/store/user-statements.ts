@@ -11,19 +11,55 @@ export class UserLookups {
   private readonly byIdStmt: BetterSqlite3.Statement<[string], UsersTable>;
   private readonly byUserNameStmt: BetterSqlite3.Statement<[string], UsersTable>;
 
-  constructor(conn: BetterSqlite3.Database) {
+  constructor(
+    conn: BetterSqlite3.Database,
+    private readonly snapshot?: ReadSnapshot,
+  ) {
     this.byIdStmt = conn.prepare('select * from "users" where "id" = ?');
     this.byUserNameStmt = conn.prepare('select * from "users" where "user_name_lc" = ?');
   }
 
   byId(id: string): UsersTable | undefined {
+    this.snapshot?.enter();
     return this.byIdStmt.get(id);
   }
 
   /** `userNameLc` lower-cased, as the column holds it. */
   byUserName(userNameLc: string): UsersTable | undefined {
+    this.snapshot?.enter();
     return this.byUserNameStmt.get(userNameLc);
   }
+}
+
+/**
+ * One read transaction for every lookup in a turn of the event loop: SQLite takes and
+ * drops its WAL read lock (two `fcntl` calls) once per transaction, not once per lookup.
+ * It ends after the turn, and at once whenever the writer commits, so a lookup never
+ * misses a commit made before it.
+ */
+export class ReadSnapshot {
+  private open = false;
+  private readonly beginStmt: BetterSqlite3.Statement;
+  private readonly commitStmt: BetterSqlite3.Statement;
+
+  constructor(private readonly conn: BetterSqlite3.Database) {
+    this.beginStmt = conn.prepare('begin');
+    this.commitStmt = conn.prepare('commit');
+  }
+
+  enter(): void {
+    if (this.open) return;
+    this.beginStmt.run();
+    this.open = true;
+    setImmediate(this.end);
+  }
+
+  readonly end = (): void => {
+    if (!this.open) return;
+    this.open = false;
+    // The store may have closed the connection within the turn.
+    if (this.conn.open && this.conn.inTransaction) this.commitStmt.run();
+  };
 }
 
 /** The columns a user write sets (as UsersRepo computes them). */

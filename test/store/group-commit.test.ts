@@ -124,4 +124,14 @@ describe('SQLite: group commit on the writer, request-path reads on the reader',
     expect(after.row).toMatchObject({ userName: 'Renamed@Example.com', externalId: null, active: true, role: 'architect', version: 2 });
     expect(after.byName?.id).toBe('trip');
   });
+
+  it('a lookup made after a commit sees it, even when an earlier lookup in the same turn began a read snapshot', async () => {
+    const committing = store.transaction((tx) => tx.users.insert(user('late')));
+    // The group has not run yet: this lookup opens the turn's snapshot, without 'late'.
+    const before = store.read((r) => r.users.get('late'));
+    await committing;
+    const after = await store.read((r) => r.users.get('late'));
+    expect(await before).toBeUndefined();
+    expect(after?.id).toBe('late');
+  });
 });
