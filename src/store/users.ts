@@ -141,7 +141,7 @@ export class UsersRepo {
   /** Users matching all terms, in a stable order (creation, then id). */
   async query(terms: readonly EqTerm[], offset: number, limit: number): Promise<{ rows: UserRow[]; total: number }> {
     // The IdPs' usual lookup: userName is unique, so one row at most.
-    if (this.lookups && terms.length === 1 && terms[0]!.key === 'userName' && offset === 0 && limit > 0) {
+    if (terms.length === 1 && terms[0]!.key === 'userName' && offset === 0 && limit > 0) {
       const row = await this.findByUserName(String(terms[0]!.value));
       const rows = row && !row.deleted ? [row] : [];
       return { rows, total: rows.length };
@@ -221,21 +221,20 @@ export class UsersRepo {
    */
   async update(id: string, resource: UserResource, expectedVersion?: number, previous?: UserResource): Promise<boolean> {
     const now = new Date().toISOString();
-    const changed = this.writes
-      ? this.writes.update(id, columns(resource), now, expectedVersion)
-      : Number(
-          (
-            await this.db
-              .updateTable('users')
-              .set({ ...columns(resource), updated_at: now, version: sql`version + 1`, deleted_at: null })
-              .where('id', '=', id)
-              .$if(expectedVersion !== undefined, (q) => q.where('version', '=', expectedVersion!).where('deleted_at', 'is', null))
-              .executeTakeFirst()
-          ).numUpdatedRows,
-        );
+    const changed = this.writes ? this.writes.update(id, columns(resource), now, expectedVersion) : await this.updateRow(id, columns(resource), now, expectedVersion);
     if (changed === 0) return false;
     if (!previous || JSON.stringify(emailsOf(previous)) !== JSON.stringify(emailsOf(resource))) await this.replaceEmails(id, resource);
     return true;
+  }
+
+  private async updateRow(id: string, c: UserColumns, now: string, expectedVersion?: number): Promise<number> {
+    const r = await this.db
+      .updateTable('users')
+      .set({ ...c, updated_at: now, version: sql`version + 1`, deleted_at: null })
+      .where('id', '=', id)
+      .$if(expectedVersion !== undefined, (q) => q.where('version', '=', expectedVersion!).where('deleted_at', 'is', null))
+      .executeTakeFirst();
+    return Number(r.numUpdatedRows);
   }
 
   async setRoles(changes: ReadonlyMap<string, string | null>): Promise<void> {
