@@ -19,7 +19,9 @@ const IDP = 'bench-idp-token-0123456789abcdef';
 const FS_TOKEN = 'bench-fullstory-token';
 const PG_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const QUICK = process.env.BENCH_QUICK === '1';
-const THROUGHPUT_SECONDS = QUICK ? 2 : 5;
+/** Throughput: direct and bridge alternate in rounds of this many seconds each. */
+const THROUGHPUT_ROUNDS = QUICK ? 2 : 3;
+const ROUND_SECONDS = QUICK ? 1 : 2;
 const LATENCY_SAMPLES = QUICK ? 200 : 1000;
 const PROPAGATION_RATE = Number(process.env.BENCH_RATE ?? 500);
 const SCALE = QUICK ? 2_000 : 10_000;
@@ -164,7 +166,7 @@ interface Figures {
 
 const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 
-async function measure(base: string, token: string, method: string, make: (n: number) => { path: string; body?: unknown }, offset: number): Promise<Figures> {
+async function latency(base: string, token: string, method: string, make: (n: number) => { path: string; body?: unknown }, offset: number): Promise<{ p50: number; p99: number; non2xx: number }> {
   // One at a time, timed with undici on one connection.
   const pool = new Pool(base, { connections: 1 });
   const times: number[] = [];
@@ -184,23 +186,51 @@ async function measure(base: string, token: string, method: string, make: (n: nu
   }
   await pool.close();
   times.sort((a, b) => a - b);
-  // Throughput with 32 connections, by autocannon.
-  let n = offset + LATENCY_SAMPLES + 50;
+  return { p50: pct(times, 50), p99: pct(times, 99), non2xx };
+}
+
+/** Requests completed in `seconds` with 32 connections, by autocannon. */
+async function throughput(base: string, token: string, method: string, make: () => { path: string; body?: unknown }, seconds: number): Promise<{ requests: number; seconds: number; non2xx: number }> {
   const result = await autocannon({
     url: base,
     connections: 32,
-    duration: THROUGHPUT_SECONDS,
+    duration: seconds,
     requests: [
       {
         method: method as 'GET',
         setupRequest: (req) => {
-          const { path, body } = make(n++);
+          const { path, body } = make();
           return { ...req, path, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/scim+json' }, ...(body ? { body: JSON.stringify(body) } : {}) };
         },
       },
     ],
   });
-  return { p50: pct(times, 50), p99: pct(times, 99), rps: result.requests.average, non2xx: non2xx + result.non2xx + result.errors };
+  return { requests: result.requests.total, seconds: result.duration, non2xx: result.non2xx + result.errors };
+}
+
+/**
+ * One scenario, direct and through the bridge. Throughput alternates between the two in
+ * short rounds, so that a drift in this machine's speed (±20 % between identical runs on
+ * a shared VM) falls on both sides of the ratio instead of on one.
+ */
+async function measure(s: Scenario, sandbox: string, bridge: string): Promise<{ direct: Figures; bridge: Figures }> {
+  const directMethod = s.name.startsWith('PATCH /Groups') ? 'PUT' : s.method;
+  const dLat = await latency(sandbox, FS_TOKEN, directMethod, s.direct, 0);
+  const bLat = await latency(bridge, IDP, s.method, s.bridge, 0);
+  let n = LATENCY_SAMPLES + 50;
+  let m = n;
+  const sums = { direct: { requests: 0, seconds: 0, non2xx: 0 }, bridge: { requests: 0, seconds: 0, non2xx: 0 } };
+  for (let round = 0; round < THROUGHPUT_ROUNDS; round++) {
+    const d = await throughput(sandbox, FS_TOKEN, directMethod, () => s.direct(n++), ROUND_SECONDS);
+    const b = await throughput(bridge, IDP, s.method, () => s.bridge(m++), ROUND_SECONDS);
+    for (const [sum, r] of [[sums.direct, d], [sums.bridge, b]] as const) {
+      sum.requests += r.requests;
+      sum.seconds += r.seconds;
+      sum.non2xx += r.non2xx;
+    }
+  }
+  const figures = (lat: typeof dLat, sum: typeof sums.direct): Figures => ({ p50: lat.p50, p99: lat.p99, rps: sum.requests / sum.seconds, non2xx: lat.non2xx + sum.non2xx });
+  return { direct: figures(dLat, sums.direct), bridge: figures(bLat, sums.bridge) };
 }
 
 async function overhead(store: 'sqlite' | 'postgres') {
@@ -243,8 +273,7 @@ async function overhead(store: 'sqlite' | 'postgres') {
   ];
   const rows = [];
   for (const s of scenarios) {
-    const direct = await measure(sandbox.url, FS_TOKEN, s.name.startsWith('PATCH /Groups') ? 'PUT' : s.method, s.direct, 0);
-    const through = await measure(b, IDP, s.method, s.bridge, 0);
+    const { direct, bridge: through } = await measure(s, sandbox.url, b);
     rows.push({ scenario: s.name, store, write: s.write, direct, bridge: through });
     report(`${store.padEnd(8)} ${s.name.padEnd(32)} p50 ${fmt(through.p50)} (+${fmt(through.p50 - direct.p50)})  p99 ${fmt(through.p99)} (+${fmt(through.p99 - direct.p99)})  ${Math.round(through.rps)} rps = ${((100 * through.rps) / direct.rps).toFixed(0)} % of ${Math.round(direct.rps)}${through.non2xx || direct.non2xx ? `  non-2xx ${through.non2xx}/${direct.non2xx}` : ''}`);
   }
