@@ -15,11 +15,33 @@ export class RateBudgetRepo {
     return Number(r.rows[0]!.now);
   }
 
+  /** Budgets this process has made sure exist (a row is never deleted). */
+  private readonly created = new Set<string>();
+
+  /**
+   * Takes up to `n` tokens. Every call to FullStory on PostgreSQL waits for this, so it
+   * is three round trips: lock the row reading the database's clock with it, write the
+   * bucket back, commit. (The clock is read as the row is; if the lock was waited for,
+   * it can only be earlier than the true time, which refills less: never too much.)
+   */
   async acquire(name: string, n: number, priority: Priority, cfg: BucketConfig): Promise<{ granted: number; waitMs: number }> {
+    if (!this.created.has(name)) {
+      await this.db
+        .insertInto('rate_budget')
+        .values({ name, tokens: cfg.burst, updated_ms: sql<number>`(extract(epoch from clock_timestamp()) * 1000)::float8`, paused_until_ms: 0 })
+        .onConflict((oc) => oc.column('name').doNothing())
+        .execute();
+      this.created.add(name);
+    }
     return this.db.transaction().execute(async (trx) => {
-      const now = await this.nowMs(trx);
-      await trx.insertInto('rate_budget').values({ name, tokens: cfg.burst, updated_ms: now, paused_until_ms: 0 }).onConflict((oc) => oc.column('name').doNothing()).execute();
-      const row = await trx.selectFrom('rate_budget').selectAll().where('name', '=', name).forUpdate().executeTakeFirstOrThrow();
+      const row = await trx
+        .selectFrom('rate_budget')
+        .selectAll()
+        .select(sql<number>`(extract(epoch from clock_timestamp()) * 1000)::float8`.as('now'))
+        .where('name', '=', name)
+        .forUpdate()
+        .executeTakeFirstOrThrow();
+      const now = Number(row.now);
       const state = { tokens: Number(row.tokens), updatedMs: Number(row.updated_ms), pausedUntilMs: Number(row.paused_until_ms) };
       const result = takeFromBucket(state, now, n, priority, cfg);
       await trx.updateTable('rate_budget').set({ tokens: state.tokens, updated_ms: state.updatedMs }).where('name', '=', name).execute();
