@@ -1,4 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest, onResponseHookHandler } from 'fastify';
+import { CHANGE_METHODS } from './http/methods.js';
 import authPlugin from './http/plugins/auth.js';
 import scimPlugin from './http/plugins/scim.js';
 import { BASE_PATH } from './http/present.js';
@@ -9,8 +10,6 @@ import usersRoutes from './http/routes/users.js';
 import type { AppDeps } from './http/types.js';
 import { createHash } from 'node:crypto';
 import { ScimError } from './scim/errors.js';
-
-const WRITES = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
 /** The bridge as a Fastify plugin: cross-cutting plugins, then thin routes. */
 export default async function app(fastify: FastifyInstance, opts: { deps: AppDeps }) {
@@ -37,7 +36,7 @@ export default async function app(fastify: FastifyInstance, opts: { deps: AppDep
         const url = route.url ?? route.path;
         const observe: onResponseHookHandler = (req, reply, done) => {
           deps.metrics.observeRequest(url, req.method, reply.statusCode, reply.elapsedTime, req.tokenName);
-          if (WRITES.has(req.method) && req.tokenName) audit(deps, req, reply, url);
+          if (CHANGE_METHODS.has(req.method) && req.tokenName) audit(deps, req, reply, url);
           done();
         };
         route.onResponse = [...(Array.isArray(route.onResponse) ? route.onResponse : route.onResponse ? [route.onResponse] : []), observe];

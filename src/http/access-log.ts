@@ -1,6 +1,5 @@
 import { LogController, type FastifyReply, type FastifyRequest } from 'fastify';
-
-const WRITES = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+import { CHANGE_METHODS } from './methods.js';
 
 /**
  * One access-log line per request, when it completes (Fastify logs two): at info for
@@ -16,7 +15,7 @@ export class AccessLog extends LogController {
     const status = reply.statusCode;
     const line = { method: req.method, url: req.url, statusCode: status, responseTimeMs: Math.round(reply.elapsedTime * 10) / 10 };
     if (error) reply.log.error({ ...line, err: error }, 'request errored');
-    else if (status >= 400 || WRITES.has(req.method)) reply.log.info(line, 'request completed');
+    else if (status >= 400 || CHANGE_METHODS.has(req.method)) reply.log.info(line, 'request completed');
     else reply.log.debug(line, 'request completed');
   }
 }

@@ -54,38 +54,46 @@ export class Metrics {
     collectDefaultMetrics({ register: this.registry });
   }
 
-  // Labelled children, kept: prom-client would otherwise hash the label set on every request.
-  private readonly children = new Map<string, { count: () => void; time: (s: number) => void; token?: () => void }>();
+  // Labelled children, kept: prom-client would otherwise hash the label set on every call.
+  private readonly requestChildren = new Map<string, ReturnType<Metrics['requestChild']>>();
+  private readonly upstreamChildren = new Map<string, ReturnType<Metrics['upstreamChild']>>();
+
+  private requestChild(route: string, method: string, status: number, token: string | undefined) {
+    return {
+      count: this.requests.labels({ route, method, status: String(status) }),
+      time: this.requestSeconds.labels({ route, method }),
+      token: token ? this.tokenUse.labels({ token }) : undefined,
+    };
+  }
+
+  private upstreamChild(operation: string, status: number) {
+    return {
+      count: this.upstreamCalls.labels({ operation, status: String(status) }),
+      time: this.upstreamSeconds.labels({ operation }),
+      retry: this.upstreamRetries.labels({ operation }),
+    };
+  }
 
   observeRequest(route: string, method: string, status: number, elapsedMs: number, token: string | undefined): void {
-    const key = `${route} ${method} ${status} ${token ?? ''}`;
-    let c = this.children.get(key);
-    if (!c) {
-      const counter = this.requests.labels({ route, method, status: String(status) });
-      const histogram = this.requestSeconds.labels({ route, method });
-      const tokens = token ? this.tokenUse.labels({ token }) : undefined;
-      c = { count: () => counter.inc(), time: (s) => histogram.observe(s), ...(tokens ? { token: () => tokens.inc() } : {}) };
-      this.children.set(key, c);
-    }
-    c.count();
-    c.time(elapsedMs / 1000);
-    c.token?.();
+    const c = kept(this.requestChildren, `${route} ${method} ${status} ${token ?? ''}`, () => this.requestChild(route, method, status, token));
+    c.count.inc();
+    c.time.observe(elapsedMs / 1000);
+    c.token?.inc();
   }
-
-  private readonly upstreamChildren = new Map<string, { count: () => void; time: (s: number) => void; retry: () => void }>();
 
   observeUpstream(e: { operation: string; status: number; durationMs: number; retry: boolean }): void {
-    const key = `${e.operation} ${e.status}`;
-    let c = this.upstreamChildren.get(key);
-    if (!c) {
-      const counter = this.upstreamCalls.labels({ operation: e.operation, status: String(e.status) });
-      const histogram = this.upstreamSeconds.labels({ operation: e.operation });
-      const retries = this.upstreamRetries.labels({ operation: e.operation });
-      c = { count: () => counter.inc(), time: (s) => histogram.observe(s), retry: () => retries.inc() };
-      this.upstreamChildren.set(key, c);
-    }
-    c.count();
-    c.time(e.durationMs / 1000);
-    if (e.retry) c.retry();
+    const c = kept(this.upstreamChildren, `${e.operation} ${e.status}`, () => this.upstreamChild(e.operation, e.status));
+    c.count.inc();
+    c.time.observe(e.durationMs / 1000);
+    if (e.retry) c.retry.inc();
   }
+}
+
+function kept<T>(cache: Map<string, T>, key: string, make: () => T): T {
+  let value = cache.get(key);
+  if (value === undefined) {
+    value = make();
+    cache.set(key, value);
+  }
+  return value;
 }

@@ -20,8 +20,8 @@ export class RateBudgetRepo {
 
   /**
    * Takes up to `n` tokens. Every call to FullStory on PostgreSQL waits for this, so it
-   * is three round trips: lock the row reading the database's clock with it, write the
-   * bucket back, commit. (The clock is read as the row is; if the lock was waited for,
+   * is four round trips: begin, lock the row reading the database's clock with it, write
+   * the bucket back, commit. (The clock is read as the row is; if the lock was waited for,
    * it can only be earlier than the true time, which refills less: never too much.)
    */
   async acquire(name: string, n: number, priority: Priority, cfg: BucketConfig): Promise<{ granted: number; waitMs: number }> {
