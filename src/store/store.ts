@@ -7,7 +7,8 @@ import { KeyedMutex } from './keyed-mutex.js';
 import { RateBudgetRepo } from './rate-budget.js';
 import { RoleSyncRepo } from './role-sync.js';
 import type { Database } from './schema.js';
-import { ReadSnapshot, UserLookups, UserWrites } from './user-statements.js';
+import { UserRowCache } from './user-cache.js';
+import { dataVersion, ReadSnapshot, UserLookups, UserWrites } from './user-statements.js';
 import { UsersRepo } from './users.js';
 
 /** SQLite's prepared user statements, for the connection a Repos runs on. */
@@ -51,12 +52,16 @@ export class Store extends Repos {
 
   private constructor(private readonly handle: DbHandle) {
     super(handle.db, handle.dialect);
+    const cache = handle.reader && new UserRowCache(dataVersion(handle.reader.raw));
     const snapshot = handle.reader && new ReadSnapshot(handle.reader.raw);
     if (handle.sqlite) {
-      this.groupCommit = new GroupCommit(handle.db, handle.sqlite, () => snapshot?.end());
+      this.groupCommit = new GroupCommit(handle.db, handle.sqlite, () => {
+        snapshot?.end();
+        cache?.clear();
+      });
       this.writer = { lookups: new UserLookups(handle.sqlite), writes: new UserWrites(handle.sqlite) };
     }
-    this.reader = handle.reader && new Repos(handle.reader.db, handle.dialect, { lookups: new UserLookups(handle.reader.raw, snapshot) });
+    this.reader = handle.reader && new Repos(handle.reader.db, handle.dialect, { lookups: new UserLookups(handle.reader.raw, snapshot, cache) });
   }
 
   static async open(opts: OpenOptions): Promise<Store> {

@@ -1,5 +1,7 @@
 import type BetterSqlite3 from 'better-sqlite3';
 import type { UsersTable } from './schema.js';
+import type { UserRowCache } from './user-cache.js';
+import { toRow, type UserRow } from './user-row.js';
 
 /**
  * The user lookups on nearly every IdP request (by id, by userName), as statements
@@ -14,20 +16,27 @@ export class UserLookups {
   constructor(
     conn: BetterSqlite3.Database,
     private readonly snapshot?: ReadSnapshot,
+    /** On the read connection: rows kept between commits (see UserRowCache). */
+    private readonly cache?: UserRowCache,
   ) {
     this.byIdStmt = conn.prepare('select * from "users" where "id" = ?');
     this.byUserNameStmt = conn.prepare('select * from "users" where "user_name_lc" = ?');
   }
 
-  byId(id: string): UsersTable | undefined {
+  byId(id: string): UserRow | undefined {
+    const kept = this.cache?.get(id);
+    if (kept) return kept;
     this.snapshot?.enter();
-    return this.byIdStmt.get(id);
+    const r = this.byIdStmt.get(id);
+    if (!r) return undefined;
+    return this.cache ? this.cache.add(toRow(r)) : toRow(r);
   }
 
   /** `userNameLc` lower-cased, as the column holds it. */
-  byUserName(userNameLc: string): UsersTable | undefined {
+  byUserName(userNameLc: string): UserRow | undefined {
     this.snapshot?.enter();
-    return this.byUserNameStmt.get(userNameLc);
+    const r = this.byUserNameStmt.get(userNameLc);
+    return r && toRow(r);
   }
 }
 
@@ -60,6 +69,12 @@ export class ReadSnapshot {
     // The store may have closed the connection within the turn.
     if (this.conn.open && this.conn.inTransaction) this.commitStmt.run();
   };
+}
+
+/** SQLite's count of commits made by other connections and processes, as seen by `conn`. */
+export function dataVersion(conn: BetterSqlite3.Database): () => unknown {
+  const stmt = conn.prepare('pragma data_version').pluck();
+  return () => stmt.get();
 }
 
 /** The columns a user write sets (as UsersRepo computes them). */

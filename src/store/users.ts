@@ -2,21 +2,10 @@ import { sql, type Kysely } from 'kysely';
 import type { EqTerm } from '../scim/filter.js';
 import type { UserResource } from '../scim/user.js';
 import type { Database, UsersTable } from './schema.js';
+import { toRow, type UserRow } from './user-row.js';
 import type { UserColumns, UserLookups, UserWrites } from './user-statements.js';
 
-export interface UserRow {
-  id: string;
-  userName: string;
-  externalId: string | null;
-  active: boolean;
-  role: string | null;
-  resource: UserResource;
-  createdAt: string;
-  updatedAt: string;
-  version: number;
-  /** The IdP deleted it; FullStory may still hold it, deactivated. */
-  deleted: boolean;
-}
+export type { UserRow } from './user-row.js';
 
 export interface NewUser {
   id: string;
@@ -35,21 +24,6 @@ export const USER_FILTER_VOCABULARY: Record<string, string> = {
 };
 
 const CHUNK = 500;
-
-function toRow(r: UsersTable): UserRow {
-  return {
-    id: r.id,
-    userName: r.user_name,
-    externalId: r.external_id,
-    active: Number(r.active) === 1,
-    role: r.role,
-    resource: JSON.parse(r.resource) as UserResource,
-    createdAt: r.created_at,
-    updatedAt: r.updated_at,
-    version: Number(r.version),
-    deleted: r.deleted_at !== null,
-  };
-}
 
 function emailsOf(resource: UserResource): { value_lc: string; type: string | null }[] {
   const emails = Array.isArray(resource.emails) ? resource.emails : [];
@@ -87,7 +61,8 @@ export class UsersRepo {
   ) {}
 
   async get(id: string): Promise<UserRow | undefined> {
-    const r = this.lookups ? this.lookups.byId(id) : await this.db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst();
+    if (this.lookups) return this.lookups.byId(id);
+    const r = await this.db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst();
     return r && toRow(r);
   }
 
@@ -134,7 +109,8 @@ export class UsersRepo {
 
   async findByUserName(userName: string): Promise<UserRow | undefined> {
     const lc = userName.toLowerCase();
-    const r = this.lookups ? this.lookups.byUserName(lc) : await this.db.selectFrom('users').selectAll().where('user_name_lc', '=', lc).executeTakeFirst();
+    if (this.lookups) return this.lookups.byUserName(lc);
+    const r = await this.db.selectFrom('users').selectAll().where('user_name_lc', '=', lc).executeTakeFirst();
     return r && toRow(r);
   }
 

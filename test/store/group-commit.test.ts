@@ -134,4 +134,34 @@ describe('SQLite: group commit on the writer, request-path reads on the reader',
     expect(await before).toBeUndefined();
     expect(after?.id).toBe('late');
   });
+
+  it('a user read again after its change commits reads as changed, though the first read was kept', async () => {
+    await store.transaction((tx) => tx.users.insert(user('kept')));
+    const first = await store.read((r) => r.users.get('kept'));
+    expect(await store.read((r) => r.users.get('kept'))).toBe(first);
+    await store.transaction((tx) => tx.users.update('kept', { userName: 'Kept.Renamed@example.com' }, first!.version));
+    // Same turn as the commit's answer: the writer's commit itself dropped the kept row.
+    const after = await store.read((r) => r.users.get('kept'));
+    expect(after).toMatchObject({ userName: 'Kept.Renamed@example.com', version: first!.version + 1 });
+  });
+
+  it('a user changed by another process is read as changed from the next turn on', async () => {
+    await store.transaction((tx) => tx.users.insert(user('elsewhere')));
+    expect((await store.read((r) => r.users.get('elsewhere')))?.version).toBe(1);
+    // Another process (a CLI verb, say) writing the same file.
+    const writer = new SQLite(join(dir, 'bridge.sqlite'));
+    writer.prepare(`UPDATE users SET user_name = 'Moved@example.com', version = version + 1 WHERE id = 'elsewhere'`).run();
+    writer.close();
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(await store.read((r) => r.users.get('elsewhere'))).toMatchObject({ userName: 'Moved@example.com', version: 2 });
+  });
+
+  it('a caller cannot change a user row for the next reader of it', async () => {
+    await store.transaction((tx) => tx.users.insert({ id: 'shared', resource: { userName: 'shared@example.com', name: { givenName: 'Ada' } }, role: null }));
+    const row = await store.read((r) => r.users.get('shared'));
+    expect(() => {
+      (row!.resource.name as Record<string, unknown>).givenName = 'Changed';
+    }).toThrow(TypeError);
+    expect((await store.read((r) => r.users.get('shared')))?.resource.name).toEqual({ givenName: 'Ada' });
+  });
 });
