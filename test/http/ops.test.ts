@@ -45,6 +45,29 @@ describe('ops endpoints', () => {
     expect(text).not.toContain(t.sandbox.token);
   });
 
+  it('/metrics: every request is counted once in its latency histogram, the buckets cumulative up to +Inf', async () => {
+    const id = (await t.req('POST', U, oktaUser('histogram@okta.local'))).body.id;
+    const series = async () => {
+      const text = (await t.bridge.app.inject({ url: '/metrics' })).body;
+      const of = (suffix: string, extra = '') => {
+        const m = new RegExp(`scim_bridge_request_duration_seconds_${suffix}\\{route="/scim/v2/Users/:id",method="GET"${extra}\\} ([0-9.e+-]+)`).exec(text);
+        return m ? Number(m[1]) : 0;
+      };
+      const buckets = [...text.matchAll(/scim_bridge_request_duration_seconds_bucket\{route="\/scim\/v2\/Users\/:id",method="GET",le="([^"]+)"\} (\d+)/g)].map((m) => Number(m[2]));
+      const count = (text.match(/scim_bridge_requests_total\{route="\/scim\/v2\/Users\/:id",method="GET",status="200"\} (\d+)/) ?? [])[1];
+      return { count: of('count'), inf: of('bucket', ',le="\\+Inf"'), sum: of('sum'), buckets, requests: Number(count ?? 0) };
+    };
+    const before = await series();
+    for (let i = 0; i < 5; i++) expect((await t.req('GET', `${U}/${id}`)).status).toBe(200);
+    const after = await series();
+    expect(after.count - before.count).toBe(5);
+    expect(after.requests - before.requests).toBe(5);
+    expect(after.inf).toBe(after.count);
+    expect(after.sum).toBeGreaterThan(before.sum);
+    expect(after.buckets.length).toBe(13);
+    expect(after.buckets.every((n, i) => i === 0 || n >= after.buckets[i - 1]!)).toBe(true);
+  });
+
   it('one access-log line per request: changes and failures at info, successful reads only at debug', async () => {
     const before = t.logs().length;
     const created = await t.req('POST', U, oktaUser('access.log@okta.local'));
