@@ -9,6 +9,7 @@ import type { TokenSource } from './fullstory/budget.js';
 import { bucketConfig, FullStoryClient, type ClientOptions } from './fullstory/client.js';
 import { preflight, type Capabilities, type PreflightResult } from './fullstory/preflight.js';
 import { AccessLog } from './http/access-log.js';
+import { lazyChildLogger } from './http/lazy-logger.js';
 import { Metrics } from './http/metrics.js';
 import { scimClientError } from './http/client-error.js';
 import { sha256 } from './http/plugins/auth.js';
@@ -237,6 +238,7 @@ export async function createBridge(config: Config, opts: BridgeOptions = {}): Pr
   const fastify: FastifyInstance = Fastify({
     loggerInstance: logger as unknown as FastifyBaseLogger,
     logController: new AccessLog(),
+    childLoggerFactory: lazyChildLogger,
     bodyLimit: config.server.bodyLimitBytes,
     requestTimeout: config.server.requestTimeoutMs,
     routerOptions: { maxParamLength: 512 },
