@@ -341,7 +341,8 @@ async function propagation() {
     const admins = Object.values(roles).filter((r) => r === 'admin').length;
     if (admins >= SCALE) break;
     if (performance.now() - t0 > (SCALE / rate) * 3000 + 30_000) throw new Error(`propagation stalled at ${admins}`);
-    await sleep(250);
+    // Watched closely near the end: a coarse poll would add up to its own period to the figure.
+    await sleep(SCALE - admins > SCALE / 50 ? 250 : 25);
   }
   const doneS = (performance.now() - t0) / 1000;
   const counters = (await json(sandbox.url, 'GET', '/_sandbox/counters', FS_TOKEN)) as Record<string, number>;

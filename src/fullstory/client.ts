@@ -77,6 +77,9 @@ export class FullStoryClient {
   readonly budget: RateBudget;
   readonly circuit: CircuitBreaker;
   observer: CallObserver | undefined;
+  /** Built once: the same on every call, with and without a body. */
+  private readonly headers: Record<string, string>;
+  private readonly bodyHeaders: Record<string, string>;
 
   constructor(private readonly opts: ClientOptions) {
     const url = new URL(opts.baseUrl);
@@ -90,6 +93,8 @@ export class FullStoryClient {
     });
     this.budget = new RateBudget(opts.tokenSource ?? new LocalTokenSource(bucketConfig(opts)), opts.ratePerSecond);
     this.circuit = new CircuitBreaker(opts.circuitThreshold ?? 5, opts.circuitOpenMs ?? 15_000);
+    this.headers = { authorization: `Bearer ${opts.token}`, accept: 'application/scim+json, application/json', 'user-agent': 'fullstory-scim-bridge' };
+    this.bodyHeaders = { ...this.headers, 'content-type': 'application/scim+json' };
   }
 
   get baseUrl(): string {
@@ -136,12 +141,7 @@ export class FullStoryClient {
     const res = await exchange(this.pool, {
       method: method as Dispatcher.HttpMethod,
       path: `${this.basePath}${path}`,
-      headers: {
-        authorization: `Bearer ${this.opts.token}`,
-        accept: 'application/scim+json, application/json',
-        ...(body !== undefined ? { 'content-type': 'application/scim+json' } : {}),
-        'user-agent': 'fullstory-scim-bridge',
-      },
+      headers: body !== undefined ? this.bodyHeaders : this.headers,
       ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
     });
     let parsed: unknown;
