@@ -1,6 +1,6 @@
 import { SCHEMA } from './constants.js';
 import { badRequest } from './errors.js';
-import { isObject, toBoolean, type Json, type JsonObject } from './values.js';
+import { isObject, toBoolean, type Json } from './values.js';
 
 export type PatchVerb = 'add' | 'replace' | 'remove';
 

@@ -1,7 +1,7 @@
 import { sql, type Kysely } from 'kysely';
 import type { EqTerm } from '../scim/filter.js';
 import type { UserResource } from '../scim/user.js';
-import type { Database, UsersTable } from './schema.js';
+import type { Database } from './schema.js';
 import { toRow, type UserRow } from './user-row.js';
 import type { UserColumns, UserLookups, UserWrites } from './user-statements.js';
 

@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { startSandbox, type RunningSandbox } from '../../src/sandbox/server.js';
+import { startSandbox } from '../../src/sandbox/server.js';
 import { Store } from '../../src/store/store.js';
 import { eventually, G, GROUP_SCHEMA, IDP_TOKEN, PATCH_OP, PG_URL, postgresAvailable, startTestBridge, tempSchema, USER_SCHEMA, U } from '../helpers/bridge.js';
 import { freePort, startCli } from '../helpers/cli.js';
