@@ -1,7 +1,10 @@
 import type { UserRow } from './user-row.js';
 
-/** How many rows the cache keeps; the oldest read goes first. About 1 KB each. */
+/** How many rows the cache keeps; the one read first goes first. About 1 KB each. */
 export const USER_CACHE_ROWS = 2_000;
+
+/** How stale a kept row may be after another process commits (this process's commits clear it at once). */
+const CHECK_EVERY_MS = 1;
 
 function deepFreeze<T>(value: T): T {
   if (value && typeof value === 'object' && !Object.isFrozen(value)) {
@@ -16,14 +19,15 @@ function deepFreeze<T>(value: T): T {
  * Turning a row into an object (a property set per column, then the document parsed)
  * cost a tenth of a GET's CPU, and an IdP reads the same users over and over between
  * changes. The store clears the cache on every commit of its own writer, before anyone
- * waiting on the commit is answered; once per turn of the event loop, SQLite's
- * data_version tells whether any other connection or process (a CLI verb) committed.
- * Rows are frozen: callers share them.
+ * waiting on the commit is answered. Another process (a CLI verb) writing the file is
+ * noticed within a millisecond: SQLite's data_version, read at most once a millisecond
+ * (reading it takes the WAL read lock, which cost a GET more than the cache hit itself),
+ * says whether any other connection committed. Rows are frozen: callers share them.
  */
 export class UserRowCache {
   private readonly rows = new Map<string, UserRow>();
   private version: unknown;
-  private checked = false;
+  private nextCheck = 0;
 
   constructor(
     /** SQLite's data_version on the read connection. */
@@ -32,27 +36,23 @@ export class UserRowCache {
   ) {}
 
   get(id: string): UserRow | undefined {
-    if (!this.checked) this.check();
+    const now = performance.now();
+    if (now >= this.nextCheck) this.check(now);
     return this.rows.get(id);
   }
 
   /**
-   * A row read later in the turn comes from this version or a newer one, so the next
+   * A row read after this check comes from this version or a newer one, so the next
    * check drops it whenever anything was committed in between.
    */
-  private check(): void {
-    this.checked = true;
-    setImmediate(this.uncheck);
+  private check(now: number): void {
+    this.nextCheck = now + CHECK_EVERY_MS;
     const version = this.dataVersion();
     if (version !== this.version) {
       this.version = version;
       this.rows.clear();
     }
   }
-
-  private readonly uncheck = (): void => {
-    this.checked = false;
-  };
 
   add(row: UserRow): UserRow {
     if (this.rows.size >= this.capacity) this.rows.delete(this.rows.keys().next().value!);
