@@ -375,6 +375,12 @@ export function buildSandbox(opts: SandboxOptions = {}): Sandbox {
   // Not FullStory: a window for tests, benchmarks and outside checks into what FullStory holds.
   app.get('/_sandbox/counters', async () => counters.snapshot());
   app.get('/_sandbox/roles', async () => Object.fromEntries(sandbox.roles()));
+  /** How many users hold each role: a cheap probe while waiting for a propagation (the listing is one entry per user). */
+  app.get('/_sandbox/role-counts', async () => {
+    const counts: Record<string, number> = {};
+    for (const role of state.allRoles().values()) counts[role] = (counts[role] ?? 0) + 1;
+    return counts;
+  });
   /** Changes switches at run time (benchmarks, outside checks): a partial profile, e.g. {"rateLimit": null}. */
   app.post('/_sandbox/set', async (req, reply) => {
     const patch = req.body;

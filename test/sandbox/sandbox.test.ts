@@ -74,6 +74,20 @@ describe('the FullStory sandbox', () => {
     expect((await call('POST', '/Users', { userName: 'guest@x.com', roles: [{ value: 'guest' }] })).status).toBe(201);
   });
 
+  it('role counts agree with the per-user role listing', async () => {
+    sb = await startSandbox({ patch: { rateLimit: null } });
+    for (const [userName, role] of [['a@x.com', 'admin'], ['s1@x.com', 'standard'], ['s2@x.com', 'standard']]) {
+      expect((await call('POST', '/Users', { userName, roles: [{ value: role }] })).status).toBe(201);
+    }
+    const origin = new URL(sb.url).origin;
+    const listing = (await (await fetch(`${origin}/_sandbox/roles`)).json()) as Record<string, string>;
+    const counts = (await (await fetch(`${origin}/_sandbox/role-counts`)).json()) as Record<string, number>;
+    const fromListing: Record<string, number> = {};
+    for (const role of Object.values(listing)) fromListing[role] = (fromListing[role] ?? 0) + 1;
+    expect(counts).toEqual(fromListing);
+    expect(counts).toMatchObject({ admin: 1, standard: 2 });
+  });
+
   it('strict: no PATCH, no DELETE, no discovery, userName-only filters, FullStory-style errors', async () => {
     sb = await startSandbox({ profile: 'strict', patch: { rateLimit: null } });
     const u = await call('POST', '/Users', { userName: 's@x.com', externalId: 'e1' });
