@@ -16,18 +16,20 @@ function int(value: string | undefined, fallback: number): number {
   return Number.isFinite(n) ? Math.trunc(n) : fallback;
 }
 
+/** Lower-cased query name -> ours. A Map: `?constructor=` must not find Object's. */
+const NAMES = new Map<string, keyof ScimQuery>([
+  ['filter', 'filter'],
+  ['startindex', 'startIndex'],
+  ['count', 'count'],
+  ['attributes', 'attributes'],
+  ['excludedattributes', 'excludedAttributes'],
+]);
+
 /** Query names are matched case-insensitively; unknown ones (Entra's ?aadOptscim062020) are ignored. */
 export function scimQuery(req: FastifyRequest): ScimQuery {
   const out: Record<string, string> = {};
-  const names: Record<string, keyof ScimQuery> = {
-    filter: 'filter',
-    startindex: 'startIndex',
-    count: 'count',
-    attributes: 'attributes',
-    excludedattributes: 'excludedAttributes',
-  };
   for (const [k, v] of Object.entries((req.query ?? {}) as Record<string, unknown>)) {
-    const name = names[k.toLowerCase()];
+    const name = NAMES.get(k.toLowerCase());
     if (name) out[name] = Array.isArray(v) ? String(v[0]) : String(v);
   }
   return out;
