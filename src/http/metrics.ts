@@ -1,5 +1,5 @@
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
-import { CounterTally, HistogramTally, type TimeTally } from './tally.js';
+import { CounterTally, HistogramTally, kept, type TimeTally } from './tally.js';
 
 interface RequestChild {
   count: { n: number };
@@ -85,13 +85,4 @@ export class Metrics {
     c.time.observe(e.durationMs / 1000);
     if (e.retry) c.retry.n++;
   }
-}
-
-function kept<T>(cache: Map<string, T>, key: string, make: () => T): T {
-  let value = cache.get(key);
-  if (value === undefined) {
-    value = make();
-    cache.set(key, value);
-  }
-  return value;
 }

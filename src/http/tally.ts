@@ -19,12 +19,7 @@ export class CounterTally {
 
   /** The tally for one label set, made once; `key` names the set (cheaper to build than a hash). */
   child(key: string, labels: () => Labels): CountTally {
-    let t = this.tallies.get(key);
-    if (t === undefined) {
-      t = { labels: labels(), n: 0 };
-      this.tallies.set(key, t);
-    }
-    return t;
+    return kept(this.tallies, key, () => ({ labels: labels(), n: 0 }));
   }
 
   publish(counter: Counter): void {
@@ -74,12 +69,7 @@ export class HistogramTally {
   ) {}
 
   child(key: string, labels: () => Labels): TimeTally {
-    let t = this.tallies.get(key);
-    if (t === undefined) {
-      t = new Buckets(labels(), this.bounds);
-      this.tallies.set(key, t);
-    }
-    return t;
+    return kept(this.tallies, key, () => new Buckets(labels(), this.bounds));
   }
 
   /** What prom-client's registry reads: the same shape its own Histogram returns. */
@@ -106,4 +96,14 @@ export class HistogramTally {
   asMetric(): Metric {
     return this as unknown as Metric;
   }
+}
+
+/** The value kept under `key`, made on first use. */
+export function kept<T>(cache: Map<string, T>, key: string, make: () => T): T {
+  let value = cache.get(key);
+  if (value === undefined) {
+    value = make();
+    cache.set(key, value);
+  }
+  return value;
 }
