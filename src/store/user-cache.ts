@@ -1,7 +1,7 @@
 import type { UserRow } from './user-row.js';
 
 /** How many rows the cache keeps; the one read first goes first. About 1 KB each. */
-export const USER_CACHE_ROWS = 2_000;
+const CAPACITY = 2_000;
 
 /** How stale a kept row may be after another process commits (this process's commits clear it at once). */
 const CHECK_EVERY_MS = 1;
@@ -29,11 +29,8 @@ export class UserRowCache {
   private version: unknown;
   private nextCheck = 0;
 
-  constructor(
-    /** SQLite's data_version on the read connection. */
-    private readonly dataVersion: () => unknown,
-    private readonly capacity = USER_CACHE_ROWS,
-  ) {}
+  /** `dataVersion`: SQLite's data_version on the read connection. */
+  constructor(private readonly dataVersion: () => unknown) {}
 
   get(id: string): UserRow | undefined {
     const now = performance.now();
@@ -55,7 +52,7 @@ export class UserRowCache {
   }
 
   add(row: UserRow): UserRow {
-    if (this.rows.size >= this.capacity) this.rows.delete(this.rows.keys().next().value!);
+    if (this.rows.size >= CAPACITY) this.rows.delete(this.rows.keys().next().value!);
     this.rows.set(row.id, deepFreeze(row));
     return row;
   }
