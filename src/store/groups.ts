@@ -1,6 +1,7 @@
 import { sql, type Kysely } from 'kysely';
 import type { EqTerm } from '../scim/filter.js';
 import type { JsonObject } from '../scim/values.js';
+import type { GroupStatements } from './group-statements.js';
 import type { Database, GroupsTable } from './schema.js';
 import { chunks } from './users.js';
 
@@ -61,6 +62,8 @@ export class GroupsRepo {
   constructor(
     private readonly db: Kysely<Database>,
     private readonly dialect: 'sqlite' | 'postgres',
+    /** SQLite, in a transaction: a group PATCH's statements, without Kysely, on the writing connection. */
+    private readonly statements?: GroupStatements,
   ) {}
 
   async get(id: string): Promise<GroupRow | undefined> {
@@ -73,6 +76,10 @@ export class GroupsRepo {
    * group queue behind each other on any replica. (SQLite runs one write transaction at a time anyway.)
    */
   async getForUpdate(id: string): Promise<GroupRow | undefined> {
+    if (this.statements) {
+      const r = this.statements.byId(id);
+      return r && toRow(r);
+    }
     const r = await this.db
       .selectFrom('groups')
       .selectAll()
@@ -135,7 +142,8 @@ export class GroupsRepo {
   /** Marks the group changed (members only); returns the modification time it stored. */
   async touch(id: string): Promise<string> {
     const now = new Date().toISOString();
-    await this.db.updateTable('groups').set({ updated_at: now, version: sql`version + 1` }).where('id', '=', id).execute();
+    if (this.statements) this.statements.touch(id, now);
+    else await this.db.updateTable('groups').set({ updated_at: now, version: sql`version + 1` }).where('id', '=', id).execute();
     return now;
   }
 
@@ -151,6 +159,7 @@ export class GroupsRepo {
 
   /** Which of `userIds` are members: a PATCH that adds one member to a large group reads one row, not all. */
   async membersAmong(groupId: string, userIds: readonly string[]): Promise<Set<string>> {
+    if (this.statements) return this.statements.membersAmong(groupId, userIds);
     const found = new Set<string>();
     for (const part of chunks(userIds)) {
       if (part.length === 0) continue;
@@ -171,6 +180,7 @@ export class GroupsRepo {
   }
 
   async addMembers(groupId: string, userIds: readonly string[]): Promise<void> {
+    if (this.statements) return this.statements.add(groupId, userIds);
     for (const part of chunks(userIds)) {
       if (part.length === 0) continue;
       await this.db
@@ -182,6 +192,7 @@ export class GroupsRepo {
   }
 
   async removeMembers(groupId: string, userIds: readonly string[]): Promise<void> {
+    if (this.statements) return this.statements.remove(groupId, userIds);
     for (const part of chunks(userIds)) {
       if (part.length === 0) continue;
       await this.db.deleteFrom('group_members').where('group_id', '=', groupId).where('user_id', 'in', part).execute();

@@ -2,6 +2,7 @@ import { sql, type Kysely } from 'kysely';
 import { AuditRepo } from './audit.js';
 import { openDatabase, type DbHandle, type Dialect, type OpenOptions } from './db.js';
 import { GroupCommit } from './group-commit.js';
+import { GroupStatements } from './group-statements.js';
 import { GroupsRepo } from './groups.js';
 import { KeyedMutex } from './keyed-mutex.js';
 import { RateBudgetRepo } from './rate-budget.js';
@@ -11,10 +12,11 @@ import { UserRowCache } from './user-cache.js';
 import { dataVersion, ReadSnapshot, UserLookups, UserWrites } from './user-statements.js';
 import { UsersRepo } from './users.js';
 
-/** SQLite's prepared user statements, for the connection a Repos runs on. */
-interface UserStatements {
+/** SQLite's prepared statements, for the connection a Repos runs on. */
+interface Statements {
   lookups?: UserLookups;
   writes?: UserWrites;
+  groups?: GroupStatements;
 }
 
 /** The repositories over one connection or one transaction. */
@@ -27,10 +29,10 @@ export class Repos {
   constructor(
     readonly db: Kysely<Database>,
     readonly dialect: Dialect,
-    statements: UserStatements = {},
+    statements: Statements = {},
   ) {
     this.users = new UsersRepo(db, statements.lookups, statements.writes);
-    this.groups = new GroupsRepo(db, dialect);
+    this.groups = new GroupsRepo(db, dialect, statements.groups);
     this.roleSync = new RoleSyncRepo(db, dialect);
     this.audit = new AuditRepo(db);
     this.rateBudget = new RateBudgetRepo(db);
@@ -45,8 +47,8 @@ export class Store extends Repos {
   private readonly mutex = new KeyedMutex();
   /** SQLite: one connection writes, so transactions are queued and committed in groups. */
   private readonly groupCommit: GroupCommit | undefined;
-  /** SQLite: the user statements for transactions, on the writing connection. */
-  private readonly writer: UserStatements = {};
+  /** SQLite: the prepared statements for transactions, on the writing connection. */
+  private readonly writer: Statements = {};
   /** SQLite on a file: the repositories over the read connection. */
   private readonly reader: Repos | undefined;
 
@@ -59,7 +61,7 @@ export class Store extends Repos {
         snapshot?.end();
         cache?.clear();
       });
-      this.writer = { lookups: new UserLookups(handle.sqlite), writes: new UserWrites(handle.sqlite) };
+      this.writer = { lookups: new UserLookups(handle.sqlite), writes: new UserWrites(handle.sqlite), groups: new GroupStatements(handle.sqlite) };
     }
     this.reader = handle.reader && new Repos(handle.reader.db, handle.dialect, { lookups: new UserLookups(handle.reader.raw, snapshot, cache) });
   }

@@ -12,6 +12,7 @@ import { toRow, type UserRow } from './user-row.js';
 export class UserLookups {
   private readonly byIdStmt: BetterSqlite3.Statement<[string], UsersTable>;
   private readonly byUserNameStmt: BetterSqlite3.Statement<[string], UsersTable>;
+  private readonly isLiveStmt: BetterSqlite3.Statement<[string], number>;
 
   constructor(
     conn: BetterSqlite3.Database,
@@ -21,6 +22,7 @@ export class UserLookups {
   ) {
     this.byIdStmt = conn.prepare('select * from "users" where "id" = ?');
     this.byUserNameStmt = conn.prepare('select * from "users" where "user_name_lc" = ?');
+    this.isLiveStmt = conn.prepare<[string], number>('select 1 from "users" where "id" = ? and "deleted_at" is null').pluck();
   }
 
   byId(id: string): UserRow | undefined {
@@ -37,6 +39,14 @@ export class UserLookups {
     this.snapshot?.enter();
     const r = this.byUserNameStmt.get(userNameLc);
     return r && toRow(r);
+  }
+
+  /** Which of `ids` are users not deleted (a group's new members must be). */
+  liveAmong(ids: readonly string[]): Set<string> {
+    this.snapshot?.enter();
+    const found = new Set<string>();
+    for (const id of ids) if (this.isLiveStmt.get(id) !== undefined) found.add(id);
+    return found;
   }
 }
 

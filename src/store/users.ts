@@ -88,6 +88,7 @@ export class UsersRepo {
   }
 
   async existingIds(ids: readonly string[]): Promise<Set<string>> {
+    if (this.lookups) return this.lookups.liveAmong(ids);
     const found = new Set<string>();
     for (const part of chunks(ids)) {
       const rows = await this.db.selectFrom('users').select('id').where('id', 'in', part).where('deleted_at', 'is', null).execute();

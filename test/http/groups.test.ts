@@ -119,6 +119,18 @@ describe.each(dbs)('groups on %s', (db) => {
     await t.req('DELETE', `${G}/${created.body.id}`);
   });
 
+  it('a member-only PATCH moves the group version that a later GET reads', async () => {
+    const [a, b] = [await user('version.a'), await user('version.b')];
+    const id = await group('Versioned', [a]);
+    const before = (await t.req('GET', `${G}/${id}`)).body.meta.version;
+    const added = await patch(id, [{ op: 'add', path: 'members', value: [{ value: b }] }]);
+    const removed = await patch(id, [{ op: 'remove', path: `members[value eq "${a}"]` }]);
+    const read = (await t.req('GET', `${G}/${id}`)).body;
+    expect(new Set([before, added.body.meta.version, removed.body.meta.version]).size).toBe(3);
+    expect(read.meta).toEqual(removed.body.meta);
+    expect(read.members.map((m: { value: string }) => m.value)).toEqual([b]);
+  });
+
   it('a duplicate displayName is 409 uniqueness', async () => {
     await group('Unique Name');
     const res = await t.req('POST', G, { schemas: [GROUP_SCHEMA], displayName: 'unique name' });

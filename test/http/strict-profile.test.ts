@@ -67,6 +67,18 @@ describe.each(dbs)('against the strict FullStory profile on %s', (db) => {
     expect(found.body.Resources.map((r: any) => r.id)).toEqual([u.id]);
   });
 
+  it('a user the IdP deleted (kept only as deactivated) cannot be made a group member', async () => {
+    const gone = (await t.req('POST', U, oktaUser('strict.gone@okta.local'))).body;
+    const kept = (await t.req('POST', U, oktaUser('strict.kept@okta.local'))).body;
+    expect((await t.req('DELETE', `${U}/${gone.id}`)).status).toBe(204);
+    const g = (await t.req('POST', G, { schemas: [GROUP_SCHEMA], displayName: 'No Ghosts', members: [{ value: kept.id }] })).body;
+    const res = await t.req('PATCH', `${G}/${g.id}`, { schemas: [PATCH_OP], Operations: [{ op: 'add', path: 'members', value: [{ value: gone.id }] }] });
+    expect(res.status).toBe(400);
+    expect(res.body.scimType).toBe('invalidValue');
+    expect((await t.req('GET', `${G}/${g.id}`)).body.members.map((m: { value: string }) => m.value)).toEqual([kept.id]);
+    expect((await t.req('POST', G, { schemas: [GROUP_SCHEMA], displayName: 'Ghost Town', members: [{ value: gone.id }] })).status).toBe(400);
+  });
+
   it("FullStory-style errors still reach the IdP as SCIM errors (a duplicate is 409 uniqueness)", async () => {
     t.sandbox.state.createUser({ userName: 'made.in.fullstory@example.com' });
     const res = await t.req('POST', U, oktaUser('made.in.fullstory@example.com'));
