@@ -213,7 +213,7 @@ export async function createBridge(config: Config, opts: BridgeOptions = {}): Pr
   });
   const kick = () => worker.kick();
 
-  const auditWriter = new AuditWriter(store.audit, (err) => logger.error({ err }, 'audit write failed'));
+  const auditWriter = new AuditWriter((rows) => store.transaction((tx) => tx.audit.recordMany(rows)), (err) => logger.error({ err }, 'audit write failed'));
   const deps: AppDeps = {
     config,
     store,

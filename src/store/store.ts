@@ -1,5 +1,5 @@
 import { sql, type Kysely } from 'kysely';
-import { AuditRepo } from './audit.js';
+import { AuditRepo, AuditWrites } from './audit.js';
 import { openDatabase, type DbHandle, type Dialect, type OpenOptions } from './db.js';
 import { GroupCommit } from './group-commit.js';
 import { GroupStatements } from './group-statements.js';
@@ -17,6 +17,7 @@ interface Statements {
   lookups?: UserLookups;
   writes?: UserWrites;
   groups?: GroupStatements;
+  audit?: AuditWrites;
 }
 
 /** The repositories over one connection or one transaction. */
@@ -34,7 +35,7 @@ export class Repos {
     this.users = new UsersRepo(db, statements.lookups, statements.writes);
     this.groups = new GroupsRepo(db, dialect, statements.groups);
     this.roleSync = new RoleSyncRepo(db, dialect);
-    this.audit = new AuditRepo(db);
+    this.audit = new AuditRepo(db, statements.audit);
     this.rateBudget = new RateBudgetRepo(db);
   }
 }
@@ -61,7 +62,7 @@ export class Store extends Repos {
         snapshot?.end();
         cache?.clear();
       });
-      this.writer = { lookups: new UserLookups(handle.sqlite), writes: new UserWrites(handle.sqlite), groups: new GroupStatements(handle.sqlite) };
+      this.writer = { lookups: new UserLookups(handle.sqlite), writes: new UserWrites(handle.sqlite), groups: new GroupStatements(handle.sqlite), audit: new AuditWrites(handle.sqlite) };
     }
     this.reader = handle.reader && new Repos(handle.reader.db, handle.dialect, { lookups: new UserLookups(handle.reader.raw, snapshot, cache) });
   }
