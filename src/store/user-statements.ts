@@ -91,14 +91,16 @@ export function dataVersion(conn: BetterSqlite3.Database): () => unknown {
 export type UserColumns = Pick<UsersTable, 'user_name' | 'user_name_lc' | 'external_id' | 'active' | 'resource'>;
 
 /**
- * The writes of every user create and change, prepared once on SQLite's writing
- * connection. Only for transactions: they run inside the group the transaction belongs
+ * The writes of every user create and change (the row and its emails), prepared once on
+ * SQLite's writing connection. Only for transactions: they run inside the group the transaction belongs
  * to, which holds that connection.
  */
 export class UserWrites {
   private readonly insertStmt: BetterSqlite3.Statement<unknown[]>;
   private readonly updateStmt: BetterSqlite3.Statement<unknown[]>;
   private readonly updateIfStmt: BetterSqlite3.Statement<unknown[]>;
+  private readonly insertEmailStmt: BetterSqlite3.Statement<[string, string, string | null]>;
+  private readonly deleteEmailsStmt: BetterSqlite3.Statement<[string]>;
 
   constructor(conn: BetterSqlite3.Database) {
     this.insertStmt = conn.prepare(
@@ -108,10 +110,18 @@ export class UserWrites {
       'update "users" set "user_name" = ?, "user_name_lc" = ?, "external_id" = ?, "active" = ?, "resource" = ?, "updated_at" = ?, "version" = "version" + 1, "deleted_at" = null where "id" = ?';
     this.updateStmt = conn.prepare(update);
     this.updateIfStmt = conn.prepare(`${update} and "version" = ? and "deleted_at" is null`);
+    this.insertEmailStmt = conn.prepare('insert into "user_emails" ("user_id", "value_lc", "type") values (?, ?, ?)');
+    this.deleteEmailsStmt = conn.prepare('delete from "user_emails" where "user_id" = ?');
   }
 
   insert(id: string, c: UserColumns, role: string | null, createdAt: string, updatedAt: string): void {
     this.insertStmt.run(id, c.user_name, c.user_name_lc, c.external_id, c.active, role, c.resource, createdAt, updatedAt);
+  }
+
+  /** The user's emails, as the index keeps them for filters; `replace` drops the old ones first. */
+  setEmails(userId: string, emails: readonly { value_lc: string; type: string | null }[], replace: boolean): void {
+    if (replace) this.deleteEmailsStmt.run(userId);
+    for (const e of emails) this.insertEmailStmt.run(userId, e.value_lc, e.type);
   }
 
   /** Rows changed: 0 when `expectedVersion` is given and someone wrote the user since. */

@@ -172,7 +172,8 @@ export class UsersRepo {
         .execute();
     }
     const emails = emailsOf(user.resource);
-    if (emails.length > 0) await this.db.insertInto('user_emails').values(emails.map((e) => ({ user_id: user.id, ...e }))).execute();
+    if (this.writes) this.writes.setEmails(user.id, emails, false);
+    else if (emails.length > 0) await this.db.insertInto('user_emails').values(emails.map((e) => ({ user_id: user.id, ...e }))).execute();
   }
 
   /** Indexes users met upstream that the bridge did not create; an existing row wins. */
@@ -239,6 +240,7 @@ export class UsersRepo {
   }
 
   private async replaceEmails(id: string, resource: UserResource): Promise<void> {
+    if (this.writes) return this.writes.setEmails(id, emailsOf(resource), true);
     await this.db.deleteFrom('user_emails').where('user_id', '=', id).execute();
     const emails = emailsOf(resource);
     if (emails.length > 0) await this.db.insertInto('user_emails').values(emails.map((e) => ({ user_id: id, ...e }))).execute();

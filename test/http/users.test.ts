@@ -90,6 +90,16 @@ describe.each(dbs)('users on %s', (db) => {
     expect(plus.body.totalResults).toBe(1);
   });
 
+  it('an email changed by the IdP finds the user under the new address only', async () => {
+    const u = await create(entraUser('moving.mail@example.com', 'ext-moving-mail'));
+    const byEmail = async (e: string) => (await t.req('GET', `${U}?filter=${encodeURIComponent(`emails.value eq "${e}"`)}`)).body.totalResults;
+    expect(await byEmail('moving.mail@example.com')).toBe(1);
+    const res = await t.req('PATCH', `${U}/${u.id}`, { schemas: [PATCH_OP], Operations: [{ op: 'Replace', path: 'emails[type eq "work"].value', value: 'moved.mail@example.com' }] });
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+    expect(await byEmail('moved.mail@example.com')).toBe(1);
+    expect(await byEmail('moving.mail@example.com')).toBe(0);
+  });
+
   it('an unsupported filter is 400 invalidFilter and an escaped quote is data', async () => {
     const bad = await t.req('GET', `${U}?filter=${encodeURIComponent('userName sw "a"')}`);
     expect(bad.status).toBe(400);
