@@ -9,6 +9,7 @@ import { createBridge, REDACT, type Bridge } from '../../src/bridge.js';
 import { loadConfig } from '../../src/config/load.js';
 import type { ProfileName, ProfilePatch } from '../../src/sandbox/profile.js';
 import { startSandbox, type RunningSandbox } from '../../src/sandbox/server.js';
+import { Store } from '../../src/store/store.js';
 
 export const PG_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 export const IDP_TOKEN = 'test-idp-token-0123456789abcdef';
@@ -49,6 +50,19 @@ export async function tempSchema(): Promise<{ schema: string; drop: () => Promis
       await c.connect();
       await c.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
       await c.end();
+    },
+  };
+}
+
+/** A store on a PostgreSQL schema of its own; `close` closes it and drops the schema. */
+export async function tempPgStore(): Promise<{ store: Store; close: () => Promise<void> }> {
+  const { schema, drop } = await tempSchema();
+  const store = await Store.open({ url: PG_URL, dataDir: ':memory:', pgSchema: schema });
+  return {
+    store,
+    close: async () => {
+      await store.close();
+      await drop();
     },
   };
 }

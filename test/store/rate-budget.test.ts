@@ -1,8 +1,8 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { takeFromBucket, type BucketConfig, type Priority } from '../../src/lib/token-bucket.js';
-import { Store } from '../../src/store/store.js';
-import { PG_URL, postgresAvailable, tempSchema } from '../helpers/bridge.js';
+import type { Store } from '../../src/store/store.js';
+import { postgresAvailable, tempPgStore } from '../helpers/bridge.js';
 
 const pgUp = await postgresAvailable();
 
@@ -13,18 +13,13 @@ const pgUp = await postgresAvailable();
  */
 describe.skipIf(!pgUp)('the shared rate budget (PostgreSQL)', () => {
   let store: Store;
-  let drop: () => Promise<void>;
+  let close: (() => Promise<void>) | undefined;
   const cfg: BucketConfig = { perSecond: 16, burst: 50, reserve: 5 };
 
   beforeAll(async () => {
-    const t = await tempSchema();
-    drop = t.drop;
-    store = await Store.open({ url: PG_URL, dataDir: ':memory:', pgSchema: t.schema });
+    ({ store, close } = await tempPgStore());
   });
-  afterAll(async () => {
-    await store?.close();
-    await drop?.();
-  });
+  afterAll(async () => close?.());
 
   const dbNow = async () => Number((await sql<{ now: number }>`SELECT (extract(epoch from clock_timestamp()) * 1000)::float8 AS now`.execute(store.db)).rows[0]!.now);
   const row = async (name: string) => {

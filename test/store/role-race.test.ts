@@ -2,26 +2,21 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/load.js';
 import { recomputeRoles } from '../../src/provisioning/effective-roles.js';
 import { RolePolicy } from '../../src/provisioning/role-policy.js';
-import { Store } from '../../src/store/store.js';
-import { PG_URL, postgresAvailable, tempSchema } from '../helpers/bridge.js';
+import type { Store } from '../../src/store/store.js';
+import { postgresAvailable, tempPgStore } from '../helpers/bridge.js';
 
 const pgUp = await postgresAvailable();
 
 /** Needs PostgreSQL: the interleaving below is only possible with concurrent transactions. */
 describe.skipIf(!pgUp)('effective roles under concurrent transactions (PostgreSQL)', () => {
   let store: Store;
-  let drop: () => Promise<void>;
+  let close: (() => Promise<void>) | undefined;
   const policy = new RolePolicy(loadConfig({}, { roles: { groups: { Admins: 'admin', Eng: 'architect' } } }).roles);
 
   beforeAll(async () => {
-    const s = await tempSchema();
-    drop = s.drop;
-    store = await Store.open({ url: PG_URL, dataDir: ':memory:', pgSchema: s.schema });
+    ({ store, close } = await tempPgStore());
   });
-  afterAll(async () => {
-    await store?.close();
-    await drop?.();
-  });
+  afterAll(async () => close?.());
 
   it('a role computed while another group change is uncommitted is not stale after both commit', async () => {
     await store.users.insert({ id: 'u1', resource: { userName: 'u1@example.com' }, role: 'architect' });
