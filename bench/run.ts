@@ -15,6 +15,7 @@ import { Pool } from 'undici';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const CLI = join(ROOT, 'dist/cli/index.js');
+const PASSTHROUGH = join(ROOT, 'dist-bench/bench/passthrough.js');
 const IDP = 'bench-idp-token-0123456789abcdef';
 const FS_TOKEN = 'bench-fullstory-token';
 const PG_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
@@ -46,8 +47,8 @@ const children = new Set<ChildProcess>();
 for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => process.exit(130));
 process.on('exit', () => children.forEach((c) => c.kill('SIGKILL')));
 
-function start(args: string[], env: Record<string, string>, readyPath: string, port: number): Promise<Proc> {
-  const child = spawn(process.execPath, [CLI, ...args], { env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'warn', NODE_OPTIONS: process.env.BENCH_NODE_OPTIONS ?? RUNTIME_NODE_OPTIONS, ...env }, stdio: ['ignore', 'ignore', 'inherit'] });
+function start(args: string[], env: Record<string, string>, readyPath: string, port: number, script = CLI): Promise<Proc> {
+  const child = spawn(process.execPath, [script, ...args], { env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'warn', NODE_OPTIONS: process.env.BENCH_NODE_OPTIONS ?? RUNTIME_NODE_OPTIONS, ...env }, stdio: ['ignore', 'ignore', 'inherit'] });
   children.add(child);
   child.once('exit', () => children.delete(child));
   const url = `http://127.0.0.1:${port}`;
@@ -90,6 +91,12 @@ interface BridgeOpts {
   burst?: number;
   configFile?: string;
   dataDir?: string;
+}
+
+/** The floor under the bridge (see passthrough.ts), in front of `sandbox`. */
+function startPassthrough(sandbox: Proc): Promise<Proc> {
+  const port = nextPort++;
+  return start([String(port), `${sandbox.url}/scim/v2`, FS_TOKEN], {}, '/healthz', port, PASSTHROUGH);
 }
 
 async function startBridge(o: BridgeOpts): Promise<Proc & { pid: number; schema?: string }> {
@@ -155,6 +162,8 @@ interface Scenario {
   bridge: (n: number) => { path: string; body?: unknown };
   direct: (n: number) => { path: string; body?: unknown };
   write: boolean;
+  /** Also measured through the pass-through (the stack alone), which forwards the direct requests. */
+  passthrough?: boolean;
 }
 
 interface Figures {
@@ -213,29 +222,40 @@ async function throughput(base: string, token: string, method: string, make: () 
  * short rounds, so that a drift in this machine's speed (±20 % between identical runs on
  * a shared VM) falls on both sides of the ratio instead of on one.
  */
-async function measure(s: Scenario, sandbox: string, bridge: string): Promise<{ direct: Figures; bridge: Figures }> {
+async function measure(s: Scenario, sandbox: string, bridge: string, passthrough?: string): Promise<{ direct: Figures; bridge: Figures; passthrough?: Figures }> {
   const directMethod = s.name.startsWith('PATCH /Groups') ? 'PUT' : s.method;
   const dLat = await latency(sandbox, FS_TOKEN, directMethod, s.direct, 0);
   const bLat = await latency(bridge, IDP, s.method, s.bridge, 0);
+  // Also the pass-through's warm-up, as the latency runs are the others'.
+  const pLat = passthrough ? await latency(passthrough, IDP, directMethod, (i) => s.direct(2_000_000 + i), 0) : undefined;
   let n = LATENCY_SAMPLES + 50;
   let m = n;
-  const sums = { direct: { requests: 0, seconds: 0, non2xx: 0 }, bridge: { requests: 0, seconds: 0, non2xx: 0 } };
+  let k = 0;
+  const sums = { direct: { requests: 0, seconds: 0, non2xx: 0 }, bridge: { requests: 0, seconds: 0, non2xx: 0 }, passthrough: { requests: 0, seconds: 0, non2xx: 0 } };
+  const add = (sum: typeof sums.direct, r: typeof sums.direct) => {
+    sum.requests += r.requests;
+    sum.seconds += r.seconds;
+    sum.non2xx += r.non2xx;
+  };
   for (let round = 0; round < THROUGHPUT_ROUNDS; round++) {
-    const d = await throughput(sandbox, FS_TOKEN, directMethod, () => s.direct(n++), ROUND_SECONDS);
-    const b = await throughput(bridge, IDP, s.method, () => s.bridge(m++), ROUND_SECONDS);
-    for (const [sum, r] of [[sums.direct, d], [sums.bridge, b]] as const) {
-      sum.requests += r.requests;
-      sum.seconds += r.seconds;
-      sum.non2xx += r.non2xx;
-    }
+    add(sums.direct, await throughput(sandbox, FS_TOKEN, directMethod, () => s.direct(n++), ROUND_SECONDS));
+    // Its creates are named apart from the direct ones (the sandbox refuses a userName twice).
+    if (passthrough) add(sums.passthrough, await throughput(passthrough, IDP, directMethod, () => s.direct(1_000_000 + k++), ROUND_SECONDS));
+    add(sums.bridge, await throughput(bridge, IDP, s.method, () => s.bridge(m++), ROUND_SECONDS));
   }
   const figures = (lat: typeof dLat, sum: typeof sums.direct): Figures => ({ p50: lat.p50, p99: lat.p99, rps: sum.requests / sum.seconds, non2xx: lat.non2xx + sum.non2xx });
-  return { direct: figures(dLat, sums.direct), bridge: figures(bLat, sums.bridge) };
+  return {
+    direct: figures(dLat, sums.direct),
+    bridge: figures(bLat, sums.bridge),
+    ...(pLat ? { passthrough: figures(pLat, sums.passthrough) } : {}),
+  };
 }
 
 async function overhead(store: 'sqlite' | 'postgres') {
   const sandbox = await startSandbox(0);
   const bridge = await startBridge({ sandbox, store });
+  // The stack alone does not depend on the store: measured once, beside SQLite.
+  const passthrough = store === 'sqlite' ? await startPassthrough(sandbox) : undefined;
   const idle = memory(bridge.pid);
   const b = bridge.url;
   const users: string[] = [];
@@ -245,12 +265,13 @@ async function overhead(store: 'sqlite' | 'postgres') {
   const userName = encodeURIComponent('userName eq "seed7@bench.example"');
   const u = (n: number) => users[n % users.length]!;
   const scenarios: Scenario[] = [
-    { name: 'GET /Users/{id}', method: 'GET', write: false, bridge: (n) => ({ path: `/scim/v2/Users/${u(n)}` }), direct: (n) => ({ path: `/scim/v2/Users/${u(n)}` }) },
+    { name: 'GET /Users/{id}', method: 'GET', write: false, passthrough: true, bridge: (n) => ({ path: `/scim/v2/Users/${u(n)}` }), direct: (n) => ({ path: `/scim/v2/Users/${u(n)}` }) },
     { name: 'GET /Users?filter=userName eq', method: 'GET', write: false, bridge: () => ({ path: `/scim/v2/Users?filter=${userName}` }), direct: () => ({ path: `/scim/v2/Users?filter=${userName}` }) },
     {
       name: 'POST /Users',
       method: 'POST',
       write: true,
+      passthrough: true,
       bridge: (n) => ({ path: '/scim/v2/Users', body: { schemas: ['urn:ietf:params:scim:schemas:core:2.0:User'], userName: `b${store}${n}@bench.example`, name: { givenName: 'B', familyName: 'N' }, active: true } }),
       direct: (n) => ({ path: '/scim/v2/Users', body: { schemas: ['urn:ietf:params:scim:schemas:core:2.0:User'], userName: `d${store}${n}@bench.example`, name: { givenName: 'B', familyName: 'N' }, active: true } }),
     },
@@ -273,10 +294,13 @@ async function overhead(store: 'sqlite' | 'postgres') {
   ];
   const rows = [];
   for (const s of scenarios) {
-    const { direct, bridge: through } = await measure(s, sandbox.url, b);
-    rows.push({ scenario: s.name, store, write: s.write, direct, bridge: through });
-    report(`${store.padEnd(8)} ${s.name.padEnd(32)} p50 ${fmt(through.p50)} (+${fmt(through.p50 - direct.p50)})  p99 ${fmt(through.p99)} (+${fmt(through.p99 - direct.p99)})  ${Math.round(through.rps)} rps = ${((100 * through.rps) / direct.rps).toFixed(0)} % of ${Math.round(direct.rps)}${through.non2xx || direct.non2xx ? `  non-2xx ${through.non2xx}/${direct.non2xx}` : ''}`);
+    const { direct, bridge: through, passthrough: floor } = await measure(s, sandbox.url, b, s.passthrough ? passthrough?.url : undefined);
+    rows.push({ scenario: s.name, store, write: s.write, direct, bridge: through, ...(floor ? { passthrough: floor } : {}) });
+    const vsFloor = floor ? `\n${''.padEnd(41)}pass-through: p50 ${fmt(floor.p50)} (+${fmt(floor.p50 - direct.p50)})  p99 ${fmt(floor.p99)} (+${fmt(floor.p99 - direct.p99)})  ${Math.round(floor.rps)} rps = ${((100 * floor.rps) / direct.rps).toFixed(0)} % of direct; the bridge ${((100 * through.rps) / floor.rps).toFixed(0)} % of it` : '';
+    const non2xx = through.non2xx || direct.non2xx || floor?.non2xx ? `  non-2xx ${through.non2xx}/${direct.non2xx}${floor ? `/${floor.non2xx}` : ''}` : '';
+    report(`${store.padEnd(8)} ${s.name.padEnd(32)} p50 ${fmt(through.p50)} (+${fmt(through.p50 - direct.p50)})  p99 ${fmt(through.p99)} (+${fmt(through.p99 - direct.p99)})  ${Math.round(through.rps)} rps = ${((100 * through.rps) / direct.rps).toFixed(0)} % of ${Math.round(direct.rps)}${non2xx}${vsFloor}`);
   }
+  await passthrough?.close();
   const after = memory(bridge.pid);
   await bridge.close();
   await sandbox.close();
