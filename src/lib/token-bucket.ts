@@ -23,9 +23,18 @@ export function takeFromBucket(state: BucketState, nowMs: number, n: number, pri
   if (nowMs > from) state.tokens = Math.min(cfg.burst, state.tokens + ((nowMs - from) / 1000) * cfg.perSecond);
   state.updatedMs = Math.max(state.updatedMs, nowMs);
   if (nowMs < state.pausedUntilMs) return { granted: 0, waitMs: state.pausedUntilMs - nowMs };
-  const floor = priority === 'sync' ? cfg.reserve : 0;
+  const floor = reserveFor(priority, cfg);
   const granted = Math.max(0, Math.min(n, Math.floor(state.tokens - floor)));
   state.tokens -= granted;
-  const waitMs = granted < n ? Math.max(1, ((floor + 1 - state.tokens) / cfg.perSecond) * 1000) : 0;
-  return { granted, waitMs };
+  return { granted, waitMs: granted < n ? refillWaitMs(state.tokens, floor, cfg.perSecond) : 0 };
+}
+
+/** The tokens a take for `priority` must leave in the bucket. */
+export function reserveFor(priority: Priority, cfg: BucketConfig): number {
+  return priority === 'sync' ? cfg.reserve : 0;
+}
+
+/** How long until a bucket holding `tokens` has one above `floor` again (at least 1 ms). */
+export function refillWaitMs(tokens: number, floor: number, perSecond: number): number {
+  return Math.max(1, ((floor + 1 - tokens) / perSecond) * 1000);
 }

@@ -1,5 +1,5 @@
 import { sql, type Kysely } from 'kysely';
-import type { BucketConfig, Priority } from '../lib/token-bucket.js';
+import { refillWaitMs, reserveFor, type BucketConfig, type Priority } from '../lib/token-bucket.js';
 import type { Database } from './schema.js';
 
 /**
@@ -35,7 +35,7 @@ export class RateBudgetRepo {
         .execute();
       this.created.add(name);
     }
-    const floor = priority === 'sync' ? cfg.reserve : 0;
+    const floor = reserveFor(priority, cfg);
     const { rows } = await sql<{ granted: number; tokens: number; now: number; paused_until_ms: number }>`
       WITH old AS (
         SELECT b.name, b.tokens, b.updated_ms, b.paused_until_ms,
@@ -58,7 +58,7 @@ export class RateBudgetRepo {
     if (!row) throw new Error(`rate budget ${name} is missing`);
     const [granted, tokens, now, pausedUntil] = [Number(row.granted), Number(row.tokens), Number(row.now), Number(row.paused_until_ms)];
     if (now < pausedUntil) return { granted: 0, waitMs: pausedUntil - now };
-    return { granted, waitMs: granted < n ? Math.max(1, ((floor + 1 - tokens) / cfg.perSecond) * 1000) : 0 };
+    return { granted, waitMs: granted < n ? refillWaitMs(tokens, floor, cfg.perSecond) : 0 };
   }
 
   async pause(name: string, seconds: number): Promise<void> {
