@@ -92,8 +92,8 @@ export type UserColumns = Pick<UsersTable, 'user_name' | 'user_name_lc' | 'exter
 
 /**
  * The writes of every user create and change (the row and its emails), prepared once on
- * SQLite's writing connection. Only for transactions: they run inside the group the transaction belongs
- * to, which holds that connection.
+ * SQLite's writing connection. Only for transactions: they run inside the group the
+ * transaction belongs to, which holds that connection.
  */
 export class UserWrites {
   private readonly insertStmt: BetterSqlite3.Statement<unknown[]>;
