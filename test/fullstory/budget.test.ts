@@ -18,6 +18,32 @@ describe('rate budget', () => {
     b.close();
   });
 
+  // The wait a short take reports is how long the caller sleeps before asking again:
+  // longer starves FullStory's budget, shorter spins. (The shared PostgreSQL take uses the
+  // same rule; test/store/rate-budget.test.ts checks the two agree.)
+  it('a short take waits exactly until the token it needs has refilled, and a sync take until one above the reserve', async () => {
+    // One token every 50 ms: the wait is 50 ms less what has passed since the bucket emptied.
+    const expectRefillWait = async (source: LocalTokenSource, priority: Priority, emptiedAt: number) => {
+      const short = await source.acquire(1, priority);
+      const elapsed = performance.now() - emptiedAt;
+      expect(short.granted).toBe(0);
+      expect(short.waitMs).toBeLessThanOrEqual(50);
+      expect(short.waitMs).toBeGreaterThanOrEqual(50 - elapsed);
+    };
+    const idp = new LocalTokenSource({ perSecond: 20, burst: 2, reserve: 0 });
+    let emptiedAt = performance.now();
+    expect(await idp.acquire(2, 'idp')).toEqual({ granted: 2, waitMs: 0 });
+    await expectRefillWait(idp, 'idp', emptiedAt);
+
+    // Sync must leave 3 of the 4 tokens for IdP calls: it gets 1, then waits until the bucket holds 4 again.
+    const sync = new LocalTokenSource({ perSecond: 20, burst: 4, reserve: 3 });
+    emptiedAt = performance.now();
+    expect(await sync.acquire(2, 'sync')).toMatchObject({ granted: 1 });
+    await expectRefillWait(sync, 'sync', emptiedAt);
+    // An IdP call is not held back by the reserve.
+    expect(await sync.acquire(3, 'idp')).toEqual({ granted: 3, waitMs: 0 });
+  });
+
   it.each<[Priority, Priority]>([
     ['idp', 'idp'],
     ['idp', 'sync'],
