@@ -171,9 +171,7 @@ export class UsersRepo {
         .values({ id: user.id, ...columns(user.resource), role: user.role, created_at: user.createdAt ?? now, updated_at: now, version: 1 })
         .execute();
     }
-    const emails = emailsOf(user.resource);
-    if (this.writes) this.writes.setEmails(user.id, emails, false);
-    else if (emails.length > 0) await this.db.insertInto('user_emails').values(emails.map((e) => ({ user_id: user.id, ...e }))).execute();
+    await this.setEmails(user.id, user.resource, false);
   }
 
   /** Indexes users met upstream that the bridge did not create; an existing row wins. */
@@ -201,7 +199,7 @@ export class UsersRepo {
     const now = new Date().toISOString();
     const changed = this.writes ? this.writes.update(id, columns(resource), now, expectedVersion) : await this.updateRow(id, columns(resource), now, expectedVersion);
     if (changed === 0) return false;
-    if (!previous || JSON.stringify(emailsOf(previous)) !== JSON.stringify(emailsOf(resource))) await this.replaceEmails(id, resource);
+    if (!previous || JSON.stringify(emailsOf(previous)) !== JSON.stringify(emailsOf(resource))) await this.setEmails(id, resource, true);
     return true;
   }
 
@@ -239,10 +237,11 @@ export class UsersRepo {
     await this.db.deleteFrom('users').where('id', '=', id).execute();
   }
 
-  private async replaceEmails(id: string, resource: UserResource): Promise<void> {
-    if (this.writes) return this.writes.setEmails(id, emailsOf(resource), true);
-    await this.db.deleteFrom('user_emails').where('user_id', '=', id).execute();
+  /** The user's emails, as filters find them; `replace` drops the old ones first. */
+  private async setEmails(id: string, resource: UserResource, replace: boolean): Promise<void> {
     const emails = emailsOf(resource);
+    if (this.writes) return this.writes.setEmails(id, emails, replace);
+    if (replace) await this.db.deleteFrom('user_emails').where('user_id', '=', id).execute();
     if (emails.length > 0) await this.db.insertInto('user_emails').values(emails.map((e) => ({ user_id: id, ...e }))).execute();
   }
 }
