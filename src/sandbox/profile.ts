@@ -22,7 +22,7 @@ export interface SandboxProfile {
   plan: Plan;
   /** #12 `none`: /Groups answers 404. Group PATCH and DELETE are never offered. */
   groups: 'get-post-put' | 'none';
-  /** #13 */
+  /** #13 `userName-only`: `userName eq` on Users, and no filter at all on Groups. */
   filters: 'standard' | 'userName-only';
   /** #15 */
   discovery: boolean;
@@ -41,6 +41,16 @@ export interface SandboxProfile {
   };
   /** #19 null: no cap. */
   seatCap: number | null;
+  /** #20 `roles` in a user write where role groups carry the role: dropped silently, or 400. */
+  rolesWhereGroups: 'drop' | 'refuse';
+  /** #21 How `roles` is written and read back: `[{"value":"architect"}]`, `[{"value":"Architect","primary":true}]`, `["architect"]`. */
+  roleForm: 'value-lower' | 'value-capitalised' | 'strings';
+  /** #22 The largest page: a larger `count` is cut to it; `totalResults` stays true. */
+  maxPage: number;
+  /** #23 `merge`: a PUT leaves absent attributes (but `active`) as they are; `replace`: it resets them, `roles` included. */
+  putUsers: 'merge' | 'replace';
+  /** #24 Role groups: created by the first write that needs them, or there from the start under ids the bridge does not know. */
+  roleGroups: 'on-demand' | 'preexisting';
 }
 
 export const DEFAULT_PROFILE: SandboxProfile = {
@@ -58,6 +68,11 @@ export const DEFAULT_PROFILE: SandboxProfile = {
   rateLimit: { perSecond: 16, burst: 50, headers: false },
   faults: { latencyMs: 0, failRate: 0, resetRate: 0, hangRate: 0, hangMs: 120_000 },
   seatCap: null,
+  rolesWhereGroups: 'drop',
+  roleForm: 'value-lower',
+  maxPage: 100,
+  putUsers: 'merge',
+  roleGroups: 'on-demand',
 };
 
 /** The marked (S) column: everything the bridge has to translate or work around. */
@@ -81,4 +96,44 @@ export type ProfilePatch = Partial<Omit<SandboxProfile, 'faults'>> & { faults?: 
 export function makeProfile(base: ProfileName | SandboxProfile, patch: ProfilePatch = {}): SandboxProfile {
   const from = typeof base === 'string' ? PROFILES[base] : base;
   return { ...from, ...patch, faults: { ...from.faults, ...(patch.faults ?? {}) } };
+}
+
+type ScalarKey = Exclude<keyof SandboxProfile, 'rateLimit' | 'faults'>;
+
+/**
+ * Every scalar switch, with the spec's number and the values it takes: the sandbox
+ * command's flags (`--role-form strings`) and the tests' capability matrix read it.
+ */
+export const SWITCHES: Record<ScalarKey, { spec: number; values: readonly (string | number | boolean)[] | 'count' | 'count-or-off' }> = {
+  scimEnabled: { spec: 2, values: [true, false] },
+  scimDisabledStatus: { spec: 2, values: [403, 401] },
+  errorStyle: { spec: 3, values: ['scim', 'fullstory'] },
+  storesExternalId: { spec: 5, values: [true, false] },
+  patchUsers: { spec: 6, values: [true, false] },
+  deleteUsers: { spec: 9, values: [true, false] },
+  roleDelivery: { spec: 10, values: ['roles-attribute', 'role-groups'] },
+  plan: { spec: 11, values: ['enterprise', 'business', 'data-direct'] },
+  groups: { spec: 12, values: ['get-post-put', 'none'] },
+  filters: { spec: 13, values: ['standard', 'userName-only'] },
+  discovery: { spec: 15, values: [true, false] },
+  seatCap: { spec: 19, values: 'count-or-off' },
+  rolesWhereGroups: { spec: 20, values: ['drop', 'refuse'] },
+  roleForm: { spec: 21, values: ['value-lower', 'value-capitalised', 'strings'] },
+  maxPage: { spec: 22, values: 'count' },
+  putUsers: { spec: 23, values: ['merge', 'replace'] },
+  roleGroups: { spec: 24, values: ['on-demand', 'preexisting'] },
+};
+
+export const flagName = (key: string) => key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+
+/** One switch's value from its flag's text, or why it is not one of the switch's values. */
+export function parseSwitch(key: ScalarKey, text: string): { value: SandboxProfile[ScalarKey] } | { error: string } {
+  const { values } = SWITCHES[key];
+  if (values === 'count' || values === 'count-or-off') {
+    if (values === 'count-or-off' && text === 'off') return { value: null };
+    const n = Number(text);
+    return Number.isInteger(n) && n >= 1 ? { value: n } : { error: `--${flagName(key)} takes a whole number from 1${values === 'count-or-off' ? ', or off' : ''}` };
+  }
+  const found = values.find((v) => String(v) === text);
+  return found === undefined ? { error: `--${flagName(key)} is one of ${values.join(', ')}` } : { value: found as SandboxProfile[ScalarKey] };
 }

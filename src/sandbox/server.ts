@@ -144,6 +144,7 @@ export function buildSandbox(opts: SandboxOptions = {}): Sandbox {
     set(patch) {
       profile = makeProfile(profile, patch);
       bucket = profile.rateLimit ? new TokenBucket(profile.rateLimit.perSecond, profile.rateLimit.burst) : null;
+      state.ensureRoleGroups();
     },
     rotateToken() {
       sandbox.token = `fs-sandbox-${randomBytes(16).toString('hex')}`;
@@ -241,7 +242,8 @@ export function buildSandbox(opts: SandboxOptions = {}): Sandbox {
   const page = (q: Record<string, string | undefined>) => {
     const start = Math.max(1, Number.parseInt(q.startIndex ?? '1', 10) || 1);
     const raw = Number.parseInt(q.count ?? '100', 10);
-    const count = Math.min(100, Math.max(0, Number.isNaN(raw) ? 100 : raw));
+    // #14, #22: a larger count is cut to the largest page.
+    const count = Math.min(profile.maxPage, Math.max(0, Number.isNaN(raw) ? profile.maxPage : raw));
     return { start, count };
   };
   const list = (items: unknown[], total: number, start: number) => ({
@@ -315,6 +317,8 @@ export function buildSandbox(opts: SandboxOptions = {}): Sandbox {
     const { start, count } = page(q);
     let all = [...state.groups.values()];
     if (q.filter) {
+      // #13: the strict column runs no filter at all on Groups.
+      if (profile.filters !== 'standard') return fail(reply, 400, 'filters are not supported on groups', 'invalidFilter');
       const terms = parseFilter(q.filter, ['displayname']);
       all = all.filter((g) => terms.every((t) => g.displayName.toLowerCase() === t.value.toLowerCase()));
     }
@@ -353,7 +357,7 @@ export function buildSandbox(opts: SandboxOptions = {}): Sandbox {
       schemas: ['urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig'],
       patch: { supported: profile.patchUsers },
       bulk: { supported: false, maxOperations: 0, maxPayloadSize: 0 },
-      filter: { supported: true, maxResults: 100 },
+      filter: { supported: true, maxResults: profile.maxPage },
       changePassword: { supported: false },
       sort: { supported: false },
       etag: { supported: false },

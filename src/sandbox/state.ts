@@ -47,13 +47,47 @@ type Body = Record<string, unknown>;
 
 const isObj = (v: unknown): v is Body => typeof v === 'object' && v !== null && !Array.isArray(v);
 
+type RoleForm = SandboxProfile['roleForm'];
+
+/** #21: a role as this FullStory writes it in `roles`. */
+function renderRoles(role: Role, form: RoleForm): unknown[] {
+  if (form === 'strings') return [role];
+  if (form === 'value-capitalised') return [{ value: ROLE_GROUP_NAMES[role], primary: true }];
+  return [{ value: role }];
+}
+
+/** The role in one `roles` entry, if it is written in `form`. */
+function readRole(entry: unknown, form: RoleForm): string | undefined {
+  if (form === 'strings') return typeof entry === 'string' && entry === entry.toLowerCase() ? entry : undefined;
+  const v = isObj(entry) ? entry.value : undefined;
+  if (typeof v !== 'string') return undefined;
+  if (form === 'value-capitalised') return ROLES.find((r) => ROLE_GROUP_NAMES[r] === v);
+  return v === v.toLowerCase() ? v : undefined;
+}
+
 /** FullStory's state, in memory: users (by id and by lower-cased userName) and groups. */
 export class SandboxState {
   readonly users = new Map<string, SbUser>();
   private readonly byUserName = new Map<string, string>();
   readonly groups = new Map<string, SbGroup>();
 
-  constructor(private readonly profile: () => SandboxProfile) {}
+  constructor(private readonly profile: () => SandboxProfile) {
+    this.ensureRoleGroups();
+  }
+
+  /** #24 `preexisting`: FullStory made a group per role of the plan, under ids of its own. */
+  ensureRoleGroups(): void {
+    const p = this.profile();
+    if (p.roleGroups !== 'preexisting' || p.groups === 'none') return;
+    const have = new Set([...this.groups.values()].map((g) => g.displayName.toLowerCase()));
+    const now = new Date().toISOString();
+    for (const role of PLAN_ROLES[p.plan]) {
+      const displayName = ROLE_GROUP_NAMES[role];
+      if (have.has(displayName.toLowerCase())) continue;
+      const id = randomUUID();
+      this.groups.set(id, { id, displayName, members: [], created: now, lastModified: now });
+    }
+  }
 
   /** With role groups: each member's highest role group, computed once for a whole pass over users. */
   private roleGroupMembership(): Map<string, Role> {
@@ -89,7 +123,7 @@ export class SandboxState {
       ...(user.displayName !== undefined ? { displayName: user.displayName } : {}),
       ...(user.emails ? { emails: user.emails } : {}),
       active: user.active,
-      ...(p.roleDelivery === 'roles-attribute' ? { roles: [{ value: user.role }] } : {}),
+      ...(p.roleDelivery === 'roles-attribute' ? { roles: renderRoles(user.role, p.roleForm) } : {}),
       meta: { resourceType: 'User', created: user.created, lastModified: user.lastModified, location: `${location}/Users/${user.id}` },
     };
   }
@@ -117,16 +151,18 @@ export class SandboxState {
     }
   }
 
+  /** #21: only the profile's own form is understood; any other is refused, not guessed at. */
   private parseRole(value: unknown): Role | undefined {
-    if (value === undefined) return undefined;
+    if (value === undefined || value === null) return undefined;
     if (!Array.isArray(value)) throw new SbError(400, '"roles" must be an array', 'invalidValue');
     if (value.length === 0) return undefined;
-    const v = isObj(value[0]) ? value[0].value : undefined;
-    const plan = this.profile().plan;
-    if (typeof v !== 'string' || !(PLAN_ROLES[plan] as readonly string[]).includes(v.toLowerCase())) {
-      throw new SbError(400, `Role ${JSON.stringify(v)} is not available on the ${plan} plan`, 'invalidValue');
+    const { plan, roleForm } = this.profile();
+    const role = readRole(value[0], roleForm);
+    if (role === undefined) throw new SbError(400, `"roles" must be written as ${JSON.stringify(renderRoles('standard', roleForm))}`, 'invalidValue');
+    if (!(PLAN_ROLES[plan] as readonly string[]).includes(role)) {
+      throw new SbError(400, `Role ${JSON.stringify(role)} is not available on the ${plan} plan`, 'invalidValue');
     }
-    return v.toLowerCase() as Role;
+    return role as Role;
   }
 
   /** Applies the stored attributes of a body (#5: others are ignored, not rejected). */
@@ -136,9 +172,8 @@ export class SandboxState {
       if (typeof body.userName !== 'string' || body.userName === '') throw new SbError(400, 'userName is required', 'invalidValue');
       const other = this.byUserName.get(body.userName.toLowerCase());
       if (other && other !== user.id) throw new SbError(409, 'User already exists', 'uniqueness');
-      this.byUserName.delete(user.userName.toLowerCase());
+      // The userName index changes only once the whole write is accepted (createUser, commit).
       user.userName = body.userName;
-      this.byUserName.set(user.userName.toLowerCase(), user.id);
     }
     if ('active' in body) {
       if (typeof body.active !== 'boolean') throw new SbError(400, '"active" must be a boolean', 'invalidValue');
@@ -186,6 +221,9 @@ export class SandboxState {
     if (p.roleDelivery === 'roles-attribute') {
       const role = this.parseRole(body.roles);
       if (role) user.role = role;
+      else if (replace && p.putUsers === 'replace') user.role = planDefaultRole(p.plan);
+    } else if (p.rolesWhereGroups === 'refuse' && Array.isArray(body.roles) && body.roles.length > 0) {
+      throw new SbError(400, 'Roles are assigned through groups; "roles" is not accepted on users', 'invalidValue');
     }
   }
 
@@ -204,7 +242,8 @@ export class SandboxState {
   replaceUser(id: string, body: Body): SbUser {
     const current = this.mustGet(id);
     const next: SbUser = structuredClone(current);
-    this.assign(next, body, true);
+    // #23: absent attributes other than `active` are kept, or (a whole replace) reset.
+    this.assign(next, body, this.profile().putUsers === 'replace');
     next.lastModified = new Date().toISOString();
     if (!current.active || this.roleOf(current) === 'guest') this.checkSeat(next);
     this.commit(current, next);
@@ -213,6 +252,7 @@ export class SandboxState {
 
   /** RFC 7644 PATCH on stored attributes, lowercase ops only, simple paths only. */
   patchUser(id: string, ops: unknown): SbUser {
+    const p = this.profile();
     const current = this.mustGet(id);
     if (!Array.isArray(ops) || ops.length === 0) throw new SbError(400, 'Operations must be a non-empty array', 'invalidSyntax');
     const doc = this.render(current, '') as Body;
@@ -238,6 +278,8 @@ export class SandboxState {
       else doc[attr] = op.value;
     }
     const next: SbUser = structuredClone(current);
+    // The whole document is known here; its `roles` only in the roles-attribute world.
+    if (p.roleDelivery !== 'roles-attribute') delete doc.roles;
     this.assign(next, doc, true);
     next.lastModified = new Date().toISOString();
     if (!current.active || this.roleOf(current) === 'guest') this.checkSeat(next);
