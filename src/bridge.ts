@@ -7,7 +7,8 @@ import type { Config } from './config/schema.js';
 import { FullStoryApi } from './fullstory/api.js';
 import type { TokenSource } from './fullstory/budget.js';
 import { bucketConfig, FullStoryClient, type ClientOptions } from './fullstory/client.js';
-import { preflight, type Capabilities, type PreflightResult } from './fullstory/preflight.js';
+import { evidenceOf, preflight, type Capabilities, type PreflightResult } from './fullstory/preflight.js';
+import { RoleChannel } from './fullstory/role-channel.js';
 import { AccessLog } from './http/access-log.js';
 import { lazyChildLogger } from './http/lazy-logger.js';
 import { Metrics } from './http/metrics.js';
@@ -21,8 +22,8 @@ import { UsersService } from './provisioning/users-service.js';
 import { startSandbox, type RunningSandbox } from './sandbox/server.js';
 import { AuditWriter } from './store/audit.js';
 import { Store } from './store/store.js';
-import { RoleGroupsDelivery, RolesAttributeDelivery } from './sync/delivery.js';
-import { RoleSyncWorker } from './sync/worker.js';
+import { buildRoleSync } from './sync/role-sync.js';
+import type { RoleSyncWorker } from './sync/worker.js';
 
 export class PreflightError extends Error {
   override name = 'PreflightError';
@@ -100,7 +101,17 @@ export function clientOptions(config: Config): Omit<ClientOptions, 'baseUrl' | '
   };
 }
 
-const PLACEHOLDER_CAPS: Capabilities = { discovery: false, patchUsers: true, deleteUsers: true, groups: false, filters: new Set(['username']) };
+const PLACEHOLDER_CAPS: Capabilities = {
+  discovery: false,
+  patchUsers: true,
+  deleteUsers: true,
+  groups: false,
+  groupFilters: false,
+  filters: new Set(['username']),
+  maxPage: 100,
+  roleGroups: new Map(),
+  usersRoles: { shown: 0, absent: 0 },
+};
 
 /** Builds the bridge from its config: store, FullStory client, preflight, services, worker, HTTP. */
 export async function createBridge(config: Config, opts: BridgeOptions = {}): Promise<Bridge> {
@@ -150,8 +161,11 @@ export async function createBridge(config: Config, opts: BridgeOptions = {}): Pr
     ...(tokenSource ? { tokenSource } : {}),
   });
   client.observer = (e) => metrics.observeUpstream(e);
-  const api = new FullStoryApi(client);
   const policy = new RolePolicy(config.roles);
+  const roles = new RoleChannel(policy.delivery, (choice, previous) =>
+    logger.info({ delivery: choice.delivery ?? 'undecided', previous: previous.delivery ?? 'undecided', why: choice.why }, `role delivery: ${choice.delivery ?? 'undecided'}`),
+  );
+  const api = new FullStoryApi(client, (fs) => roles.observeUser(fs));
   const readiness: Readiness = {
     ok: false,
     reason: 'preflight not run yet',
@@ -161,10 +175,13 @@ export async function createBridge(config: Config, opts: BridgeOptions = {}): Pr
   const caps = () => readiness.capabilities ?? PLACEHOLDER_CAPS;
 
   const runPreflight = async () => {
-    const result = await preflight(client, { needGroups: policy.delivery === 'role-groups' });
+    const result = await preflight(client, { delivery: policy.delivery });
     readiness.checkedAt = new Date().toISOString();
     readiness.ok = result.ok;
-    if (result.capabilities) readiness.capabilities = result.capabilities;
+    if (result.capabilities) {
+      readiness.capabilities = result.capabilities;
+      roles.learn(evidenceOf(result.capabilities));
+    }
     if (result.ok) delete readiness.reason;
     else readiness.reason = result.checks.filter((c) => !c.ok).map((c) => c.message).join(' ');
     return result;
@@ -179,7 +196,7 @@ export async function createBridge(config: Config, opts: BridgeOptions = {}): Pr
   let recheck: NodeJS.Timeout | undefined;
   try {
     const result = await runPreflight();
-    for (const c of result.checks) logger[c.ok ? 'info' : 'error']({ check: c.name }, c.message);
+    for (const c of result.checks) logger[c.ok ? (c.warn ? 'warn' : 'info') : 'error']({ check: c.name }, c.message);
     if (!result.ok) {
       if (config.startup.policy === 'fail-fast') throw new PreflightError(result);
       // Degraded: serve 503 with the reason, re-check with backoff until FullStory is usable.
@@ -197,23 +214,23 @@ export async function createBridge(config: Config, opts: BridgeOptions = {}): Pr
     throw err;
   }
 
-  const delivery = policy.delivery === 'role-groups' ? new RoleGroupsDelivery(api, store) : new RolesAttributeDelivery(api, caps);
-  const worker = new RoleSyncWorker({
+  const auditWriter = new AuditWriter((rows) => store.transaction((tx) => tx.audit.recordMany(rows)), (err) => logger.error({ err }, 'audit write failed'));
+  const { worker, health } = buildRoleSync({
+    config,
     store,
-    delivery,
+    api,
+    capabilities: caps,
+    channel: roles,
     logger: logger.child({ component: 'role-sync' }),
-    concurrency: config.sync.concurrency,
-    pollMs: config.sync.pollMs,
-    claimTtlMs: config.sync.claimTtlMs,
-    ...(delivery.batched ? { batchSize: 500 } : {}),
+    audit: (entry) => auditWriter.add(entry),
     onApplied: (ok, failed) => {
       metrics.roleSyncApplied.inc({ outcome: 'applied' }, ok);
       if (failed) metrics.roleSyncApplied.inc({ outcome: 'failed' }, failed);
     },
   });
+  readiness.roles = () => ({ delivery: roles.choice, health: health.verdict() });
   const kick = () => worker.kick();
 
-  const auditWriter = new AuditWriter((rows) => store.transaction((tx) => tx.audit.recordMany(rows)), (err) => logger.error({ err }, 'audit write failed'));
   const deps: AppDeps = {
     config,
     store,
@@ -221,7 +238,7 @@ export async function createBridge(config: Config, opts: BridgeOptions = {}): Pr
     audit: auditWriter,
     tokens,
     readiness,
-    users: new UsersService({ store, api, capabilities: caps, policy, kick }),
+    users: new UsersService({ store, api, capabilities: caps, policy, roles, kick }),
     groups: new GroupsService({ store, policy, kick }),
     ...(demo ? { banner: `DEMO: backed by the built-in FullStory sandbox (${config.sandbox.profile} profile), not by FullStory.` } : {}),
   };

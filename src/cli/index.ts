@@ -6,11 +6,11 @@ import { clientOptions, createBridge, makeLogger, PreflightError } from '../brid
 import { ConfigError, loadConfig } from '../config/load.js';
 import { FullStoryClient } from '../fullstory/client.js';
 import { FullStoryApi } from '../fullstory/api.js';
-import { preflight } from '../fullstory/preflight.js';
+import { evidenceOf, preflight } from '../fullstory/preflight.js';
+import { RoleChannel } from '../fullstory/role-channel.js';
 import { findRoleDrift, repairRoleDrift } from '../provisioning/reconcile.js';
-import { RolePolicy } from '../provisioning/role-policy.js';
 import { sha256 } from '../http/plugins/auth.js';
-import { PROFILES, type ProfileName } from '../sandbox/profile.js';
+import { flagName, parseSwitch, PROFILES, SWITCHES, type ProfileName } from '../sandbox/profile.js';
 import { startSandbox } from '../sandbox/server.js';
 import { Store } from '../store/store.js';
 
@@ -24,7 +24,11 @@ const USAGE = `fullstory-scim-bridge <command>
   reconcile [--dry-run]    compare FullStory's roles with the mapping's; queue the fixes
                            (a running bridge applies them); exit 1 when roles differ
   sandbox [--port N] [--host H] [--profile default|strict] [--token T] [--scim-disabled]
-          [--rate N] [--burst N] [--fail-rate F] [--reset-rate F] [--latency-ms N]
+          [--rate N] [--burst N] [--rate-headers] [--fail-rate F] [--reset-rate F]
+          [--hang-rate F] [--hang-ms N] [--latency-ms N]
+          [--<switch> VALUE ...]  one flag per switch of the spec, e.g. --role-delivery role-groups,
+                           --filters userName-only, --max-page 20, --put-users replace,
+                           --role-form strings, --roles-where-groups refuse, --role-groups preexisting
                            run the FullStory SCIM sandbox on its own
 `;
 
@@ -70,9 +74,9 @@ async function check(): Promise<number> {
   }
   const client = new FullStoryClient({ ...clientOptions(config), baseUrl: config.fullstory.url, token: config.fullstory.token });
   try {
-    const result = await preflight(client, { needGroups: config.roles.delivery === 'role-groups' });
+    const result = await preflight(client, { delivery: config.roles.delivery });
     process.stdout.write(`OK    config: role mapping is valid for the ${config.fullstory.plan} plan\n`);
-    for (const c of result.checks) process.stdout.write(`${c.ok ? 'OK  ' : 'FAIL'}  ${c.name}: ${c.message}\n`);
+    for (const c of result.checks) process.stdout.write(`${c.ok ? (c.warn ? 'WARN' : 'OK  ') : 'FAIL'}  ${c.name}: ${c.message}\n`);
     return result.ok ? 0 : 1;
   } finally {
     await client.close();
@@ -126,7 +130,11 @@ async function reconcile(args: string[]): Promise<number> {
   const store = await Store.open({ url: config.database.url, dataDir: config.database.dataDir, ...(config.database.schema ? { pgSchema: config.database.schema } : {}) });
   const client = new FullStoryClient({ ...clientOptions(config), baseUrl: config.fullstory.url, token: config.fullstory.token });
   try {
-    const { checked, drift } = await findRoleDrift(store, new FullStoryApi(client), new RolePolicy(config.roles));
+    const result = await preflight(client, { delivery: config.roles.delivery });
+    if (!result.ok || !result.capabilities) throw new PreflightError(result);
+    const channel = new RoleChannel(config.roles.delivery);
+    channel.learn(evidenceOf(result.capabilities));
+    const { checked, drift } = await findRoleDrift(store, new FullStoryApi(client), channel.delivery, result.capabilities);
     process.stdout.write(`${checked} users compared; ${drift.length} hold a role other than the mapping's\n`);
     for (const d of drift.slice(0, 50)) process.stdout.write(`  ${d.userName}: FullStory has ${d.actual}, mapping wants ${d.desired}\n`);
     if (drift.length > 50) process.stdout.write(`  ... and ${drift.length - 50} more\n`);
@@ -142,6 +150,7 @@ async function reconcile(args: string[]): Promise<number> {
 }
 
 async function sandbox(args: string[]): Promise<void> {
+  const switchFlags = Object.fromEntries(Object.keys(SWITCHES).map((k) => [flagName(k), { type: 'string' as const }]));
   const { values } = parseArgs({
     args,
     options: {
@@ -152,37 +161,49 @@ async function sandbox(args: string[]): Promise<void> {
       'scim-disabled': { type: 'boolean', default: false },
       rate: { type: 'string' },
       burst: { type: 'string' },
+      'rate-headers': { type: 'boolean', default: false },
       'fail-rate': { type: 'string' },
       'reset-rate': { type: 'string' },
+      'hang-rate': { type: 'string' },
+      'hang-ms': { type: 'string' },
       'latency-ms': { type: 'string' },
+      ...switchFlags,
     },
   });
   if (!(values.profile! in PROFILES)) throw new ConfigError(`--profile is one of ${Object.keys(PROFILES).join(', ')}`);
   const profile = PROFILES[values.profile as ProfileName];
-  const num = (v: string | undefined, name: string) => {
+  const num = (name: string) => {
+    const v = values[name as keyof typeof values] as string | undefined;
     if (v === undefined) return undefined;
     const n = Number(v);
     if (!Number.isFinite(n) || n < 0) throw new ConfigError(`--${name} takes a non-negative number`);
     return n;
   };
-  const rate = num(values.rate, 'rate');
-  const burst = num(values.burst, 'burst');
+  const rate = num('rate');
+  const burst = num('burst');
+  const headers = values['rate-headers'] || (profile.rateLimit?.headers ?? false);
   const rateLimit =
-    rate === 0 ? null : rate !== undefined || burst !== undefined ? { perSecond: rate ?? 16, burst: burst ?? 50, headers: profile.rateLimit?.headers ?? false } : profile.rateLimit;
+    rate === 0 ? null : rate !== undefined || burst !== undefined || values['rate-headers'] ? { perSecond: rate ?? 16, burst: burst ?? 50, headers } : profile.rateLimit;
+  const switches: Record<string, unknown> = {};
+  for (const key of Object.keys(SWITCHES) as (keyof typeof SWITCHES)[]) {
+    const text = values[flagName(key) as keyof typeof values] as string | undefined;
+    if (text === undefined) continue;
+    const parsed = parseSwitch(key, text);
+    if ('error' in parsed) throw new ConfigError(parsed.error);
+    switches[key] = parsed.value;
+  }
+  const faults = Object.fromEntries(
+    (['fail-rate', 'reset-rate', 'hang-rate', 'hang-ms', 'latency-ms'] as const).flatMap((f) => {
+      const n = num(f);
+      return n === undefined ? [] : [[f.replace(/-([a-z])/g, (_m, c: string) => c.toUpperCase()), n]];
+    }),
+  );
   const sb = await startSandbox({
     profile: values.profile as ProfileName,
     port: Number(values.port),
     host: values.host!,
     ...(values.token ? { token: values.token } : {}),
-    patch: {
-      rateLimit,
-      ...(values['scim-disabled'] ? { scimEnabled: false } : {}),
-      faults: {
-        ...(num(values['fail-rate'], 'fail-rate') !== undefined ? { failRate: num(values['fail-rate'], 'fail-rate')! } : {}),
-        ...(num(values['reset-rate'], 'reset-rate') !== undefined ? { resetRate: num(values['reset-rate'], 'reset-rate')! } : {}),
-        ...(num(values['latency-ms'], 'latency-ms') !== undefined ? { latencyMs: num(values['latency-ms'], 'latency-ms')! } : {}),
-      },
-    },
+    patch: { ...switches, rateLimit, ...(values['scim-disabled'] ? { scimEnabled: false } : {}), faults },
   });
   process.stdout.write(`FullStory SCIM sandbox (${values.profile} profile) at ${sb.url}\ntoken: ${sb.token}\n`);
   closeWithGrace({ delay: 2000 }, async () => sb.close());

@@ -39,20 +39,70 @@ const USER = 'urn:ietf:params:scim:schemas:core:2.0:User';
 const GROUP = 'urn:ietf:params:scim:schemas:core:2.0:Group';
 
 const q = (s: string) => encodeURIComponent(s);
+
+/** Pages FullStory never ends (a bound against a list that keeps growing or a broken total). */
+const PAGE_LIMIT = 2_000;
+
+/**
+ * Every resource of a list, page by page: the next page starts after what FullStory
+ * actually returned, so a FullStory that cuts pages short (#22) skips nothing.
+ */
+export async function* pages<T>(fetch: (startIndex: number) => Promise<FsList<T>>): AsyncGenerator<T> {
+  let start = 1;
+  for (let n = 0; n < PAGE_LIMIT; n++) {
+    const page = await fetch(start);
+    const items = page.Resources ?? [];
+    yield* items;
+    start += items.length;
+    if (items.length === 0 || start > page.totalResults) return;
+  }
+}
 const literal = (s: string) => JSON.stringify(s);
 
 /** FullStory's SCIM resources, one method per call the bridge makes. */
 export class FullStoryApi {
-  constructor(readonly client: FullStoryClient) {}
+  /**
+   * @param observeUser sees every user FullStory returns: how FullStory shows roles is
+   * evidence of how it carries them.
+   */
+  constructor(
+    readonly client: FullStoryClient,
+    private readonly observeUser: (fs: FsUser | undefined) => void = () => {},
+  ) {}
+
+  private seen<T extends FsUser | undefined>(fs: T): T {
+    this.observeUser(fs);
+    return fs;
+  }
 
   async getUser(id: string, priority: Priority = 'idp'): Promise<FsUser> {
-    return (await this.client.call<FsUser>('GET', `/Users/${q(id)}`, { operation: 'users.get', idempotent: true, priority })).body;
+    return this.seen((await this.client.call<FsUser>('GET', `/Users/${q(id)}`, { operation: 'users.get', idempotent: true, priority })).body);
   }
 
   async listUsers(startIndex: number, count: number, filter?: string, priority: Priority = 'idp'): Promise<FsList<FsUser>> {
     const f = filter ? `&filter=${q(filter)}` : '';
     const op = filter ? 'users.filter' : 'users.list';
-    return (await this.client.call<FsList<FsUser>>('GET', `/Users?startIndex=${startIndex}&count=${count}${f}`, { operation: op, idempotent: true, priority })).body;
+    const body = (await this.client.call<FsList<FsUser>>('GET', `/Users?startIndex=${startIndex}&count=${count}${f}`, { operation: op, idempotent: true, priority })).body;
+    // One user of a page is evidence enough; the rest would only repeat it.
+    this.observeUser(body.Resources?.[0]);
+    return body;
+  }
+
+  /**
+   * A page of `count` users from `startIndex`, in as many calls as FullStory's largest
+   * page needs: the IdP sees the page it asked for, none skipped or repeated.
+   */
+  async listUsersFilled(startIndex: number, count: number, priority: Priority = 'idp'): Promise<{ totalResults: number; Resources: FsUser[] }> {
+    const out: FsUser[] = [];
+    let total = 0;
+    for (let n = 0; n < PAGE_LIMIT; n++) {
+      const page = await this.listUsers(startIndex + out.length, Math.max(1, count - out.length), undefined, priority);
+      const items = page.Resources ?? [];
+      total = page.totalResults;
+      out.push(...items.slice(0, count - out.length));
+      if (items.length === 0 || out.length >= count || startIndex + out.length > total) break;
+    }
+    return { totalResults: total, Resources: out };
   }
 
   async findUserByUserName(userName: string, priority: Priority = 'idp'): Promise<FsUser | undefined> {
@@ -61,13 +111,13 @@ export class FullStoryApi {
   }
 
   async createUser(body: Record<string, unknown>): Promise<FsUser> {
-    return (await this.client.call<FsUser>('POST', '/Users', { body: { schemas: [USER], ...body }, operation: 'users.create' })).body;
+    return this.seen((await this.client.call<FsUser>('POST', '/Users', { body: { schemas: [USER], ...body }, operation: 'users.create' })).body);
   }
 
   async replaceUser(id: string, body: Record<string, unknown>, priority: Priority = 'idp'): Promise<FsUser> {
-    return (
-      await this.client.call<FsUser>('PUT', `/Users/${q(id)}`, { body: { schemas: [USER], id, ...body }, operation: 'users.replace', idempotent: true, priority })
-    ).body;
+    return this.seen(
+      (await this.client.call<FsUser>('PUT', `/Users/${q(id)}`, { body: { schemas: [USER], id, ...body }, operation: 'users.replace', idempotent: true, priority })).body,
+    );
   }
 
   /** Only replace/remove operations are sent, so a repeat is harmless. */
@@ -78,18 +128,32 @@ export class FullStoryApi {
       idempotent: ops.every((o) => o.op !== 'add'),
       priority,
     });
-    return res.status === 204 ? undefined : res.body;
+    return res.status === 204 ? undefined : this.seen(res.body);
   }
 
   async deleteUser(id: string): Promise<void> {
     await this.client.call('DELETE', `/Users/${q(id)}`, { operation: 'users.delete', idempotent: true });
   }
 
-  async findGroup(displayName: string, priority: Priority = 'sync'): Promise<FsGroup | undefined> {
-    const body = (
-      await this.client.call<FsList<FsGroup>>('GET', `/Groups?filter=${q(`displayName eq ${literal(displayName)}`)}`, { operation: 'groups.filter', idempotent: true, priority })
-    ).body;
-    return body.Resources?.[0];
+  /** A group by name: filtered where FullStory filters /Groups, else found by listing them all (#13). */
+  async findGroup(displayName: string, opts: { filters: boolean }, priority: Priority = 'sync'): Promise<FsGroup | undefined> {
+    const wanted = displayName.toLowerCase();
+    if (opts.filters) {
+      const path = `/Groups?filter=${q(`displayName eq ${literal(displayName)}`)}`;
+      const body = (await this.client.call<FsList<FsGroup>>('GET', path, { operation: 'groups.filter', idempotent: true, priority })).body;
+      return body.Resources?.find((g) => g.displayName?.toLowerCase() === wanted);
+    }
+    for await (const g of this.groups(priority)) if (g.displayName?.toLowerCase() === wanted) return g;
+    return undefined;
+  }
+
+  /** Every group FullStory holds, paged at whatever size it serves. */
+  groups(priority: Priority = 'sync'): AsyncGenerator<FsGroup> {
+    return pages((start) =>
+      this.client
+        .call<FsList<FsGroup>>('GET', `/Groups?startIndex=${start}&count=100`, { operation: 'groups.list', idempotent: true, priority })
+        .then((r) => r.body),
+    );
   }
 
   async getGroup(id: string, priority: Priority = 'sync'): Promise<FsGroup> {

@@ -1,6 +1,14 @@
 import { randomUUID } from 'node:crypto';
+import { ROLES, type Role } from '../config/roles.js';
+import type { FsGroup, FsList, FsUser } from './api.js';
+import { pages } from './api.js';
 import type { FullStoryClient } from './client.js';
 import { UpstreamError } from './errors.js';
+import { contradiction, decideDelivery, type DeliverySetting, type RoleEvidence } from './role-channel.js';
+import { decodeRoles, encodeRoles, ROLE_NAME, type RoleForm } from './role-wire.js';
+
+/** The page the bridge asks FullStory for (FullStory's documented largest). */
+const MAX_PAGE = 100;
 
 /** What FullStory turned out to support, learned at startup rather than assumed. */
 export interface Capabilities {
@@ -8,13 +16,23 @@ export interface Capabilities {
   patchUsers: boolean;
   deleteUsers: boolean;
   groups: boolean;
-  /** Filter attributes FullStory runs itself (lower case): always userName. */
+  /** `displayName eq` on /Groups (#13: the strict column has none). */
+  groupFilters: boolean;
+  /** Filter attributes FullStory runs itself on Users (lower case): always userName. */
   filters: Set<string>;
+  /** The largest page FullStory serves (#22): declared in discovery, or seen cut; 100 until then. */
+  maxPage: number;
+  /** Role groups FullStory already holds, by role, with their ids (#24). */
+  roleGroups: Map<Role, string>;
+  /** How the users on FullStory's first page came back: with `roles` (and its form), or without. */
+  usersRoles: { shown: number; absent: number; form?: RoleForm };
 }
 
 export interface Check {
   name: string;
   ok: boolean;
+  /** Usable, but something an operator should change. */
+  warn?: boolean;
   message: string;
 }
 
@@ -42,7 +60,7 @@ export const DIAGNOSIS = {
     `FullStory answered 404 for ${url}/Users: the base URL is wrong. Use https://api.fullstory.com/scim/v2 (US) or https://api.eu1.fullstory.com/scim/v2 (EU).`,
   upstream: (status: number, detail: string) => `FullStory answered ${status} (${detail}). It may be having trouble; the bridge will retry.`,
   roleGroupsUnsupported: () =>
-    'roles.delivery is "role-groups" but FullStory has no /Groups endpoint for this account. Set roles.delivery to "roles-attribute" (ROLE_DELIVERY).',
+    'roles.delivery is "role-groups" but FullStory has no /Groups endpoint for this account. Set roles.delivery to "roles-attribute" or "auto" (ROLE_DELIVERY).',
 };
 
 function diagnose(err: unknown, baseUrl: string): string {
@@ -69,36 +87,60 @@ async function statusOf(run: () => Promise<unknown>): Promise<number> {
   }
 }
 
+type Call = (method: string, path: string, body?: unknown) => Promise<{ status: number; body: unknown }>;
+
 /**
  * Reaches FullStory, authenticates, and learns what it supports, changing nothing:
- * behaviour probes touch only an id that cannot exist.
+ * behaviour probes touch only an id that cannot exist, and reads.
  */
-export async function preflight(client: FullStoryClient, opts: { needGroups: boolean }): Promise<PreflightResult> {
+export async function preflight(client: FullStoryClient, opts: { delivery: DeliverySetting }): Promise<PreflightResult> {
   const checks: Check[] = [];
-  const call = (method: string, path: string, body?: unknown) =>
+  const call: Call = (method, path, body) =>
     // Startup may wait for budget longer than an IdP would.
     client.call(method, path, { operation: 'preflight', idempotent: method !== 'POST', maxWaitMs: 120_000, ...(body !== undefined ? { body } : {}) });
 
   let spc: Record<string, unknown> | undefined;
+  let firstPage: FsList<FsUser>;
   try {
-    spc = (await call('GET', '/ServiceProviderConfig')).body as Record<string, unknown>;
+    spc = await serviceProviderConfig(call);
+    firstPage = (await call('GET', `/Users?startIndex=1&count=${MAX_PAGE}`)).body as FsList<FsUser>;
   } catch (err) {
-    const absent = err instanceof UpstreamError && err.status === 404;
-    if (!absent) {
-      const refused = err instanceof UpstreamError && (err.status === 401 || err.status === 403);
-      checks.push({ name: refused ? 'authenticate' : 'reach', ok: false, message: diagnose(err, client.baseUrl) });
-      return { ok: false, checks };
-    }
-  }
-  try {
-    await call('GET', '/Users?startIndex=1&count=1');
-  } catch (err) {
-    checks.push({ name: 'authenticate', ok: false, message: diagnose(err, client.baseUrl) });
+    const refused = err instanceof UpstreamError && (err.status === 401 || err.status === 403);
+    checks.push({ name: refused || spc !== undefined ? 'authenticate' : 'reach', ok: false, message: diagnose(err, client.baseUrl) });
     return { ok: false, checks };
   }
   checks.push({ name: 'reach', ok: true, message: `FullStory answered at ${client.baseUrl}` });
   checks.push({ name: 'authenticate', ok: true, message: 'The SCIM token is accepted and SCIM is enabled' });
 
+  const capabilities = { ...(await probeOperations(call, spc)), ...(await probeGroups(call)), ...learnFromUsers(firstPage, spc) };
+  checks.push(...describe(capabilities));
+  const choice = decideDelivery(opts.delivery, evidenceOf(capabilities));
+  if (opts.delivery === 'role-groups' && !capabilities.groups) {
+    checks.push({ name: 'role-delivery', ok: false, message: DIAGNOSIS.roleGroupsUnsupported() });
+    return { ok: false, checks, capabilities };
+  }
+  const warning = contradiction(opts.delivery, evidenceOf(capabilities));
+  checks.push({
+    name: 'role-delivery',
+    ok: true,
+    ...(warning ? { warn: true } : {}),
+    message: warning ?? (choice.delivery ? `roles travel as ${choice.delivery === 'role-groups' ? 'role groups' : '`roles` on users'}: ${choice.why}` : `undecided: ${choice.why}`),
+  });
+  return { ok: true, checks, capabilities };
+}
+
+/** Discovery, where FullStory serves it (its absence is fine). */
+async function serviceProviderConfig(call: Call): Promise<Record<string, unknown> | undefined> {
+  try {
+    return (await call('GET', '/ServiceProviderConfig')).body as Record<string, unknown>;
+  } catch (err) {
+    if (err instanceof UpstreamError && err.status === 404) return undefined;
+    throw err;
+  }
+}
+
+/** PATCH, DELETE and the user filters, each tried on an id or value that cannot exist. */
+async function probeOperations(call: Call, spc: Record<string, unknown> | undefined) {
   const ghost = `bridge-probe-${randomUUID()}`;
   const patchDeclared = (spc?.patch as { supported?: unknown } | undefined)?.supported;
   const patchUsers =
@@ -111,7 +153,6 @@ export async function preflight(client: FullStoryClient, opts: { needGroups: boo
           }),
         )) !== 405;
   const deleteUsers = (await statusOf(() => call('DELETE', `/Users/${ghost}`))) !== 405;
-  const groups = (await statusOf(() => call('GET', '/Groups?startIndex=1&count=1'))) === 200;
   const filters = new Set(['username']);
   for (const [attr, expr] of [
     ['externalid', `externalId eq "${ghost}"`],
@@ -119,18 +160,62 @@ export async function preflight(client: FullStoryClient, opts: { needGroups: boo
   ] as const) {
     if ((await statusOf(() => call('GET', `/Users?startIndex=1&count=1&filter=${encodeURIComponent(expr)}`))) === 200) filters.add(attr);
   }
-  const capabilities: Capabilities = { discovery: spc !== undefined, patchUsers, deleteUsers, groups, filters };
-  checks.push({
-    name: 'capabilities',
-    ok: true,
-    message:
-      `PATCH /Users: ${patchUsers ? 'yes' : 'no (the bridge reads, applies and PUTs)'}; ` +
-      `DELETE /Users: ${deleteUsers ? 'yes' : 'no (the bridge deactivates instead)'}; ` +
-      `/Groups: ${groups ? 'yes' : 'no'}; filters: ${[...filters].join(', ')}`,
-  });
-  if (opts.needGroups && !groups) {
-    checks.push({ name: 'role-delivery', ok: false, message: DIAGNOSIS.roleGroupsUnsupported() });
-    return { ok: false, checks, capabilities };
-  }
-  return { ok: true, checks, capabilities };
+  return { discovery: spc !== undefined, patchUsers, deleteUsers, filters };
 }
+
+/** /Groups: whether it exists, whether it filters, and the role groups it already holds. */
+async function probeGroups(call: Call): Promise<Pick<Capabilities, 'groups' | 'groupFilters' | 'roleGroups'>> {
+  const roleGroups = new Map<Role, string>();
+  const first = await statusOf(() => call('GET', '/Groups?startIndex=1&count=1'));
+  if (first !== 200) return { groups: false, groupFilters: false, roleGroups };
+  const filter = encodeURIComponent(`displayName eq "${ROLE_NAME.admin}"`);
+  const groupFilters = (await statusOf(() => call('GET', `/Groups?startIndex=1&count=1&filter=${filter}`))) === 200;
+  for await (const g of pages<FsGroup>((start) => call('GET', `/Groups?startIndex=${start}&count=${MAX_PAGE}`).then((r) => r.body as FsList<FsGroup>))) {
+    const role = roleOfGroupName(g.displayName);
+    if (role && !roleGroups.has(role)) roleGroups.set(role, g.id);
+  }
+  return { groups: true, groupFilters, roleGroups };
+}
+
+/** The first page of users: whether they carry `roles`, its form, and how large a page FullStory serves. */
+function learnFromUsers(page: FsList<FsUser>, spc: Record<string, unknown> | undefined): Pick<Capabilities, 'maxPage' | 'usersRoles'> {
+  const usersRoles: Capabilities['usersRoles'] = { shown: 0, absent: 0 };
+  for (const u of page.Resources ?? []) {
+    const r = decodeRoles(u.roles);
+    if (r.kind === 'role') (usersRoles.shown++, (usersRoles.form = r.form));
+    else if (r.kind === 'absent') usersRoles.absent++;
+  }
+  const declared = Number((spc?.filter as { maxResults?: unknown } | undefined)?.maxResults);
+  const got = page.Resources?.length ?? 0;
+  // A page shorter than asked while more remain is FullStory's largest page.
+  const seen = got > 0 && got < MAX_PAGE && page.totalResults > got ? got : MAX_PAGE;
+  const maxPage = Math.min(seen, Number.isInteger(declared) && declared > 0 ? declared : MAX_PAGE);
+  return { maxPage, usersRoles };
+}
+
+export function evidenceOf(c: Capabilities): Omit<RoleEvidence, 'dropped'> & { dropped: false } {
+  return {
+    groups: c.groups,
+    rolesShown: c.usersRoles.shown,
+    rolesAbsent: c.usersRoles.absent,
+    ...(c.usersRoles.form ? { form: c.usersRoles.form } : {}),
+    roleGroups: [...c.roleGroups.keys()],
+    dropped: false,
+  };
+}
+
+/** One line per finding, as `check` prints them. */
+function describe(c: Capabilities): Check[] {
+  const line = (name: string, message: string): Check => ({ name, ok: true, message });
+  const roles = c.usersRoles;
+  return [
+    line('capabilities', `PATCH /Users: ${c.patchUsers ? 'yes' : 'no (the bridge reads, applies and PUTs)'}; DELETE /Users: ${c.deleteUsers ? 'yes' : 'no (the bridge deactivates instead)'}; /Groups: ${c.groups ? 'yes' : 'no'}; filters: ${[...c.filters].join(', ')}`),
+    line('discovery', c.discovery ? 'FullStory serves /ServiceProviderConfig' : 'FullStory serves no discovery (/ServiceProviderConfig 404); capabilities were probed instead'),
+    line('group-filters', !c.groups ? 'no /Groups' : c.groupFilters ? 'FullStory filters /Groups by displayName' : 'FullStory runs no filter on /Groups: role groups are found by listing them'),
+    line('page-size', `FullStory serves at most ${c.maxPage} resources a page${c.maxPage < MAX_PAGE ? ': the bridge fetches several to fill a page of 100' : ''}`),
+    line('user-roles', roles.shown > 0 ? `FullStory shows \`roles\` on its users, written as ${JSON.stringify(encodeRoles('architect', roles.form!))}` : roles.absent > 0 ? 'FullStory shows no `roles` on its users' : 'FullStory holds no users yet: nothing shows how it writes roles'),
+    line('role-groups', !c.groups ? 'no /Groups, so no role groups' : c.roleGroups.size > 0 ? `FullStory already holds role groups: ${[...c.roleGroups].map(([r, id]) => `${ROLE_NAME[r]} (${id})`).join(', ')}` : 'FullStory holds no role groups yet'),
+  ];
+}
+
+const roleOfGroupName = (name: unknown): Role | undefined => (typeof name === 'string' ? ROLES.find((r) => ROLE_NAME[r].toLowerCase() === name.toLowerCase()) : undefined);

@@ -26,6 +26,11 @@ export class Metrics {
 
   readonly roleSyncBacklog = new Gauge({ name: 'scim_bridge_role_sync_backlog', help: 'Role changes not yet in FullStory', registers: [this.registry] });
   readonly roleSyncFailing = new Gauge({ name: 'scim_bridge_role_sync_failing', help: 'Role changes that failed at least once', registers: [this.registry] });
+  readonly roleDeliveryDegraded = new Gauge({
+    name: 'scim_bridge_role_delivery_degraded',
+    help: '1 while role delivery fails for most users (FullStory refuses or ignores roles), else 0',
+    registers: [this.registry],
+  });
   readonly roleSyncApplied = new Counter({
     name: 'scim_bridge_role_sync_applied_total',
     help: 'Role changes applied to FullStory, by outcome',

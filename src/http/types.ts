@@ -1,5 +1,7 @@
 import type { Config } from '../config/schema.js';
 import type { Capabilities } from '../fullstory/preflight.js';
+import type { DeliveryChoice } from '../fullstory/role-channel.js';
+import type { DeliveryVerdict } from '../sync/health.js';
 import type { GroupsService } from '../provisioning/groups-service.js';
 import type { OpContext, UsersService } from '../provisioning/users-service.js';
 import type { AuditWriter } from '../store/audit.js';
@@ -29,6 +31,8 @@ export interface Readiness {
   checkedAt?: string;
   /** Extra facts for /readyz (backlog, circuit). */
   extra?: () => Promise<Record<string, unknown>>;
+  /** How roles reach FullStory now, and whether that is failing for most users. */
+  roles?: () => { delivery: DeliveryChoice; health: DeliveryVerdict };
 }
 
 declare module 'fastify' {

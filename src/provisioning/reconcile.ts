@@ -1,7 +1,9 @@
 import { ROLES, type Role } from '../config/roles.js';
-import type { FullStoryApi, FsUser } from '../fullstory/api.js';
+import { pages, type FullStoryApi, type FsUser } from '../fullstory/api.js';
+import type { Capabilities } from '../fullstory/preflight.js';
+import type { Delivery } from '../fullstory/role-channel.js';
+import { decodeRoles, ROLE_NAME } from '../fullstory/role-wire.js';
 import type { Store } from '../store/store.js';
-import type { RolePolicy } from './role-policy.js';
 
 export interface Drift {
   id: string;
@@ -12,43 +14,49 @@ export interface Drift {
   desired: string;
 }
 
-const ROLE_GROUP: Record<Role, string> = { admin: 'Admin', architect: 'Architect', standard: 'Standard', explorer: 'Explorer', guest: 'Guest' };
-
 /**
  * Compares the role FullStory holds for each indexed user with the one the bridge wants
  * (someone may have changed it in FullStory's UI, or a change may still be queued), by
- * paging through FullStory's users and, with role groups, reading the five role groups.
+ * paging through FullStory's users and, with role groups, reading the role groups.
  */
-export async function findRoleDrift(store: Store, api: FullStoryApi, policy: RolePolicy): Promise<{ checked: number; drift: Drift[] }> {
-  let membership: Map<string, Role> | undefined;
-  if (policy.delivery === 'role-groups') {
-    membership = new Map();
-    // Lowest role first, so that a user in several ends with the highest.
-    for (const role of [...ROLES].reverse()) {
-      const group = await api.findGroup(ROLE_GROUP[role]);
-      for (const m of group?.members ?? []) membership.set(m.value, role);
-    }
-  }
+export async function findRoleDrift(store: Store, api: FullStoryApi, delivery: Delivery | undefined, caps: Capabilities): Promise<{ checked: number; drift: Drift[] }> {
+  const membership = delivery === 'role-groups' ? await roleGroupMembership(api, caps) : undefined;
   const actualOf = (u: FsUser): Role | 'unknown' => {
     if (membership) return membership.get(u.id) ?? 'standard';
-    const value = u.roles?.[0]?.value?.toLowerCase();
-    return ROLES.find((r) => r === value) ?? 'unknown';
+    const r = decodeRoles(u.roles);
+    return r.kind === 'role' ? r.role : 'unknown';
   };
   const drift: Drift[] = [];
   let checked = 0;
-  for (let start = 1; ; start += 100) {
-    const page = await api.listUsers(start, 100, undefined, 'sync');
-    const users = page.Resources ?? [];
-    const desired = await store.users.rolesOf(users.map((u) => u.id));
-    for (const u of users) {
+  let page: FsUser[] = [];
+  const compare = async () => {
+    const desired = await store.users.rolesOf(page.map((u) => u.id));
+    for (const u of page) {
       const want = desired.get(u.id);
       if (want === undefined) continue;
       checked++;
       if (want !== null && actualOf(u) !== want) drift.push({ id: u.id, userName: u.userName, actual: actualOf(u), desired: want });
     }
-    if (users.length === 0 || start + users.length > page.totalResults) break;
+    page = [];
+  };
+  for await (const u of pages((start) => api.listUsers(start, 100, undefined, 'sync'))) {
+    page.push(u);
+    if (page.length >= 100) await compare();
   }
+  await compare();
   return { checked, drift };
+}
+
+/** Each member's highest role group. */
+async function roleGroupMembership(api: FullStoryApi, caps: Capabilities): Promise<Map<string, Role>> {
+  const membership = new Map<string, Role>();
+  // Lowest role first, so that a user in several ends with the highest.
+  for (const role of [...ROLES].reverse()) {
+    const id = caps.roleGroups.get(role);
+    const group = id ? await api.getGroup(id) : await api.findGroup(ROLE_NAME[role], { filters: caps.groupFilters });
+    for (const m of group?.members ?? []) membership.set(m.value, role);
+  }
+  return membership;
 }
 
 /** Queues the desired role of every drifted user; a running bridge's worker applies them. */

@@ -7,6 +7,7 @@ export class RolePolicy {
   readonly precedence: readonly Role[];
   /** Role of a user in no mapped group; null means "leave FullStory's role as it is". */
   readonly defaultRole: Role | null;
+  /** How roles reach FullStory, as configured: auto, or forced one way (the choice itself is the RoleChannel's). */
   readonly delivery: Config['roles']['delivery'];
 
   constructor(cfg: Config['roles']) {
@@ -20,11 +21,6 @@ export class RolePolicy {
   forGroup(displayName: string): { role: Role; rank: number } | null {
     const role = this.byGroup.get(displayName.toLowerCase());
     return role ? { role, rank: this.precedence.indexOf(role) } : null;
-  }
-
-  /** The role to put in a user body sent to FullStory: only when roles travel in `roles`. */
-  inUserBody(role: string | null): string | null {
-    return this.delivery === 'roles-attribute' ? role : null;
   }
 
   /** A user's effective role from the best rank among their mapped groups. */

@@ -5,8 +5,8 @@ import { isObject, type Json, type JsonObject } from '../scim/values.js';
 /** What FullStory keeps of a user; the rest lives only in the bridge's index. */
 const UPSTREAM_ATTRS = ['userName', 'displayName', 'active', 'emails', 'externalId'] as const;
 
-/** The body FullStory gets: only attributes it stores, plus the role when roles travel in `roles`. */
-export function toUpstream(resource: UserResource, role: string | null): JsonObject {
+/** The body FullStory gets: only attributes it stores, plus `roles` (already in FullStory's form) where they travel there. */
+export function toUpstream(resource: UserResource, roles?: unknown[]): JsonObject {
   const out: JsonObject = {};
   for (const attr of UPSTREAM_ATTRS) if (resource[attr] !== undefined) out[attr] = resource[attr]!;
   if (isObject(resource.name)) {
@@ -15,14 +15,24 @@ export function toUpstream(resource: UserResource, role: string | null): JsonObj
     if (typeof resource.name.familyName === 'string') name.familyName = resource.name.familyName;
     if (Object.keys(name).length > 0) out.name = name;
   }
-  if (role) out.roles = [{ value: role }];
+  if (roles) out.roles = roles as Json[];
+  return out;
+}
+
+/**
+ * A PUT body for `after` where FullStory held `before`: what the IdP removed is sent as
+ * null, since a FullStory whose PUT merges (spec #23) keeps an attribute that is absent.
+ */
+export function toUpstreamPut(after: UserResource, before: UserResource, roles?: unknown[]): JsonObject {
+  const out = toUpstream(after, roles);
+  for (const key of Object.keys(toUpstream(before))) if (!(key in out) && key !== 'userName' && key !== 'active') out[key] = null;
   return out;
 }
 
 /** Replace/remove operations that turn FullStory's copy of `before` into `after`. */
 export function upstreamDiff(before: UserResource, after: UserResource): { op: 'replace' | 'remove'; path: string; value?: Json }[] {
-  const a = toUpstream(before, null);
-  const b = toUpstream(after, null);
+  const a = toUpstream(before);
+  const b = toUpstream(after);
   const ops: { op: 'replace' | 'remove'; path: string; value?: Json }[] = [];
   for (const key of new Set([...Object.keys(a), ...Object.keys(b)])) {
     if (JSON.stringify(a[key]) === JSON.stringify(b[key])) continue;

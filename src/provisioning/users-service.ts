@@ -1,6 +1,8 @@
 import type { FsUser, FullStoryApi } from '../fullstory/api.js';
 import { UpstreamError } from '../fullstory/errors.js';
 import type { Capabilities } from '../fullstory/preflight.js';
+import type { RoleChannel } from '../fullstory/role-channel.js';
+import { decodeRoles } from '../fullstory/role-wire.js';
 import { MAX_PAGE } from '../scim/constants.js';
 import { ScimError } from '../scim/errors.js';
 import { parseEqFilter, type EqTerm } from '../scim/filter.js';
@@ -11,7 +13,7 @@ import { isUniqueViolation } from '../store/db.js';
 import type { Store } from '../store/store.js';
 import { USER_FILTER_VOCABULARY, type UserRow } from '../store/users.js';
 import type { RolePolicy } from './role-policy.js';
-import { fromUpstream, mergeUpstream, toUpstream, upstreamDiff } from './user-mapping.js';
+import { fromUpstream, mergeUpstream, toUpstream, toUpstreamPut, upstreamDiff } from './user-mapping.js';
 import { upstreamToScim } from './upstream-errors.js';
 
 /** What a user operation returns: the IdP's view, ready to render. */
@@ -46,6 +48,8 @@ export interface UsersServiceDeps {
   api: FullStoryApi;
   capabilities: () => Capabilities;
   policy: RolePolicy;
+  /** How FullStory carries roles: whether user bodies carry `roles`, and in which form. */
+  roles: RoleChannel;
   /** Wakes the role-sync worker after an outbox write. */
   kick: () => void;
 }
@@ -133,7 +137,7 @@ export class UsersService {
     const count = Math.min(MAX_PAGE, Math.max(0, query.count));
     if (query.filter) return this.filtered(parseEqFilter(query.filter, USER_FILTER_VOCABULARY), startIndex, count);
     // Unfiltered (an IdP's import): FullStory's own list, so users created outside the bridge show too.
-    const page = await this.upstream({}, () => this.api.listUsers(startIndex, Math.max(count, 1)));
+    const page = await this.upstream({}, () => this.api.listUsersFilled(startIndex, Math.max(count, 1)));
     const resources = (page.Resources ?? []).slice(0, count);
     const rows = new Map((await this.store.read((r) => r.users.getMany(resources.map((u) => u.id)))).map((r) => [r.id, r]));
     for (const r of await this.adopt(resources.filter((u) => !rows.has(u.id)))) rows.set(r.id, r);
@@ -174,8 +178,9 @@ export class UsersService {
       // A live row is a duplicate, unless FullStory itself deleted that user (then forgotten here).
       if (existing && !(await this.goneUpstream(existing.id, ctx))) throw new ScimError(409, DUPLICATE, 'uniqueness');
 
-      const fs = await this.createUpstream(resource, this.deps.policy.inUserBody(role), ctx);
-      const viaOutbox = role !== null && this.deps.policy.inUserBody(role) === null;
+      const fs = await this.createUpstream(resource, this.deps.roles.bodyRoles(role), ctx);
+      // A role FullStory's answer does not show is left to the worker, which writes and verifies it.
+      const viaOutbox = role !== null && !showsRole(fs, role);
       try {
         await this.store.transaction(async (tx) => {
           await tx.users.insert({ id: fs.id, resource, role, ...createdOf(fs) });
@@ -207,8 +212,8 @@ export class UsersService {
    * POST, and if its answer was lost (reset, timeout, 5xx), look the user up by
    * userName before any second POST, so a retry never creates a duplicate.
    */
-  private async createUpstream(resource: UserResource, role: string | null, ctx: OpContext): Promise<FsUser> {
-    const body = toUpstream(resource, role);
+  private async createUpstream(resource: UserResource, roles: unknown[] | undefined, ctx: OpContext): Promise<FsUser> {
+    const body = toUpstream(resource, roles);
     for (let attempt = 0; ; attempt++) {
       try {
         const fs = await this.api.createUser(body);
@@ -230,11 +235,12 @@ export class UsersService {
 
   /** The IdP re-creates a user it deleted where FullStory could only deactivate: reuse it. */
   private async revive(row: UserRow, resource: UserResource, role: string | null, ctx: OpContext): Promise<UserView> {
-    const fs = await this.upstream(ctx, () => this.api.replaceUser(row.id, toUpstream({ active: true, ...resource }, this.deps.policy.inUserBody(role))));
+    const roles = await this.putRoles(row.id, role, undefined, ctx);
+    const fs = await this.upstream(ctx, () => this.api.replaceUser(row.id, toUpstreamPut({ active: true, ...resource }, row.resource, roles)));
     await this.store.transaction(async (tx) => {
       await tx.users.update(row.id, resource);
       await tx.users.setRoles(new Map([[row.id, role]]));
-      if (role && this.deps.policy.inUserBody(role) === null) await tx.roleSync.enqueue(new Map([[row.id, role]]));
+      if (role && !showsRole(fs, role)) await tx.roleSync.enqueue(new Map([[row.id, role]]));
     });
     ctx.note = 'revived a user deleted earlier (FullStory had kept it deactivated)';
     return this.view((await this.store.users.get(row.id))!, fs);
@@ -244,9 +250,10 @@ export class UsersService {
     const resource = normaliseUser(body);
     ctx.subject = resource.userName;
     return this.writeUser(id, async () => {
-      const { row } = await this.row(id, ctx);
+      const { row, fs: adopted } = await this.row(id, ctx);
       await this.assertUserNameFree(resource.userName, id);
-      const fs = await this.upstream(ctx, () => this.api.replaceUser(id, toUpstream(resource, this.deps.policy.inUserBody(row.role))));
+      const roles = await this.putRoles(id, row.role, adopted, ctx);
+      const fs = await this.upstream(ctx, () => this.api.replaceUser(id, toUpstreamPut(resource, row.resource, roles)));
       return { row, after: resource, fs };
     });
   }
@@ -285,7 +292,8 @@ export class UsersService {
         if (caps.patchUsers) {
           fs = await this.upstream(ctx, () => this.api.patchUser(id, diff));
         } else {
-          fs = await this.upstream(ctx, () => this.api.replaceUser(id, toUpstream(after, this.deps.policy.inUserBody(row.role))));
+          const roles = await this.putRoles(id, row.role, fsNow, ctx);
+          fs = await this.upstream(ctx, () => this.api.replaceUser(id, toUpstreamPut(after, before, roles)));
         }
       }
       return { row, after, fs };
@@ -294,13 +302,14 @@ export class UsersService {
 
   async delete(id: string, ctx: OpContext): Promise<void> {
     await this.store.serialize(`user:${id}`, async () => {
-      ctx.subject = (await this.row(id, ctx)).row.userName;
+      const { row } = await this.row(id, ctx);
+      ctx.subject = row.userName;
       let tombstone = false;
       if (this.deps.capabilities().deleteUsers) {
         await this.upstream(ctx, () => this.api.deleteUser(id));
       } else {
         // FullStory cannot delete: deactivate (frees the seat) and remember the IdP deleted it.
-        await this.deactivateUpstream(id, ctx);
+        await this.deactivateUpstream(id, row.role, ctx);
         tombstone = true;
         ctx.note = 'FullStory has no DELETE: the user was deactivated instead';
       }
@@ -308,19 +317,38 @@ export class UsersService {
     });
   }
 
-  private async deactivateUpstream(id: string, ctx: OpContext): Promise<void> {
+  private async deactivateUpstream(id: string, role: string | null, ctx: OpContext): Promise<void> {
     if (this.deps.capabilities().patchUsers) {
       await this.upstream(ctx, () => this.api.patchUser(id, [{ op: 'replace', path: 'active', value: false }]));
       return;
     }
     const fs = await this.upstream(ctx, () => this.api.getUser(id));
-    await this.upstream(ctx, () => this.api.replaceUser(id, { ...toUpstream(fromUpstream(fs), null), active: false }));
+    const roles = await this.putRoles(id, role, fs, ctx);
+    await this.upstream(ctx, () => this.api.replaceUser(id, { ...toUpstream(fromUpstream(fs), roles), active: false }));
+  }
+
+  /**
+   * `roles` for a PUT, where roles travel in `roles`: a FullStory whose PUT replaces the
+   * whole user (spec #23) would reset an omitted role, so the bridge's role is sent, or
+   * for a teammate it does not manage, the role FullStory holds.
+   */
+  private async putRoles(id: string, role: string | null, fs: FsUser | undefined, ctx: OpContext): Promise<unknown[] | undefined> {
+    if (this.deps.roles.delivery !== 'roles-attribute') return undefined;
+    if (role !== null) return this.deps.roles.bodyRoles(role);
+    const current = fs ?? (await this.upstream(ctx, () => this.api.getUser(id)));
+    return Array.isArray(current.roles) && current.roles.length > 0 ? current.roles : undefined;
   }
 
   private async assertUserNameFree(userName: string, id: string): Promise<void> {
     const other = await this.store.users.findByUserName(userName);
     if (other && other.id !== id) throw new ScimError(409, `userName ${JSON.stringify(userName)} is taken by another user`, 'uniqueness');
   }
+}
+
+/** FullStory's answer shows the user holding `role`. */
+function showsRole(fs: FsUser | undefined, role: string): boolean {
+  const r = decodeRoles(fs?.roles);
+  return r.kind === 'role' && r.role === role;
 }
 
 function createdOf(fs: FsUser): { createdAt?: string } {

@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import { UpstreamError } from '../fullstory/errors.js';
 import type { RoleSyncItem } from '../store/role-sync.js';
 import type { Store } from '../store/store.js';
-import type { RoleDelivery } from './delivery.js';
+import { RoleNotApplied, type RoleDelivery } from './delivery.js';
 
 export interface WorkerOptions {
   store: Store;
@@ -12,14 +12,22 @@ export interface WorkerOptions {
   concurrency: number;
   pollMs: number;
   claimTtlMs: number;
-  /** How many outbox rows one delivery takes at once (role groups gain from large batches). */
-  batchSize?: number;
   onApplied?: (n: number, failed: number) => void;
+  /** Each item's outcome: null when FullStory has the role, else why not (already in the outbox row). */
+  onOutcome?: (item: RoleSyncItem, error: string | null) => void;
+}
+
+/** Outbox rows one claim takes: role groups settle many users per call, so they gain from large batches. */
+const GROUP_BATCH = 500;
+
+/** The words an outbox row keeps for a failed delivery. */
+export function failureText(err: Error): string {
+  return err instanceof UpstreamError ? `FullStory ${err.status || err.kind}: ${err.message}` : err.message;
 }
 
 /** Exponential backoff with jitter, 1 s doubling to 5 min; FullStory's "no" waits longer. */
 function retryAt(item: RoleSyncItem, err: Error): Date {
-  const permanent = err instanceof UpstreamError && !err.transient;
+  const permanent = (err instanceof UpstreamError && !err.transient) || (err instanceof RoleNotApplied && !err.retrySoon);
   const base = permanent ? 60_000 : 1_000;
   const ms = Math.min(300_000, base * 2 ** Math.min(item.attempts, 10)) * (0.75 + Math.random() / 2);
   return new Date(Date.now() + ms);
@@ -60,12 +68,13 @@ export class RoleSyncWorker {
   }
 
   private async run(): Promise<void> {
-    const { store, logger } = this.opts;
-    const batch = this.opts.batchSize ?? this.opts.concurrency * 4;
+    const { store, logger, delivery } = this.opts;
     while (this.running) {
       let items: RoleSyncItem[] = [];
       try {
         this.kicked = false;
+        // Read per claim: an adaptive delivery may have changed its way since the last.
+        const batch = delivery.batched ? GROUP_BATCH : this.opts.concurrency * 4;
         items = await store.roleSync.claim(this.id, batch, this.opts.claimTtlMs);
       } catch (err) {
         logger.error({ err }, 'role sync: could not claim work');
@@ -93,15 +102,18 @@ export class RoleSyncWorker {
         for (const item of slice) {
           const err = results.get(item.userId) ?? null;
           try {
-            if (!err) await store.roleSync.complete(this.id, item);
-            else if (err instanceof UpstreamError && err.status === 404) {
+            if (!err) {
+              await store.roleSync.complete(this.id, item);
+              this.opts.onOutcome?.(item, null);
+            } else if (err instanceof UpstreamError && err.status === 404) {
               logger.warn({ userId: item.userId }, 'role sync: user no longer exists in FullStory; dropping');
               await store.roleSync.complete(this.id, item);
             } else {
               failed++;
-              logger.warn({ userId: item.userId, role: item.desiredRole, attempts: item.attempts + 1, err: err.message }, 'role sync: delivery failed; will retry');
-              const why = err instanceof UpstreamError ? `FullStory ${err.status || err.kind}: ${err.message}` : err.message;
+              const why = failureText(err);
+              logger.warn({ userId: item.userId, role: item.desiredRole, attempts: item.attempts + 1, err: why }, 'role sync: delivery failed; will retry');
               await store.roleSync.fail(this.id, item, why, retryAt(item, err));
+              this.opts.onOutcome?.(item, why);
             }
           } catch (dbErr) {
             logger.error({ err: dbErr }, 'role sync: could not record the outcome; the claim will expire and be retried');

@@ -16,7 +16,7 @@ describe('config', () => {
     expect(cfg.server).toMatchObject({ host: '0.0.0.0', port: 8080 });
     expect(cfg.fullstory.url).toBe('https://api.fullstory.com/scim/v2');
     expect(cfg.database).toEqual({ dataDir: './data' });
-    expect(cfg.roles).toEqual({ delivery: 'roles-attribute', default: 'standard', precedence: ['admin', 'architect', 'standard', 'explorer', 'guest'], groups: {} });
+    expect(cfg.roles).toEqual({ delivery: 'auto', default: 'standard', precedence: ['admin', 'architect', 'standard', 'explorer', 'guest'], groups: {} });
   });
 
   it('the environment overrides the YAML file, which overrides the defaults', () => {

@@ -5,6 +5,7 @@ import { createBridge, PreflightError } from '../../src/bridge.js';
 import { loadConfig } from '../../src/config/load.js';
 import { FullStoryClient } from '../../src/fullstory/client.js';
 import { DIAGNOSIS, preflight } from '../../src/fullstory/preflight.js';
+import type { DeliverySetting } from '../../src/fullstory/role-channel.js';
 import type { ProfileName, ProfilePatch } from '../../src/sandbox/profile.js';
 import { startSandbox, type RunningSandbox } from '../../src/sandbox/server.js';
 import pino from 'pino';
@@ -18,11 +19,11 @@ afterEach(async () => {
 const client = (baseUrl: string, token: string, timeoutMs = 2000) =>
   new FullStoryClient({ baseUrl, token, connectTimeoutMs: 1000, timeoutMs, ratePerSecond: 100, rateBurst: 100, idpWaitMs: 5000 });
 
-async function run(profile: ProfileName, patch: ProfilePatch, opts: { token?: string; path?: string; needGroups?: boolean; timeoutMs?: number } = {}) {
+async function run(profile: ProfileName, patch: ProfilePatch, opts: { token?: string; path?: string; delivery?: DeliverySetting; timeoutMs?: number } = {}) {
   sb = await startSandbox({ profile, patch: { rateLimit: null, ...patch } });
   const c = client(sb.url.replace('/scim/v2', opts.path ?? '/scim/v2'), opts.token ?? sb.token, opts.timeoutMs);
   try {
-    return await preflight(c, { needGroups: opts.needGroups ?? false });
+    return await preflight(c, { delivery: opts.delivery ?? 'auto' });
   } finally {
     await c.close();
   }
@@ -63,7 +64,7 @@ describe('preflight: each way FullStory can be unusable has its own plain messag
 
   it('a host that does not resolve', async () => {
     const c = client('http://fullstory.nonexistent.invalid/scim/v2', 'x');
-    const r = await preflight(c, { needGroups: false });
+    const r = await preflight(c, { delivery: 'auto' });
     await c.close();
     expect(failure(r)).toMatch(/^Cannot resolve fullstory\.nonexistent\.invalid/);
   });
@@ -71,7 +72,7 @@ describe('preflight: each way FullStory can be unusable has its own plain messag
   it('TLS that fails', async () => {
     sb = await startSandbox({});
     const c = client(sb.url.replace('http:', 'https:'), sb.token);
-    const r = await preflight(c, { needGroups: false });
+    const r = await preflight(c, { delivery: 'auto' });
     await c.close();
     expect(failure(r)).toMatch(/^TLS to FullStory failed/);
   });
@@ -87,13 +88,13 @@ describe('preflight: each way FullStory can be unusable has its own plain messag
     const port = (server.address() as AddressInfo).port;
     await new Promise((r) => server.close(r));
     const c = client(`http://127.0.0.1:${port}/scim/v2`, 'x');
-    const r = await preflight(c, { needGroups: false });
+    const r = await preflight(c, { delivery: 'auto' });
     await c.close();
     expect(failure(r)).toMatch(/^Cannot reach FullStory: .*ECONNREFUSED/);
   });
 
   it('role groups configured where FullStory has no /Groups', async () => {
-    const r = await run('default', { groups: 'none' }, { needGroups: true });
+    const r = await run('default', { groups: 'none' }, { delivery: 'role-groups' });
     expect(failure(r)).toBe(DIAGNOSIS.roleGroupsUnsupported());
   });
 });

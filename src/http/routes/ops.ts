@@ -17,16 +17,22 @@ export default async function opsRoutes(app: FastifyInstance) {
         backlog: s.backlog,
         failing: s.failing,
         oldestPendingAgeSeconds: s.oldestPendingAt ? Math.round((Date.now() - Date.parse(s.oldestPendingAt)) / 1000) : 0,
+        ...(s.failing > 0 ? { lastError: (await store.roleSync.failing(1))[0]?.lastError ?? null } : {}),
       };
     } catch {
       storeOk = false;
     }
     const ready = storeOk && readiness.ok;
+    const roles = readiness.roles?.();
+    // Roles lagging is not a reason to pull IdP traffic (users still provision): 200, but said.
+    const degraded = ready && roles?.health.degraded === true;
     const body = {
-      status: ready ? 'ready' : 'not ready',
+      status: !ready ? 'not ready' : degraded ? 'degraded' : 'ready',
+      ...(roles?.health.degraded ? { degraded: { reason: roles.health.reason, since: roles.health.since, failingUsers: roles.health.failingUsers, deliveredUsers: roles.health.deliveredUsers } } : {}),
       store: storeOk ? 'ok' : 'unreachable',
       fullstory: readiness.ok ? 'ok' : (readiness.reason ?? 'not checked yet'),
       lastPreflightAt: readiness.checkedAt ?? null,
+      ...(roles ? { roleDelivery: { mode: roles.delivery.delivery ?? 'undecided', why: roles.delivery.why } } : {}),
       roleSync,
       ...(readiness.extra ? await readiness.extra() : {}),
     };
@@ -38,6 +44,7 @@ export default async function opsRoutes(app: FastifyInstance) {
       const s = await store.roleSync.stats();
       metrics.roleSyncBacklog.set(s.backlog);
       metrics.roleSyncFailing.set(s.failing);
+      metrics.roleDeliveryDegraded.set(readiness.roles?.().health.degraded ? 1 : 0);
     } catch {
       // The store being down shows in /readyz; metrics still answer.
     }
