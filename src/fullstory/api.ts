@@ -10,7 +10,8 @@ export interface FsUser {
   displayName?: string;
   name?: Record<string, unknown>;
   emails?: Record<string, unknown>[];
-  roles?: { value: string }[];
+  /** In whichever form this FullStory writes it (role-wire.ts). */
+  roles?: unknown[];
   meta?: { created?: string; lastModified?: string };
   [k: string]: unknown;
 }

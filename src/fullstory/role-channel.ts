@@ -70,7 +70,8 @@ export function droppedMessage(setting: DeliverySetting, groups: boolean): strin
  * made (and re-made) from evidence rather than from a setting the operator must guess.
  */
 export class RoleChannel {
-  private evidence: RoleEvidence = { groups: false, rolesShown: 0, rolesAbsent: 0, roleGroups: [], dropped: false };
+  // Before preflight nothing is known, /Groups included: undecided, not "no /Groups".
+  private evidence: RoleEvidence = { groups: true, rolesShown: 0, rolesAbsent: 0, roleGroups: [], dropped: false };
   private current: DeliveryChoice;
   /** Forms FullStory refused, where the form was only a guess. */
   private readonly refused = new Set<RoleForm>();
@@ -138,9 +139,13 @@ export class RoleChannel {
     return ROLE_FORMS.some((f) => !this.refused.has(f));
   }
 
-  /** `roles` for a user body: only where roles travel in `roles`. */
+  /**
+   * `roles` for a user body sent on an IdP's behalf: only where roles travel in `roles`,
+   * and only in a form seen on a user. A guessed form FullStory refuses would fail the
+   * IdP's request; the worker, which can try another form, delivers the role instead.
+   */
   bodyRoles(role: string | null): unknown[] | undefined {
-    return role !== null && this.delivery === 'roles-attribute' ? encodeRoles(role as Role, this.form) : undefined;
+    return role !== null && this.delivery === 'roles-attribute' && this.formKnown ? encodeRoles(role as Role, this.form) : undefined;
   }
 
   private update(next: RoleEvidence): void {

@@ -45,6 +45,34 @@ describe('fullstory-scim-bridge CLI', () => {
     }
   });
 
+  it('check describes the strict FullStory as it is, one line a finding, and warns of a forced delivery it contradicts', async () => {
+    const sb = await startSandbox({ profile: 'strict', patch: { rateLimit: null, maxPage: 20, roleGroups: 'preexisting' } });
+    try {
+      for (let i = 0; i < 25; i++) sb.state.createUser({ userName: `c${i}@x.com` });
+      const env = { FULLSTORY_SCIM_URL: sb.url, FULLSTORY_SCIM_TOKEN: sb.token };
+      const auto = await runCli(['check'], env);
+      expect(auto.code, auto.stdout + auto.stderr).toBe(0);
+      const lines = auto.stdout.trim().split('\n');
+      for (const finding of ['capabilities', 'discovery', 'group-filters', 'page-size', 'user-roles', 'role-groups', 'role-delivery']) {
+        expect(lines.filter((l) => l.includes(` ${finding}: `)), finding).toHaveLength(1);
+      }
+      expect(auto.stdout).toMatch(/OK\s+group-filters: FullStory runs no filter on \/Groups/);
+      expect(auto.stdout).toMatch(/OK\s+page-size: FullStory serves at most 20 resources a page/);
+      expect(auto.stdout).toMatch(/OK\s+user-roles: FullStory shows no `roles` on its users/);
+      expect(auto.stdout).toMatch(/OK\s+role-groups: FullStory already holds role groups: Admin \(/);
+      expect(auto.stdout).toMatch(/OK\s+role-delivery: roles travel as role groups/);
+      const forced = await runCli(['check'], { ...env, ROLE_DELIVERY: 'roles-attribute' });
+      expect(forced.code).toBe(0);
+      expect(forced.stdout).toMatch(/WARN\s+role-delivery: roles.delivery is "roles-attribute", but FullStory shows no `roles`.*Set roles.delivery to "role-groups"/);
+      sb.set({ groups: 'none' });
+      const noGroups = await runCli(['check'], { ...env, ROLE_DELIVERY: 'role-groups' });
+      expect(noGroups.code).toBe(1);
+      expect(noGroups.stdout).toMatch(/FAIL\s+role-delivery: roles.delivery is "role-groups" but FullStory has no \/Groups/);
+    } finally {
+      await sb.close();
+    }
+  });
+
   it('the standalone sandbox serves under /scim/v2 with the given token, profile and switches', async () => {
     const port = freePort();
     const run = startCli(['sandbox', '--port', String(port), '--profile', 'strict', '--token', 'T0k3n', '--scim-disabled'], {}, /sandbox .* at http/);

@@ -99,6 +99,64 @@ describe('preflight: each way FullStory can be unusable has its own plain messag
   });
 });
 
+describe('preflight learns every capability the bridge relies on', () => {
+  const check = (r: Awaited<ReturnType<typeof run>>, name: string) => r.checks.find((c) => c.name === name);
+
+  it('group filters: served by the default, not by the strict column', async () => {
+    expect((await run('default', {})).capabilities!.groupFilters).toBe(true);
+    await sb!.close();
+    const strict = await run('strict', {});
+    expect(strict.capabilities!.groupFilters).toBe(false);
+    expect(check(strict, 'group-filters')!.message).toMatch(/no filter on \/Groups: role groups are found by listing/);
+  });
+
+  it('the largest page, from a page FullStory cut short (no discovery to say it)', async () => {
+    sb = await startSandbox({ profile: 'strict', patch: { rateLimit: null, maxPage: 20 } });
+    for (let i = 0; i < 30; i++) sb.state.createUser({ userName: `u${i}@x.com` });
+    const c = client(sb.url, sb.token);
+    const r = await preflight(c, { delivery: 'auto' }).finally(() => c.close());
+    expect(r.capabilities!.maxPage).toBe(20);
+    expect(check(r, 'page-size')!.message).toMatch(/at most 20/);
+  });
+
+  it("role groups FullStory already holds, under FullStory's ids, found without a filter", async () => {
+    const r = await run('strict', { roleGroups: 'preexisting' });
+    const ids = new Map([...sb!.state.groups.values()].map((g) => [g.displayName.toLowerCase(), g.id]));
+    expect(Object.fromEntries(r.capabilities!.roleGroups)).toEqual({
+      admin: ids.get('admin'),
+      architect: ids.get('architect'),
+      standard: ids.get('standard'),
+      explorer: ids.get('explorer'),
+      guest: ids.get('guest'),
+    });
+    expect(check(r, 'role-delivery')!.message).toMatch(/^roles travel as role groups: FullStory has role groups/);
+  });
+
+  it('whether users show roles, and in which form; the delivery chosen from it', async () => {
+    sb = await startSandbox({ patch: { rateLimit: null, roleForm: 'strings' } });
+    sb.state.createUser({ userName: 'a@x.com', roles: ['admin'] });
+    let c = client(sb.url, sb.token);
+    let r = await preflight(c, { delivery: 'auto' }).finally(() => c.close());
+    expect(r.capabilities!.usersRoles).toEqual({ shown: 1, absent: 0, form: 'strings' });
+    expect(check(r, 'user-roles')!.message).toBe('FullStory shows `roles` on its users, written as ["architect"]');
+    expect(check(r, 'role-delivery')!.message).toMatch(/^roles travel as `roles` on users/);
+    await sb.close();
+    sb = await startSandbox({ profile: 'strict', patch: { rateLimit: null } });
+    sb.state.createUser({ userName: 'a@x.com' });
+    c = client(sb.url, sb.token);
+    r = await preflight(c, { delivery: 'roles-attribute' }).finally(() => c.close());
+    expect(r.capabilities!.usersRoles).toEqual({ shown: 0, absent: 1 });
+    expect(r.ok).toBe(true);
+    expect(check(r, 'role-delivery')).toMatchObject({ warn: true, message: expect.stringMatching(/Set roles.delivery to "role-groups"/) });
+  });
+
+  it('an empty FullStory leaves the delivery undecided, and says what will decide it', async () => {
+    const r = await run('default', {});
+    expect(check(r, 'user-roles')!.message).toMatch(/holds no users yet/);
+    expect(check(r, 'role-delivery')!.message).toMatch(/^undecided: .*the first user FullStory returns decides/);
+  });
+});
+
 describe('startup policy', () => {
   const config = (policy: string) =>
     loadConfig({}, { fullstory: { url: sb!.url, token: sb!.token }, idp: { token: 'x'.repeat(20) }, database: { dataDir: ':memory:' }, startup: { policy } });
