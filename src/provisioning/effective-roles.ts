@@ -37,6 +37,5 @@ export async function reconcileAllRoles(tx: Repos, policy: RolePolicy): Promise<
       await tx.groups.setRole(group.id, mapped?.role ?? null, mapped?.rank ?? null);
     }
   }
-  const rows = await tx.db.selectFrom('users').select('id').where('deleted_at', 'is', null).execute();
-  return recomputeRoles(tx, policy, rows.map((r) => r.id));
+  return recomputeRoles(tx, policy, await tx.users.liveIds());
 }

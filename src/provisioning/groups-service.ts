@@ -4,7 +4,7 @@ import { ScimError } from '../scim/errors.js';
 import { parseEqFilter } from '../scim/filter.js';
 import { groupChanges, normaliseGroup, type GroupChange, type GroupInput } from '../scim/group.js';
 import { parsePatchBody } from '../scim/patch.js';
-import { isUniqueViolation } from '../store/db.js';
+import { UniquenessConflict } from '../store/errors.js';
 import { GROUP_FILTER_VOCABULARY, type GroupRow } from '../store/groups.js';
 import type { Repos, Store } from '../store/store.js';
 import { recomputeRoles } from './effective-roles.js';
@@ -204,7 +204,7 @@ async function uniqueName<T>(displayName: string, write: () => Promise<T>): Prom
   try {
     return await write();
   } catch (err) {
-    if (isUniqueViolation(err)) throw new ScimError(409, `A group named ${JSON.stringify(displayName)} already exists`, 'uniqueness');
+    if (err instanceof UniquenessConflict) throw new ScimError(409, `A group named ${JSON.stringify(displayName)} already exists`, 'uniqueness');
     throw err;
   }
 }

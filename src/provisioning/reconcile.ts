@@ -30,7 +30,8 @@ export async function findRoleDrift(store: Store, api: FullStoryApi, delivery: D
   let checked = 0;
   let page: FsUser[] = [];
   const compare = async () => {
-    const desired = await store.users.rolesOf(page.map((u) => u.id));
+    const ids = page.map((u) => u.id);
+    const desired = await store.read((r) => r.users.rolesOf(ids));
     for (const u of page) {
       const want = desired.get(u.id);
       if (want === undefined) continue;

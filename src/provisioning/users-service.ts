@@ -9,7 +9,7 @@ import { parseEqFilter, type EqTerm } from '../scim/filter.js';
 import { parsePatchBody } from '../scim/patch.js';
 import { normaliseUser, type UserResource } from '../scim/user.js';
 import { applyUserPatch } from '../scim/user-patch.js';
-import { isUniqueViolation } from '../store/db.js';
+import { UniquenessConflict } from '../store/errors.js';
 import type { Store } from '../store/store.js';
 import { USER_FILTER_VOCABULARY, type UserRow } from '../store/users.js';
 import type { RolePolicy } from './role-policy.js';
@@ -101,7 +101,7 @@ export class UsersService {
   private async adopt(users: readonly FsUser[]): Promise<UserRow[]> {
     if (users.length === 0) return [];
     await this.store.transaction((tx) => tx.users.adopt(users.map((fs) => ({ id: fs.id, resource: fromUpstream(fs), role: null, ...createdOf(fs) }))));
-    return this.store.users.getMany(users.map((u) => u.id));
+    return this.store.read((r) => r.users.getMany(users.map((u) => u.id)));
   }
 
   /** The indexed row for id, adopting a user FullStory holds that the bridge never saw. */
@@ -163,7 +163,7 @@ export class UsersService {
     const found = page.Resources ?? [];
     if (found.length === 0) return { total: 0, startIndex, views: [] };
     await this.adopt(found);
-    const again = await this.store.users.query(terms, startIndex - 1, count);
+    const again = await this.store.read((r) => r.users.query(terms, startIndex - 1, count));
     return { total: again.total, startIndex, views: again.rows.map((r) => this.view(r)) };
   }
 
@@ -187,7 +187,7 @@ export class UsersService {
           if (viaOutbox) await tx.roleSync.enqueue(new Map([[fs.id, role]]));
         });
       } catch (err) {
-        if (isUniqueViolation(err)) throw new ScimError(409, DUPLICATE, 'uniqueness');
+        if (err instanceof UniquenessConflict) throw new ScimError(409, DUPLICATE, 'uniqueness');
         throw err;
       }
       if (viaOutbox) this.deps.kick();
@@ -243,7 +243,7 @@ export class UsersService {
       if (role && !showsRole(fs, role)) await tx.roleSync.enqueue(new Map([[row.id, role]]));
     });
     ctx.note = 'revived a user deleted earlier (FullStory had kept it deactivated)';
-    return this.view((await this.store.users.get(row.id))!, fs);
+    return this.view((await this.store.read((r) => r.users.get(row.id)))!, fs);
   }
 
   async replace(id: string, body: unknown, ctx: OpContext): Promise<UserView> {
@@ -340,7 +340,7 @@ export class UsersService {
   }
 
   private async assertUserNameFree(userName: string, id: string): Promise<void> {
-    const other = await this.store.users.findByUserName(userName);
+    const other = await this.store.read((r) => r.users.findByUserName(userName));
     if (other && other.id !== id) throw new ScimError(409, `userName ${JSON.stringify(userName)} is taken by another user`, 'uniqueness');
   }
 }

@@ -89,8 +89,3 @@ async function migrate(handle: DbHandle, schema?: string): Promise<void> {
     throw new Error(`Database migration ${failed ?? ''} failed: ${(error as Error).message ?? String(error)}`);
   }
 }
-
-export function isUniqueViolation(err: unknown): boolean {
-  const code = (err as { code?: string } | null)?.code;
-  return code === '23505' || code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
-}

@@ -2,6 +2,7 @@ import { sql, type Kysely } from 'kysely';
 import type { EqTerm } from '../scim/filter.js';
 import type { JsonObject } from '../scim/values.js';
 import type { GroupStatements } from './group-statements.js';
+import { unique } from './errors.js';
 import type { Database, GroupsTable } from './schema.js';
 import { chunks } from './users.js';
 
@@ -114,24 +115,28 @@ export class GroupsRepo {
     return { rows: rows.map(toRow), total: Number(total) };
   }
 
-  /** Returns the creation time it stored. */
+  /** Returns the creation time it stored; throws UniquenessConflict where the name is taken. */
   async insert(id: string, fields: GroupFields): Promise<string> {
     const now = new Date().toISOString();
-    await this.db
-      .insertInto('groups')
-      .values({ id, ...columns(fields), created_at: now, updated_at: now, version: 1 })
-      .execute();
+    await unique('group', () =>
+      this.db
+        .insertInto('groups')
+        .values({ id, ...columns(fields), created_at: now, updated_at: now, version: 1 })
+        .execute(),
+    );
     return now;
   }
 
-  /** Returns the modification time it stored. */
+  /** Returns the modification time it stored; throws UniquenessConflict where the name is taken. */
   async update(id: string, fields: GroupFields): Promise<string> {
     const now = new Date().toISOString();
-    await this.db
-      .updateTable('groups')
-      .set({ ...columns(fields), updated_at: now, version: sql`version + 1` })
-      .where('id', '=', id)
-      .execute();
+    await unique('group', () =>
+      this.db
+        .updateTable('groups')
+        .set({ ...columns(fields), updated_at: now, version: sql`version + 1` })
+        .where('id', '=', id)
+        .execute(),
+    );
     return now;
   }
 

@@ -2,6 +2,7 @@ import { sql, type Kysely } from 'kysely';
 import type { EqTerm } from '../scim/filter.js';
 import type { UserResource } from '../scim/user.js';
 import type { Database } from './schema.js';
+import { unique } from './errors.js';
 import { toRow, type UserRow } from './user-row.js';
 import type { UserColumns, UserLookups, UserWrites } from './user-statements.js';
 
@@ -162,16 +163,24 @@ export class UsersRepo {
     return { rows: rows.map(toRow), total: Number(total) };
   }
 
+  /** Throws UniquenessConflict where the id or the userName is taken. */
   async insert(user: NewUser): Promise<void> {
     const now = new Date().toISOString();
-    if (this.writes) this.writes.insert(user.id, columns(user.resource), user.role, user.createdAt ?? now, now);
-    else {
-      await this.db
-        .insertInto('users')
-        .values({ id: user.id, ...columns(user.resource), role: user.role, created_at: user.createdAt ?? now, updated_at: now, version: 1 })
-        .execute();
-    }
+    await unique('user', async () => {
+      if (this.writes) this.writes.insert(user.id, columns(user.resource), user.role, user.createdAt ?? now, now);
+      else {
+        await this.db
+          .insertInto('users')
+          .values({ id: user.id, ...columns(user.resource), role: user.role, created_at: user.createdAt ?? now, updated_at: now, version: 1 })
+          .execute();
+      }
+    });
     await this.setEmails(user.id, user.resource, false);
+  }
+
+  /** Every user not deleted. */
+  async liveIds(): Promise<string[]> {
+    return (await this.db.selectFrom('users').select('id').where('deleted_at', 'is', null).execute()).map((r) => r.id);
   }
 
   /** Indexes users met upstream that the bridge did not create; an existing row wins. */
@@ -197,7 +206,7 @@ export class UsersRepo {
    */
   async update(id: string, resource: UserResource, expectedVersion?: number, previous?: UserResource): Promise<boolean> {
     const now = new Date().toISOString();
-    const changed = this.writes ? this.writes.update(id, columns(resource), now, expectedVersion) : await this.updateRow(id, columns(resource), now, expectedVersion);
+    const changed = await unique('user', () => (this.writes ? this.writes.update(id, columns(resource), now, expectedVersion) : this.updateRow(id, columns(resource), now, expectedVersion)));
     if (changed === 0) return false;
     if (!previous || JSON.stringify(emailsOf(previous)) !== JSON.stringify(emailsOf(resource))) await this.setEmails(id, resource, true);
     return true;
