@@ -20,7 +20,7 @@ import { GroupsService } from './provisioning/groups-service.js';
 import { RolePolicy } from './provisioning/role-policy.js';
 import { UsersService } from './provisioning/users-service.js';
 import { startSandbox, type RunningSandbox } from './sandbox/server.js';
-import { AuditWriter } from './store/audit.js';
+import { AuditWriter } from './audit/writer.js';
 import { Store } from './store/store.js';
 import { buildRoleSync } from './sync/role-sync.js';
 import type { RoleSyncWorker } from './sync/worker.js';
@@ -150,10 +150,8 @@ export async function createBridge(config: Config, opts: BridgeOptions = {}): Pr
   const metrics = new Metrics();
   const bucket = bucketConfig(config.fullstory);
   // Several replicas share PostgreSQL, so they share one budget there; SQLite means one replica.
-  const tokenSource: TokenSource | undefined =
-    store.dialect === 'postgres'
-      ? { acquire: (n, priority) => store.rateBudget.acquire('fullstory', n, priority, bucket), pause: (s) => store.rateBudget.pause('fullstory', s) }
-      : undefined;
+  const shared = store.rateBudget;
+  const tokenSource: TokenSource | undefined = shared && { acquire: (n, priority) => shared.acquire('fullstory', n, priority, bucket), pause: (s) => shared.pause('fullstory', s) };
   const client = new FullStoryClient({
     ...clientOptions(config),
     baseUrl: fullstoryUrl,
@@ -245,8 +243,8 @@ export async function createBridge(config: Config, opts: BridgeOptions = {}): Pr
 
   // Audit retention: prune now and every six hours.
   const prune = () =>
-    store.audit
-      .prune(new Date(Date.now() - config.audit.retentionDays * 86_400_000).toISOString())
+    store
+      .transaction((tx) => tx.audit.prune(new Date(Date.now() - config.audit.retentionDays * 86_400_000).toISOString()))
       .then((n) => n > 0 && logger.info({ rows: n }, 'audit rows past retention pruned'))
       .catch((err: unknown) => logger.warn({ err }, 'audit pruning failed'));
   await prune();

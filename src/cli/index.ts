@@ -108,7 +108,8 @@ async function audit(args: string[]): Promise<number> {
   const config = loadConfig();
   const store = await Store.open({ url: config.database.url, dataDir: config.database.dataDir, ...(config.database.schema ? { pgSchema: config.database.schema } : {}) });
   try {
-    const rows = await store.audit.since(parseSince(values.since!).toISOString());
+    const since = parseSince(values.since!).toISOString();
+    const rows = await store.read((r) => r.audit.since(since));
     if (values.format === 'jsonl') {
       for (const r of rows) process.stdout.write(`${JSON.stringify(r)}\n`);
     } else {

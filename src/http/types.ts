@@ -4,7 +4,7 @@ import type { DeliveryChoice } from '../fullstory/role-channel.js';
 import type { DeliveryVerdict } from '../sync/health.js';
 import type { GroupsService } from '../provisioning/groups-service.js';
 import type { OpContext, UsersService } from '../provisioning/users-service.js';
-import type { AuditWriter } from '../store/audit.js';
+import type { AuditWriter } from '../audit/writer.js';
 import type { Store } from '../store/store.js';
 import type { Metrics } from './metrics.js';
 

@@ -10,7 +10,7 @@ export async function recomputeRoles(tx: Repos, policy: RolePolicy, userIds: Ite
   if (ids.length === 0) return 0;
   // Two transactions on different groups may touch one user: the second waits here and
   // then reads memberships the first committed, so neither writes a stale role.
-  await tx.users.lockForUpdate(ids, tx.dialect);
+  await tx.users.lockForUpdate(ids);
   const ranks = await tx.groups.bestRanks(ids);
   const current = await tx.users.rolesOf(ids);
   const changed = new Map<string, string | null>();

@@ -5,7 +5,7 @@ import { parseEqFilter } from '../scim/filter.js';
 import { groupChanges, normaliseGroup, type GroupChange, type GroupInput } from '../scim/group.js';
 import { parsePatchBody } from '../scim/patch.js';
 import { UniquenessConflict } from '../store/errors.js';
-import { GROUP_FILTER_VOCABULARY, type GroupRow } from '../store/groups.js';
+import { GROUP_FILTER_VOCABULARY, type GroupRow } from '../store/store.js';
 import type { Repos, Store } from '../store/store.js';
 import { recomputeRoles } from './effective-roles.js';
 import type { RolePolicy } from './role-policy.js';

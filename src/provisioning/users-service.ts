@@ -11,7 +11,7 @@ import { normaliseUser, type UserResource } from '../scim/user.js';
 import { applyUserPatch } from '../scim/user-patch.js';
 import { UniquenessConflict } from '../store/errors.js';
 import type { Store } from '../store/store.js';
-import { USER_FILTER_VOCABULARY, type UserRow } from '../store/users.js';
+import { USER_FILTER_VOCABULARY, type UserRow } from '../store/store.js';
 import type { RolePolicy } from './role-policy.js';
 import { fromUpstream, mergeUpstream, toUpstream, toUpstreamPut, upstreamDiff } from './user-mapping.js';
 import { upstreamToScim } from './upstream-errors.js';

@@ -1,4 +1,6 @@
-import { type Kysely, type Migration, type MigrationProvider } from 'kysely';
+import type BetterSqlite3 from 'better-sqlite3';
+import { Kysely, Migrator, SqliteDialect, type Migration, type MigrationProvider } from 'kysely';
+import type { Database } from './schema.js';
 
 /** Written once for both dialects with Kysely's schema builder; types both accept. */
 const migrations: Record<string, Migration> = {
@@ -103,8 +105,24 @@ const migrations: Record<string, Migration> = {
   },
 };
 
-export const migrationProvider: MigrationProvider = {
+const migrationProvider: MigrationProvider = {
   async getMigrations() {
     return migrations;
   },
 };
+
+/**
+ * Brings the schema up to date: on PostgreSQL through the store's Kysely, pinned to its
+ * schema (otherwise Kysely may find another schema's migration tables); on SQLite
+ * through a Kysely made for the purpose over the writing connection, used for nothing else.
+ */
+export async function migrate(target: { sqlite: BetterSqlite3.Database } | { db: Kysely<Database>; schema?: string | undefined }): Promise<void> {
+  const db = 'sqlite' in target ? new Kysely<Database>({ dialect: new SqliteDialect({ database: target.sqlite }) }) : target.db;
+  const schema = 'schema' in target ? target.schema : undefined;
+  const migrator = new Migrator({ db, provider: migrationProvider, ...(schema ? { migrationTableSchema: schema } : {}) });
+  const { error, results } = await migrator.migrateToLatest();
+  if (error) {
+    const failed = results?.find((r) => r.status === 'Error')?.migrationName;
+    throw new Error(`Database migration ${failed ?? ''} failed: ${(error as Error).message ?? String(error)}`);
+  }
+}

@@ -1,8 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { UpstreamError } from '../fullstory/errors.js';
-import type { RoleSyncItem } from '../store/role-sync.js';
-import type { Store } from '../store/store.js';
+import type { RoleSyncItem, Store } from '../store/store.js';
 import { RoleNotApplied, type RoleDelivery } from './delivery.js';
 
 export interface WorkerOptions {
@@ -64,7 +63,7 @@ export class RoleSyncWorker {
     this.running = false;
     this.wake?.();
     await this.loop;
-    await this.opts.store.roleSync.release(this.id).catch(() => undefined);
+    await this.opts.store.transaction((tx) => tx.roleSync.release(this.id)).catch(() => undefined);
   }
 
   private async run(): Promise<void> {
@@ -75,7 +74,7 @@ export class RoleSyncWorker {
         this.kicked = false;
         // Read per claim: an adaptive delivery may have changed its way since the last.
         const batch = delivery.batched ? GROUP_BATCH : this.opts.concurrency * 4;
-        items = await store.roleSync.claim(this.id, batch, this.opts.claimTtlMs);
+        items = await store.transaction((tx) => tx.roleSync.claim(this.id, batch, this.opts.claimTtlMs));
       } catch (err) {
         logger.error({ err }, 'role sync: could not claim work');
       }
@@ -103,16 +102,16 @@ export class RoleSyncWorker {
           const err = results.get(item.userId) ?? null;
           try {
             if (!err) {
-              await store.roleSync.complete(this.id, item);
+              await store.transaction((tx) => tx.roleSync.complete(this.id, item));
               this.opts.onOutcome?.(item, null);
             } else if (err instanceof UpstreamError && err.status === 404) {
               logger.warn({ userId: item.userId }, 'role sync: user no longer exists in FullStory; dropping');
-              await store.roleSync.complete(this.id, item);
+              await store.transaction((tx) => tx.roleSync.complete(this.id, item));
             } else {
               failed++;
               const why = failureText(err);
               logger.warn({ userId: item.userId, role: item.desiredRole, attempts: item.attempts + 1, err: why }, 'role sync: delivery failed; will retry');
-              await store.roleSync.fail(this.id, item, why, retryAt(item, err));
+              await store.transaction((tx) => tx.roleSync.fail(this.id, item, why, retryAt(item, err)));
               this.opts.onOutcome?.(item, why);
             }
           } catch (dbErr) {

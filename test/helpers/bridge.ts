@@ -9,6 +9,8 @@ import { createBridge, REDACT, type Bridge } from '../../src/bridge.js';
 import { loadConfig } from '../../src/config/load.js';
 import type { ProfileName, ProfilePatch } from '../../src/sandbox/profile.js';
 import { startSandbox, type RunningSandbox } from '../../src/sandbox/server.js';
+import SQLite from 'better-sqlite3';
+import type { PostgresStore } from '../../src/store/postgres/store.js';
 import { Store } from '../../src/store/store.js';
 
 export const PG_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
@@ -55,9 +57,9 @@ export async function tempSchema(): Promise<{ schema: string; drop: () => Promis
 }
 
 /** A store on a PostgreSQL schema of its own; `close` closes it and drops the schema. */
-export async function tempPgStore(): Promise<{ store: Store; close: () => Promise<void> }> {
+export async function tempPgStore(): Promise<{ store: PostgresStore; close: () => Promise<void> }> {
   const { schema, drop } = await tempSchema();
-  const store = await Store.open({ url: PG_URL, dataDir: ':memory:', pgSchema: schema });
+  const store = (await Store.open({ url: PG_URL, dataDir: ':memory:', pgSchema: schema })) as PostgresStore;
   return {
     store,
     close: async () => {
@@ -73,7 +75,28 @@ export interface TestBridge {
   /** Everything the bridge logged, as text: for secrets checks. */
   logs: () => string;
   req: (method: string, url: string, body?: unknown, headers?: Record<string, string>) => Promise<Res>;
+  /** Runs a query on the bridge's database from outside, on a connection of its own (as an operator would look). */
+  sql: <R = Record<string, unknown>>(text: string) => Promise<R[]>;
   close: () => Promise<void>;
+}
+
+/** A query on a bridge's database from outside: the SQLite file read-only, or the PostgreSQL schema. */
+async function inspect<R>(where: { dataDir?: string | undefined; pgSchema?: string | undefined }, text: string): Promise<R[]> {
+  if (where.dataDir) {
+    const db = new SQLite(join(where.dataDir, 'bridge.sqlite'), { readonly: true });
+    try {
+      return db.prepare(text).all() as R[];
+    } finally {
+      db.close();
+    }
+  }
+  const client = new pg.Client({ connectionString: PG_URL, ...(where.pgSchema ? { options: `-c search_path=${where.pgSchema}` } : {}) });
+  await client.connect();
+  try {
+    return (await client.query(text)).rows as R[];
+  } finally {
+    await client.end();
+  }
 }
 
 export interface Res {
@@ -135,6 +158,7 @@ export async function startTestBridge(opts: TestBridgeOptions = {}): Promise<Tes
     bridge,
     sandbox,
     logs: () => chunks.join(''),
+    sql: (text) => inspect({ dataDir, pgSchema }, text),
     req: async (method, url, body, headers = {}) => {
       const res = await bridge.app.inject({
         method: method as 'GET',

@@ -60,7 +60,7 @@ describe.each(combos.map((c) => [label(c), c] as const))('against a FullStory wi
   const roleOf = (userName: string) => t.sandbox.roles().get(userName.toLowerCase());
   const settled = () =>
     eventually(async () => {
-      const s = await t.bridge.deps.store.roleSync.stats();
+      const s = await t.bridge.deps.store.read((r) => r.roleSync.stats());
       return s.backlog === 0;
     }, 'role sync to drain');
   const ids: Record<string, string> = {};
@@ -126,7 +126,7 @@ describe.each(combos.map((c) => [label(c), c] as const))('against a FullStory wi
     expect(answers.every((a) => a.status === 200 || a.status === 204)).toBe(true);
     await eventually(() => members.every((_, i) => roleOf(`par${i}@example.com`) === 'explorer'), 'all 40 explorers', 20_000);
     await settled();
-    expect((await t.bridge.deps.store.roleSync.stats()).failing).toBe(0);
+    expect((await t.bridge.deps.store.read((r) => r.roleSync.stats())).failing).toBe(0);
   });
 
   it('an import pages through every user once, with a consistent ListResponse', async () => {

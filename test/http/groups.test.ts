@@ -30,7 +30,7 @@ describe.each(dbs)('groups on %s', (db) => {
   const patch = (id: string, Operations: unknown[]) => t.req('PATCH', `${G}/${id}`, { schemas: [PATCH_OP], Operations });
   const members = async (id: string) => ((await t.req('GET', `${G}/${id}`)).body.members ?? []).map((m: { value: string }) => m.value).sort();
   const roleOf = (name: string) => t.sandbox.roles().get(`${name}@okta.local`);
-  const settled = () => eventually(async () => (await t.bridge.deps.store.roleSync.stats()).backlog === 0, 'role sync to drain');
+  const settled = () => eventually(async () => (await t.bridge.deps.store.read((r) => r.roleSync.stats())).backlog === 0, 'role sync to drain');
 
   beforeAll(async () => {
     t = await startTestBridge({ db, config: { roles: ROLES } });
@@ -275,8 +275,8 @@ describe.each(dbs)('groups on %s', (db) => {
     // A rename into the mapping moves every member at once.
     const renamed = await patch(id, [{ op: 'Replace', path: 'displayName', value: 'Support' }]);
     expect(renamed.status).toBe(200);
-    expect((await t.bridge.deps.store.roleSync.stats()).backlog).toBeGreaterThan(0);
-    await eventually(async () => (await t.bridge.deps.store.roleSync.stats()).backlog === 0, 'large sync', 60_000);
+    expect((await t.bridge.deps.store.read((r) => r.roleSync.stats())).backlog).toBeGreaterThan(0);
+    await eventually(async () => (await t.bridge.deps.store.read((r) => r.roleSync.stats())).backlog === 0, 'large sync', 60_000);
     const roles = t.sandbox.roles();
     const wrong = ids.filter((u) => roles.get(t.sandbox.state.users.get(u)!.userName.toLowerCase()) !== 'explorer');
     expect(wrong).toEqual([]);
@@ -290,11 +290,11 @@ describe.each(dbs)('the outbox survives a crash between commit and delivery, on 
       const u = (await t.req('POST', U, oktaUser('crash.victim@okta.local'))).body.id;
       const res = await t.req('POST', G, { schemas: [GROUP_SCHEMA], displayName: 'FS Admins', members: [{ value: u }] });
       expect(res.status).toBe(201);
-      expect((await t.bridge.deps.store.roleSync.stats()).backlog).toBe(1);
+      expect((await t.bridge.deps.store.read((r) => r.roleSync.stats())).backlog).toBe(1);
       expect(t.sandbox.roles().get('crash.victim@okta.local')).toBe('standard');
       t.bridge.worker.start();
       await eventually(() => t.sandbox.roles().get('crash.victim@okta.local') === 'admin', 'admin after restart');
-      await eventually(async () => (await t.bridge.deps.store.roleSync.stats()).backlog === 0, 'outbox drained');
+      await eventually(async () => (await t.bridge.deps.store.read((r) => r.roleSync.stats())).backlog === 0, 'outbox drained');
     } finally {
       await t.close();
     }
@@ -306,7 +306,7 @@ describe.each(dbs)('the outbox survives a crash between commit and delivery, on 
       const u = (await t.req('POST', U, oktaUser('flaky@okta.local'))).body.id;
       t.sandbox.set({ faults: { failRate: 1 } });
       await t.req('POST', G, { displayName: 'FS Admins', members: [{ value: u }] });
-      const failing = await eventually(async () => (await t.bridge.deps.store.roleSync.failing())[0], 'a failing row');
+      const failing = await eventually(async () => (await t.bridge.deps.store.read((r) => r.roleSync.failing()))[0], 'a failing row');
       expect(failing).toMatchObject({ userId: u, desiredRole: 'admin' });
       expect(failing!.lastError).toMatch(/FullStory 50\d/);
       t.sandbox.set({ faults: { failRate: 0 } });

@@ -6,11 +6,9 @@ const dbs = (await postgresAvailable()) ? (['sqlite', 'postgres'] as const) : ([
 
 /** Everything a bad request could have changed: the store's rows and FullStory's writes. */
 async function snapshot(t: TestBridge) {
-  const db = t.bridge.deps.store.db;
-  const count = async (table: 'users' | 'groups' | 'group_members' | 'role_sync' | 'user_emails') =>
-    Number((await db.selectFrom(table).select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n);
-  const users = await db.selectFrom('users').select(['id', 'resource', 'version']).orderBy('id').execute();
-  const groups = await db.selectFrom('groups').select(['id', 'display_name', 'version']).orderBy('id').execute();
+  const count = async (table: 'users' | 'groups' | 'group_members' | 'role_sync' | 'user_emails') => Number((await t.sql<{ n: number }>(`select count(*) as n from ${table}`))[0]!.n);
+  const users = await t.sql('select id, resource, version from users order by id');
+  const groups = await t.sql('select id, display_name, version from groups order by id');
   return {
     rows: { users: await count('users'), groups: await count('groups'), members: await count('group_members'), outbox: await count('role_sync'), emails: await count('user_emails') },
     users,

@@ -107,7 +107,7 @@ describe('graceful shutdown', () => {
     for (let i = 0; i < 30; i++) ids.push(t.sandbox.state.createUser({ userName: `drain${i}@example.com` }).id);
     await t.bridge.deps.store.transaction((tx) => tx.users.adopt(ids.map((id, i) => ({ id, resource: { userName: `drain${i}@example.com` }, role: 'standard' }))));
     await t.req('POST', G, { displayName: 'Admins', members: ids.map((value) => ({ value })) });
-    await eventually(async () => (await t.bridge.deps.store.roleSync.stats()).backlog < 30, 'worker started');
+    await eventually(async () => (await t.bridge.deps.store.read((r) => r.roleSync.stats())).backlog < 30, 'worker started');
     const inflight = fetch(`${address}${U}`, { method: 'POST', headers, body: JSON.stringify(oktaUser('in.flight@okta.local')) });
     await new Promise((r) => setTimeout(r, 50));
     const started = performance.now();
@@ -127,9 +127,9 @@ describe('graceful shutdown', () => {
       for (let i = 0; i < 40; i++) ids.push(t.sandbox.state.createUser({ userName: `claim${i}@example.com` }).id);
       await t.bridge.deps.store.transaction((tx) => tx.users.adopt(ids.map((id, i) => ({ id, resource: { userName: `claim${i}@example.com` }, role: 'standard' }))));
       await t.req('POST', G, { displayName: 'Admins', members: ids.map((value) => ({ value })) });
-      await eventually(async () => (await t.bridge.deps.store.roleSync.stats()).backlog < 40, 'some applied');
+      await eventually(async () => (await t.bridge.deps.store.read((r) => r.roleSync.stats())).backlog < 40, 'some applied');
       await t.bridge.worker.stop();
-      const rows = await t.bridge.deps.store.db.selectFrom('role_sync').selectAll().execute();
+      const rows = await t.sql<{ claimed_by: string | null }>('select * from role_sync');
       expect(rows.length).toBeGreaterThan(0);
       expect(rows.filter((r) => r.claimed_by !== null)).toEqual([]);
       const applied = [...t.sandbox.roles().values()].filter((r) => r === 'admin').length;

@@ -97,9 +97,9 @@ describe.each(dbs)('properties on %s', (db) => {
       fc.record({ method: fc.constantFrom('GET', 'DELETE'), url: fc.string({ minLength: 1, maxLength: 40 }).map((id) => `${U}/${encodeURIComponent(id)}`), body: fc.constant(undefined) }),
     );
     const state = async () => ({
-      user: (await t.bridge.deps.store.users.get(target))?.resource,
-      members: await t.bridge.deps.store.groups.members(group),
-      group: (await t.bridge.deps.store.groups.get(group))?.displayName,
+      user: (await t.bridge.deps.store.read((r) => r.users.get(target)))?.resource,
+      members: await t.bridge.deps.store.read((r) => r.groups.members(group)),
+      group: (await t.bridge.deps.store.read((r) => r.groups.get(group)))?.displayName,
       fullstory: t.sandbox.counters.writes(),
     });
     await fc.assert(

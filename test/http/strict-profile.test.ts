@@ -54,7 +54,7 @@ describe.each(dbs)('against the strict FullStory profile on %s', (db) => {
     const list = await t.req('GET', `${U}?count=100`);
     expect(list.body.Resources.map((r: any) => r.id)).not.toContain(u.id);
     await t.bridge.deps.audit.flush();
-    const audit = await t.bridge.deps.store.audit.since('1970-01-01T00:00:00Z');
+    const audit = await t.bridge.deps.store.read((r) => r.audit.since('1970-01-01T00:00:00Z'));
     expect(audit.find((a) => a.method === 'DELETE' && a.resource_id === u.id)?.detail).toMatch(/deactivated instead/);
     // Re-created by the IdP later: the same FullStory user is reactivated, not duplicated.
     const again = await t.req('POST', U, oktaUser('strict.delete@okta.local'));
@@ -99,7 +99,7 @@ describe.each(dbs)('against the strict FullStory profile on %s', (db) => {
     expect(g.status).toBe(201);
     await eventually(() => t.sandbox.roles().get('strict.admin@okta.local') === 'admin', 'admin via role group');
     // The create's default (standard) and the push's admin may go in two batches: let both finish.
-    const drained = () => eventually(async () => (await t.bridge.deps.store.roleSync.stats()).backlog === 0, 'role sync to drain');
+    const drained = () => eventually(async () => (await t.bridge.deps.store.read((r) => r.roleSync.stats())).backlog === 0, 'role sync to drain');
     await drained();
     const adminGroup = [...t.sandbox.state.groups.values()].find((x) => x.displayName === 'Admin');
     expect(adminGroup?.members).toContain(u.id);

@@ -59,7 +59,7 @@ describe.each(runs)('under upstream 5xx and resets, on %s with a fail rate of %s
       await asIdp(t, 'POST', G, { schemas: [GROUP_SCHEMA], displayName: 'Admins', members: admins.map((value) => ({ value })) });
 
       t.sandbox.set({ faults: { failRate: 0, resetRate: 0 } });
-      await eventually(async () => (await t.bridge.deps.store.roleSync.stats()).backlog === 0, 'role sync to drain', 60_000);
+      await eventually(async () => (await t.bridge.deps.store.read((r) => r.roleSync.stats())).backlog === 0, 'role sync to drain', 60_000);
 
       const fullstory = [...t.sandbox.state.users.values()];
       // Nothing in FullStory that the IdP did not create, and no user twice.

@@ -42,7 +42,7 @@ describe.skipIf(!pgUp)('several replicas on one PostgreSQL', () => {
     const expected = users.filter((_, i) => i % 3 !== 0).sort();
     const members = (await b.req('GET', `${G}/${group}`)).body.members.map((m: { value: string }) => m.value).sort();
     expect(members).toEqual(expected);
-    await eventually(async () => (await a.bridge.deps.store.roleSync.stats()).backlog === 0, 'role sync to drain');
+    await eventually(async () => (await a.bridge.deps.store.read((r) => r.roleSync.stats())).backlog === 0, 'role sync to drain');
     const roles = sb.roles();
     users.forEach((u, i) => expect(roles.get(`replica${i}@example.com`), u).toBe(i % 3 === 0 ? 'standard' : 'admin'));
   });
@@ -127,7 +127,7 @@ describe.skipIf(!pgUp)('several replicas on one PostgreSQL', () => {
     await eventually(() => admins() >= 1500, 'sync under way', 60_000);
     replicas[0]!.child.kill('SIGKILL');
     const killedAt = admins();
-    await eventually(async () => (await store.roleSync.stats()).backlog === 0, 'the others to finish', 120_000);
+    await eventually(async () => (await store.read((r) => r.roleSync.stats())).backlog === 0, 'the others to finish', 120_000);
     const totalMs = performance.now() - started;
     console.info(`[replicas] 10,000-member group: answered in ${answeredMs.toFixed(0)} ms; replica killed at ${killedAt} applied; all applied in ${(totalMs / 1000).toFixed(1)} s`);
 

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { UniquenessConflict } from '../../src/store/errors.js';
-import { Store } from '../../src/store/store.js';
+import { Store, type ReadRepos, type Repos } from '../../src/store/store.js';
 import type { UserResource } from '../../src/scim/user.js';
 import { postgresAvailable, tempPgStore } from '../helpers/bridge.js';
 
@@ -20,7 +20,13 @@ async function open(kind: (typeof kinds)[number]): Promise<{ store: Store; close
   if (kind === 'postgres') return tempPgStore();
   const dir = kind === 'sqlite-file' ? mkdtempSync(join(tmpdir(), 'fsb-contract-')) : ':memory:';
   const store = await Store.open({ dataDir: dir });
-  return { store, close: async () => (await store.close(), dir !== ':memory:' && rmSync(dir, { recursive: true, force: true })) };
+  return {
+    store,
+    close: async () => {
+      await store.close();
+      if (dir !== ':memory:') rmSync(dir, { recursive: true, force: true });
+    },
+  };
 }
 
 const user = (userName: string, extra: Partial<UserResource> = {}): UserResource => ({ userName, active: true, ...extra }) as UserResource;
@@ -29,9 +35,9 @@ const group = (displayName: string, role: string | null = null, roleRank: number
 describe.each(kinds)('the store contract on %s', (kind) => {
   let store: Store;
   let close: () => Promise<void>;
-  const tx = <T>(fn: Parameters<Store['transaction']>[0] & ((r: never) => Promise<T>)) => store.transaction(fn) as Promise<T>;
+  const tx = <T>(fn: (t: Repos) => Promise<T>) => store.transaction(fn);
   /** The same read through read() and through a transaction: both answers, which must agree. */
-  const both = async <T>(fn: (r: Parameters<Parameters<Store['read']>[0]>[0]) => Promise<T>): Promise<T> => {
+  const both = async <T>(fn: (r: ReadRepos) => Promise<T>): Promise<T> => {
     const [a, b] = [await store.read(fn), await store.transaction(fn)];
     expect(a).toEqual(b);
     return a;
@@ -111,7 +117,7 @@ describe.each(kinds)('the store contract on %s', (kind) => {
 
     it('setRoles writes each role; lockForUpdate holds rows without changing them', async () => {
       await tx(async (t) => {
-        await t.users.lockForUpdate(['u3', 'a1'], t.dialect);
+        await t.users.lockForUpdate(['u3', 'a1']);
         await t.users.setRoles(new Map([['u3', 'explorer'], ['a1', 'guest']]));
       });
       expect(await both((r) => r.users.rolesOf(['u3', 'a1']))).toEqual(new Map([['u3', 'explorer'], ['a1', 'guest']]));

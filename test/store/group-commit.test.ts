@@ -74,7 +74,7 @@ describe('SQLite: group commit on the writer, request-path reads on the reader',
         }),
       ),
     );
-    expect((await store.users.get('counter'))!.resource.displayName).toBe('50');
+    expect((await store.read((r) => r.users.get('counter')))!.resource.displayName).toBe('50');
   });
 
   it('a request-path read sees only committed writes, and does not wait for a group in progress', async () => {

@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { takeFromBucket, type BucketConfig, type Priority } from '../../src/lib/token-bucket.js';
-import type { Store } from '../../src/store/store.js';
+import type { PostgresStore } from '../../src/store/postgres/store.js';
 import { postgresAvailable, tempPgStore } from '../helpers/bridge.js';
 
 const pgUp = await postgresAvailable();
@@ -12,7 +12,7 @@ const pgUp = await postgresAvailable();
  * spend FullStory's budget by a different rule than one bridge alone.
  */
 describe.skipIf(!pgUp)('the shared rate budget (PostgreSQL)', () => {
-  let store: Store;
+  let store: PostgresStore;
   let close: (() => Promise<void>) | undefined;
   const cfg: BucketConfig = { perSecond: 16, burst: 50, reserve: 5 };
 

@@ -19,10 +19,12 @@ describe.skipIf(!pgUp)('effective roles under concurrent transactions (PostgreSQ
   afterAll(async () => close?.());
 
   it('a role computed while another group change is uncommitted is not stale after both commit', async () => {
-    await store.users.insert({ id: 'u1', resource: { userName: 'u1@example.com' }, role: 'architect' });
-    await store.groups.insert('admins', { displayName: 'Admins', externalId: null, role: 'admin', roleRank: 0, extra: {} });
-    await store.groups.insert('eng', { displayName: 'Eng', externalId: null, role: 'architect', roleRank: 1, extra: {} });
-    await store.groups.addMembers('eng', ['u1']);
+    await store.transaction(async (tx) => {
+      await tx.users.insert({ id: 'u1', resource: { userName: 'u1@example.com' }, role: 'architect' });
+      await tx.groups.insert('admins', { displayName: 'Admins', externalId: null, role: 'admin', roleRank: 0, extra: {} });
+      await tx.groups.insert('eng', { displayName: 'Eng', externalId: null, role: 'architect', roleRank: 1, extra: {} });
+      await tx.groups.addMembers('eng', ['u1']);
+    });
 
     let release!: () => void;
     const gate = new Promise<void>((r) => (release = r));
@@ -44,8 +46,8 @@ describe.skipIf(!pgUp)('effective roles under concurrent transactions (PostgreSQ
     await new Promise((r) => setTimeout(r, 200));
     release();
     await Promise.all([t1, t2]);
-    expect((await store.users.get('u1'))?.role).toBe('admin');
-    const [queued] = await store.roleSync.claim('w', 10, 60_000);
+    expect((await store.read((r) => r.users.get('u1')))?.role).toBe('admin');
+    const [queued] = await store.transaction((tx) => tx.roleSync.claim('w', 10, 60_000));
     expect(queued?.desiredRole).toBe('admin');
   });
 });

@@ -33,7 +33,7 @@ describe('role delivery is verified, not assumed', () => {
     const ids = await users(t, ['drop.a', 'drop.b', 'drop.c', 'drop.d']);
     expect((await group(t, 'FS Admins', ids)).status).toBe(201);
     const failing = (await eventually(async () => {
-      const rows = await t.bridge.deps.store.roleSync.failing();
+      const rows = await t.bridge.deps.store.read((r) => r.roleSync.failing());
       return rows.length === 4 ? rows : undefined;
     }, 'four failing role changes'))!;
     expect(failing[0]!.lastError).toBe('FullStory ignored `roles`: it carries roles in groups; set `roles.delivery: role-groups` or leave it on auto.');
@@ -47,7 +47,7 @@ describe('role delivery is verified, not assumed', () => {
     expect(metrics).toMatch(/^scim_bridge_role_sync_failing 4$/m);
     expect(metrics).toMatch(/^scim_bridge_role_delivery_degraded 1$/m);
     await t.bridge.deps.audit.flush();
-    const audit = await t.bridge.deps.store.audit.since('1970-01-01T00:00:00Z');
+    const audit = await t.bridge.deps.store.read((r) => r.audit.since('1970-01-01T00:00:00Z'));
     // One row when each failing streak starts (per desired role: standard at create, then admin), not one per retry.
     const rows = audit.filter((a) => a.operation === 'role-sync' && a.detail?.startsWith('role admin'));
     expect(rows.map((r) => r.resource_id).sort()).toEqual([...ids].sort());

@@ -12,12 +12,12 @@ export default async function opsRoutes(app: FastifyInstance) {
     let roleSync: Record<string, unknown> = {};
     try {
       await store.ping();
-      const s = await store.roleSync.stats();
+      const s = await store.read((r) => r.roleSync.stats());
       roleSync = {
         backlog: s.backlog,
         failing: s.failing,
         oldestPendingAgeSeconds: s.oldestPendingAt ? Math.round((Date.now() - Date.parse(s.oldestPendingAt)) / 1000) : 0,
-        ...(s.failing > 0 ? { lastError: (await store.roleSync.failing(1))[0]?.lastError ?? null } : {}),
+        ...(s.failing > 0 ? { lastError: (await store.read((r) => r.roleSync.failing(1)))[0]?.lastError ?? null } : {}),
       };
     } catch {
       storeOk = false;
@@ -41,7 +41,7 @@ export default async function opsRoutes(app: FastifyInstance) {
 
   app.get('/metrics', quiet, async (_req, reply) => {
     try {
-      const s = await store.roleSync.stats();
+      const s = await store.read((r) => r.roleSync.stats());
       metrics.roleSyncBacklog.set(s.backlog);
       metrics.roleSyncFailing.set(s.failing);
       metrics.roleDeliveryDegraded.set(readiness.roles?.().health.degraded ? 1 : 0);

@@ -1,9 +1,7 @@
 import type BetterSqlite3 from 'better-sqlite3';
-import type { Kysely } from 'kysely';
-import type { Database } from './schema.js';
 
 interface Pending {
-  fn: (conn: Kysely<Database>) => Promise<unknown>;
+  fn: () => Promise<unknown>;
   /** Reads need no savepoint: they have nothing to undo. */
   readOnly: boolean;
   resolve: (value: unknown) => void;
@@ -26,9 +24,8 @@ export class GroupCommit {
   private draining = false;
   private readonly tx: TxControl;
 
-  /** `raw` is the connection under `db`: the group's own statements run on it directly. */
+  /** `raw` is the writing connection; the transactions' statements run on it too. */
   constructor(
-    private readonly db: Kysely<Database>,
     raw: BetterSqlite3.Database,
     /** Runs after each commit, before anyone waiting on it is answered. */
     private readonly afterCommit: () => void = () => {},
@@ -37,7 +34,7 @@ export class GroupCommit {
     this.tx = txControl(raw);
   }
 
-  run<T>(fn: (conn: Kysely<Database>) => Promise<T>, readOnly = false): Promise<T> {
+  run<T>(fn: () => Promise<T>, readOnly = false): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       this.queue.push({ fn, readOnly, resolve: resolve as (v: unknown) => void, reject });
       if (this.draining) return;
@@ -50,30 +47,30 @@ export class GroupCommit {
 
   private async drain(): Promise<void> {
     try {
-      while (this.queue.length > 0) await this.db.connection().execute((conn) => this.batch(conn));
+      while (this.queue.length > 0) await this.batch();
     } catch (err) {
-      // No connection to run on (the store is closing): nothing queued can be applied.
+      // The connection is gone (the store is closing): nothing queued can be applied.
       for (const p of this.queue.splice(0)) p.reject(err);
     } finally {
       this.draining = false;
     }
   }
 
-  private async batch(conn: Kysely<Database>): Promise<void> {
-    if (this.queue.length === 1) return this.alone(conn, this.queue.shift()!);
+  private async batch(): Promise<void> {
+    if (this.queue.length === 1) return this.alone(this.queue.shift()!);
     const applied: [Pending, unknown][] = [];
     try {
       this.tx.begin();
       for (let n = 0; n < this.maxBatch && this.queue.length > 0; n++) {
         const p = this.queue.shift()!;
         if (p.readOnly) {
-          await p.fn(conn).then((value) => applied.push([p, value]), p.reject);
+          await p.fn().then((value) => applied.push([p, value]), p.reject);
           continue;
         }
         this.tx.savepoint();
         let value: unknown;
         try {
-          value = await p.fn(conn);
+          value = await p.fn();
         } catch (err) {
           p.reject(err);
           this.tx.rollbackToSavepoint();
@@ -94,12 +91,12 @@ export class GroupCommit {
   }
 
   /** Nothing to share with: a read runs as it is, a write in a plain transaction (no savepoint to pay for). */
-  private async alone(conn: Kysely<Database>, p: Pending): Promise<void> {
-    if (p.readOnly) return p.fn(conn).then(p.resolve, p.reject);
+  private async alone(p: Pending): Promise<void> {
+    if (p.readOnly) return p.fn().then(p.resolve, p.reject);
     let value: unknown;
     try {
       this.tx.begin();
-      value = await p.fn(conn);
+      value = await p.fn();
       this.tx.commit();
     } catch (err) {
       this.tx.rollback();
@@ -121,9 +118,8 @@ interface TxControl {
 }
 
 /**
- * The statements that open and close transactions and savepoints, prepared once and run
- * on the raw connection: through Kysely each cost as much as a user lookup, and a group
- * runs two per write. Safe because a group holds Kysely's one connection while it runs.
+ * The statements that open and close transactions and savepoints, prepared once: a
+ * group runs two per write. Only the group commit opens transactions on the writer.
  */
 function txControl(raw: BetterSqlite3.Database): TxControl {
   const statement = (text: string) => {

@@ -1,40 +1,11 @@
 import { sql, type Kysely } from 'kysely';
-import type { Database, RoleSyncTable } from './schema.js';
-import { chunks } from './users.js';
+import { chunks, toRoleSyncItem as toItem, type RoleSyncItem, type RoleSyncStats } from '../rows.js';
+import type { Database } from '../schema.js';
+import type { RoleSyncWrites } from '../store.js';
 
-export interface RoleSyncItem {
-  userId: string;
-  desiredRole: string;
-  seq: number;
-  attempts: number;
-  lastError: string | null;
-}
-
-export interface RoleSyncStats {
-  backlog: number;
-  failing: number;
-  oldestPendingAt: string | null;
-}
-
-const toItem = (r: RoleSyncTable): RoleSyncItem => ({
-  userId: r.user_id,
-  desiredRole: r.desired_role,
-  seq: Number(r.seq),
-  attempts: Number(r.attempts),
-  lastError: r.last_error,
-});
-
-/**
- * The role-sync outbox: one row per user whose FullStory role must change. Written in
- * the same transaction as the membership change that implies it; a newer desired role
- * replaces an older one (the latest wins), and bumps `seq` so a worker that was busy
- * with the old one does not clear the new one.
- */
-export class RoleSyncRepo {
-  constructor(
-    private readonly db: Kysely<Database>,
-    private readonly dialect: 'sqlite' | 'postgres',
-  ) {}
+/** The role-sync outbox on PostgreSQL (see RoleSyncWrites). */
+export class PostgresRoleSync implements RoleSyncWrites {
+  constructor(private readonly db: Kysely<Database>) {}
 
   async enqueue(changes: ReadonlyMap<string, string>): Promise<void> {
     const now = new Date().toISOString();
@@ -77,7 +48,9 @@ export class RoleSyncRepo {
       .where((eb) => eb.or([eb('claimed_until', 'is', null), eb('claimed_until', '<', nowIso)]))
       .orderBy('next_attempt_at')
       .limit(limit)
-      .$if(this.dialect === 'postgres', (q) => q.forUpdate().skipLocked());
+      // Replicas claiming at once take different rows instead of waiting for each other.
+      .forUpdate()
+      .skipLocked();
     const rows = await this.db
       .updateTable('role_sync')
       .set({ claimed_by: workerId, claimed_until: until })

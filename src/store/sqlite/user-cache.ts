@@ -1,4 +1,4 @@
-import type { UserRow } from './user-row.js';
+import type { UserRow } from '../rows.js';
 
 /** How many rows the cache keeps; the one read first goes first. About 1 KB each. */
 const CAPACITY = 2_000;

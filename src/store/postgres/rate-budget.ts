@@ -1,13 +1,14 @@
 import { sql, type Kysely } from 'kysely';
-import { refillWaitMs, reserveFor, type BucketConfig, type Priority } from '../lib/token-bucket.js';
-import type { Database } from './schema.js';
+import { refillWaitMs, reserveFor, type BucketConfig, type Priority } from '../../lib/token-bucket.js';
+import type { Database } from '../schema.js';
+import type { SharedRateBudget } from '../store.js';
 
 /**
  * FullStory's rate budget as one row every replica draws on (PostgreSQL). Each take
  * locks the row for a moment and uses the database's clock, so replicas' clocks do not
  * matter; a 429's pause is written here and every replica honours it.
  */
-export class RateBudgetRepo {
+export class PostgresRateBudget implements SharedRateBudget {
   constructor(private readonly db: Kysely<Database>) {}
 
   private async nowMs(db: Kysely<Database>): Promise<number> {

@@ -1,0 +1,175 @@
+import type { EqTerm } from '../scim/filter.js';
+import type { JsonObject } from '../scim/values.js';
+import type { UserResource } from '../scim/user.js';
+import type { AuditTable, GroupsTable, RoleSyncTable, UsersTable } from './schema.js';
+
+/**
+ * The store's rows as the rules see them, and how each implementation turns its table
+ * rows into them and back: one mapping, so the two stores cannot drift.
+ */
+
+export interface UserRow {
+  id: string;
+  userName: string;
+  externalId: string | null;
+  active: boolean;
+  role: string | null;
+  resource: UserResource;
+  createdAt: string;
+  updatedAt: string;
+  version: number;
+  /** The IdP deleted it; FullStory may still hold it, deactivated. */
+  deleted: boolean;
+}
+
+export interface NewUser {
+  id: string;
+  resource: UserResource;
+  role: string | null;
+  createdAt?: string;
+}
+
+export interface GroupRow {
+  id: string;
+  displayName: string;
+  externalId: string | null;
+  role: string | null;
+  roleRank: number | null;
+  extra: JsonObject;
+  createdAt: string;
+  updatedAt: string;
+  version: number;
+}
+
+export interface GroupFields {
+  displayName: string;
+  externalId: string | null;
+  role: string | null;
+  roleRank: number | null;
+  extra: JsonObject;
+}
+
+export interface RoleSyncItem {
+  userId: string;
+  desiredRole: string;
+  seq: number;
+  attempts: number;
+  lastError: string | null;
+}
+
+export interface RoleSyncStats {
+  backlog: number;
+  failing: number;
+  oldestPendingAt: string | null;
+}
+
+export type AuditEntry = Omit<AuditTable, 'id' | 'at'> & { at?: string };
+
+/** A filter's terms, as both stores answer them (scim/filter parses them). */
+export type Terms = readonly EqTerm[];
+
+/** Filter attributes the index answers for /Users (lower-cased path -> key). */
+export const USER_FILTER_VOCABULARY: Record<string, string> = {
+  id: 'id',
+  username: 'userName',
+  externalid: 'externalId',
+  active: 'active',
+  'emails.value': 'emails.value',
+};
+
+export const GROUP_FILTER_VOCABULARY: Record<string, string> = {
+  id: 'id',
+  displayname: 'displayName',
+  externalid: 'externalId',
+  'members.value': 'members.value',
+};
+
+export function toUserRow(r: UsersTable): UserRow {
+  return {
+    id: r.id,
+    userName: r.user_name,
+    externalId: r.external_id,
+    active: Number(r.active) === 1,
+    role: r.role,
+    resource: JSON.parse(r.resource) as UserResource,
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
+    version: Number(r.version),
+    deleted: r.deleted_at !== null,
+  };
+}
+
+/** The columns a user write sets. */
+export type UserColumns = Pick<UsersTable, 'user_name' | 'user_name_lc' | 'external_id' | 'active' | 'resource'>;
+
+export function userColumns(resource: UserResource): UserColumns {
+  return {
+    user_name: resource.userName,
+    user_name_lc: resource.userName.toLowerCase(),
+    external_id: typeof resource.externalId === 'string' ? resource.externalId : null,
+    active: resource.active === false ? 0 : 1,
+    resource: JSON.stringify(resource),
+  };
+}
+
+export interface EmailRow {
+  value_lc: string;
+  type: string | null;
+}
+
+/** A user's emails as the index keeps them for filters. */
+export function emailsOf(resource: UserResource): EmailRow[] {
+  const emails = Array.isArray(resource.emails) ? resource.emails : [];
+  return emails.flatMap((e) =>
+    e && typeof e === 'object' && !Array.isArray(e) && typeof e.value === 'string'
+      ? [{ value_lc: e.value.toLowerCase(), type: typeof e.type === 'string' ? e.type.toLowerCase() : null }]
+      : [],
+  );
+}
+
+/** Whether a write must re-index the emails: always, unless what was read says they did not change. */
+export function emailsChanged(previous: UserResource | undefined, resource: UserResource): boolean {
+  return !previous || JSON.stringify(emailsOf(previous)) !== JSON.stringify(emailsOf(resource));
+}
+
+export function toGroupRow(r: GroupsTable): GroupRow {
+  return {
+    id: r.id,
+    displayName: r.display_name,
+    externalId: r.external_id,
+    role: r.role,
+    roleRank: r.role_rank === null ? null : Number(r.role_rank),
+    extra: JSON.parse(r.extra) as JsonObject,
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
+    version: Number(r.version),
+  };
+}
+
+export function groupColumns(fields: GroupFields) {
+  return {
+    display_name: fields.displayName,
+    display_name_lc: fields.displayName.toLowerCase(),
+    external_id: fields.externalId,
+    role: fields.role,
+    role_rank: fields.roleRank,
+    extra: JSON.stringify(fields.extra),
+  };
+}
+
+export const toRoleSyncItem = (r: RoleSyncTable): RoleSyncItem => ({
+  userId: r.user_id,
+  desiredRole: r.desired_role,
+  seq: Number(r.seq),
+  attempts: Number(r.attempts),
+  lastError: r.last_error,
+});
+
+/** A filter's `active` value as the column holds it. */
+export const activeValue = (v: unknown): 0 | 1 => (v === true || String(v).toLowerCase() === 'true' ? 1 : 0);
+
+export function chunks<T>(items: readonly T[], size = 500): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}
