@@ -8,7 +8,6 @@ import groupsRoutes from './http/routes/groups.js';
 import opsRoutes from './http/routes/ops.js';
 import usersRoutes from './http/routes/users.js';
 import type { AppDeps } from './http/types.js';
-import { createHash } from 'node:crypto';
 import { ScimError } from './scim/errors.js';
 
 /** The bridge as a Fastify plugin: cross-cutting plugins, then thin routes. */
@@ -49,23 +48,18 @@ export default async function app(fastify: FastifyInstance, opts: { deps: AppDep
   );
 }
 
-/** One row per change an IdP asked for; failures to write it are logged, never shown to the IdP. */
+/** The facts of one change an IdP asked for; the audit log shapes and redacts the row. */
 function audit(deps: AppDeps, req: FastifyRequest, reply: FastifyReply, route: string): void {
-  const resourceType = route.includes('/Groups') ? 'Group' : route.includes('/Users') ? 'User' : 'Other';
-  const params = req.params as { id?: string } | undefined;
-  const redact = deps.config.audit.redactPii;
-  const subject = req.opCtx?.subject;
-  deps.audit.add({
-    token_name: req.tokenName ?? null,
-    user_agent: req.headers['user-agent']?.slice(0, 200) ?? null,
+  const ctx = req.opCtx;
+  deps.audit.request({
+    tokenName: req.tokenName!,
+    userAgent: req.headers['user-agent'],
     method: req.method,
-    operation: `${req.method} ${route.replace(BASE_PATH, '')}`,
-    resource_type: resourceType,
-    resource_id: params?.id ?? req.resourceId ?? null,
-    subject: subject === undefined ? null : redact ? `sha256:${createHash('sha256').update(subject).digest('hex').slice(0, 16)}` : subject.slice(0, 256),
-    outcome: reply.statusCode < 400 ? 'success' : 'failure',
+    route: route.replace(BASE_PATH, ''),
+    resourceId: (req.params as { id?: string } | undefined)?.id ?? req.resourceId ?? null,
+    subject: ctx?.subject,
     status: reply.statusCode,
-    upstream_status: req.opCtx?.upstreamStatus ?? null,
-    detail: redact ? null : (req.opCtx?.error ?? req.opCtx?.note ?? null)?.slice(0, 500) ?? null,
+    upstreamStatus: ctx?.upstreamStatus,
+    detail: ctx?.error ?? ctx?.note,
   });
 }

@@ -9,7 +9,7 @@ import { FullStoryApi } from '../fullstory/api.js';
 import { evidenceOf, preflight } from '../fullstory/preflight.js';
 import { RoleChannel } from '../fullstory/role-channel.js';
 import { findRoleDrift, repairRoleDrift } from '../provisioning/reconcile.js';
-import { sha256 } from '../http/plugins/auth.js';
+import { sha256 } from '../lib/hash.js';
 import { flagName, parseSwitch, PROFILES, SWITCHES, type ProfileName } from '../sandbox/profile.js';
 import { startSandbox } from '../sandbox/server.js';
 import { Store } from '../store/store.js';

@@ -38,6 +38,12 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  /** One batch of the role-sync worker: how many changes FullStory took, and how many failed. */
+  roleSyncOutcomes(applied: number, failed: number): void {
+    this.roleSyncApplied.inc({ outcome: 'applied' }, applied);
+    if (failed) this.roleSyncApplied.inc({ outcome: 'failed' }, failed);
+  }
+
   constructor() {
     const counter = (name: string, help: string, labelNames: string[], tally: CounterTally) =>
       new Counter({

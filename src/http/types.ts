@@ -1,10 +1,10 @@
 import type { Config } from '../config/schema.js';
-import type { Capabilities } from '../fullstory/preflight.js';
 import type { DeliveryChoice } from '../fullstory/role-channel.js';
+import type { Readiness } from '../fullstory/upstream.js';
 import type { DeliveryVerdict } from '../sync/health.js';
 import type { GroupsService } from '../provisioning/groups-service.js';
 import type { OpContext, UsersService } from '../provisioning/users-service.js';
-import type { AuditWriter } from '../audit/writer.js';
+import type { AuditLog } from '../audit/log.js';
 import type { Store } from '../store/store.js';
 import type { Metrics } from './metrics.js';
 
@@ -15,24 +15,15 @@ export interface AppDeps {
   users: UsersService;
   groups: GroupsService;
   metrics: Metrics;
-  audit: AuditWriter;
+  audit: AuditLog;
   /** Hashed IdP tokens by name. */
   tokens: { name: string; sha256: Buffer<ArrayBufferLike> }[];
   /** Readiness: the last preflight's verdict and what it learned. */
   readiness: Readiness;
+  /** How roles reach FullStory now, and whether that is failing for most users. */
+  roleDelivery: () => { delivery: DeliveryChoice; health: DeliveryVerdict };
   /** Shown in discovery descriptions: e.g. that this is the demo sandbox. */
   banner?: string;
-}
-
-export interface Readiness {
-  ok: boolean;
-  reason?: string;
-  capabilities?: Capabilities;
-  checkedAt?: string;
-  /** Extra facts for /readyz (backlog, circuit). */
-  extra?: () => Promise<Record<string, unknown>>;
-  /** How roles reach FullStory now, and whether that is failing for most users. */
-  roles?: () => { delivery: DeliveryChoice; health: DeliveryVerdict };
 }
 
 declare module 'fastify' {

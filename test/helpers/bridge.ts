@@ -4,8 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import pg from 'pg';
-import pino from 'pino';
-import { createBridge, REDACT, type Bridge } from '../../src/bridge.js';
+import { createBridge, makeLogger, type Bridge } from '../../src/bridge.js';
 import { loadConfig } from '../../src/config/load.js';
 import type { ProfileName, ProfilePatch } from '../../src/sandbox/profile.js';
 import { startSandbox, type RunningSandbox } from '../../src/sandbox/server.js';
@@ -114,8 +113,10 @@ export interface TestBridgeOptions {
   startWorker?: boolean;
   /** Reuse a sandbox (several bridges on one FullStory). */
   sharedSandbox?: RunningSandbox;
-  /** Reuse a PostgreSQL schema (several replicas on one database). */
+  /** Reuse a PostgreSQL schema (several replicas on one database, or a restart); not dropped on close. */
   pgSchema?: string;
+  /** Reuse a SQLite folder (a restart); not removed on close. */
+  dataDir?: string;
 }
 
 /**
@@ -127,17 +128,7 @@ export async function startTestBridge(opts: TestBridgeOptions = {}): Promise<Tes
   let schema: { schema: string; drop: () => Promise<void> } | undefined;
   if (opts.db === 'postgres' && !opts.pgSchema) schema = await tempSchema();
   const pgSchema = opts.pgSchema ?? schema?.schema;
-  const dataDir = opts.db === 'postgres' ? undefined : mkdtempSync(join(tmpdir(), 'fsb-test-'));
-  const chunks: string[] = [];
-  const logger = pino(
-    { level: 'debug', redact: REDACT },
-    new Writable({
-      write(chunk, _enc, cb) {
-        chunks.push(String(chunk));
-        cb();
-      },
-    }),
-  );
+  const dataDir = opts.db === 'postgres' ? undefined : (opts.dataDir ?? mkdtempSync(join(tmpdir(), 'fsb-test-')));
   const config = loadConfig(
     {},
     {
@@ -145,8 +136,20 @@ export async function startTestBridge(opts: TestBridgeOptions = {}): Promise<Tes
       idp: { token: IDP_TOKEN },
       database: dataDir ? { dataDir } : { url: PG_URL },
       sync: { pollMs: 100 },
+      log: { level: 'debug', format: 'json' },
       ...Object.fromEntries(Object.entries(opts.config ?? {}).filter(([k]) => k !== 'fullstory')),
     },
+  );
+  // The production logger, its lines kept: what a test finds in them is what an operator would.
+  const chunks: string[] = [];
+  const logger = makeLogger(
+    config,
+    new Writable({
+      write(chunk, _enc, cb) {
+        chunks.push(String(chunk));
+        cb();
+      },
+    }),
   );
   const bridge = await createBridge(config, {
     logger,
@@ -178,7 +181,7 @@ export async function startTestBridge(opts: TestBridgeOptions = {}): Promise<Tes
       await bridge.close();
       if (!opts.sharedSandbox) await sandbox.close();
       await schema?.drop();
-      if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+      if (dataDir && !opts.dataDir) rmSync(dataDir, { recursive: true, force: true });
     },
   };
 }

@@ -67,7 +67,7 @@ describe('role delivery is verified, not assumed', () => {
   it('on auto, a FullStory that shows roles nowhere until a write proves them dropped switches to role groups and delivers', async () => {
     // No user to look at at startup, and the worker's own first read is what decides.
     const t = await bridge({ profile: 'strict', config: { roles: { ...README_ROLES, default: 'unchanged' } } });
-    expect(t.bridge.deps.readiness.roles!().delivery.delivery).toBeUndefined();
+    expect(t.bridge.deps.roleDelivery().delivery.delivery).toBeUndefined();
     const [id] = await users(t, ['late.a']);
     await group(t, 'FS Admins', [id!]);
     await eventually(() => t.sandbox.roles().get('late.a@example.com') === 'admin', 'admin');

@@ -1,15 +1,11 @@
-import { hash, timingSafeEqual } from 'node:crypto';
+import { timingSafeEqual } from 'node:crypto';
 import fastifyAuth from '@fastify/auth';
 import fp from 'fastify-plugin';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { sha256 } from '../../lib/hash.js';
 import { ScimError } from '../../scim/errors.js';
 
 const MAX_TOKEN_LENGTH = 4096;
-
-/** One-shot: a Hash object per request cost twice as much. */
-export function sha256(token: string): Buffer<ArrayBufferLike> {
-  return hash('sha256', token, 'buffer');
-}
 
 /**
  * The IdP's bearer token, checked against every configured hash in constant time: the

@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 
 /** For ops, at the root, no auth, out of the access log. */
 export default async function opsRoutes(app: FastifyInstance) {
-  const { store, readiness, metrics } = app.deps;
+  const { store, readiness, metrics, roleDelivery } = app.deps;
   const quiet = { logLevel: 'silent' as const };
 
   app.get('/healthz', quiet, async (_req, reply) => reply.type('application/json').send('{"status":"ok"}'));
@@ -23,16 +23,16 @@ export default async function opsRoutes(app: FastifyInstance) {
       storeOk = false;
     }
     const ready = storeOk && readiness.ok;
-    const roles = readiness.roles?.();
+    const roles = roleDelivery();
     // Roles lagging is not a reason to pull IdP traffic (users still provision): 200, but said.
-    const degraded = ready && roles?.health.degraded === true;
+    const degraded = ready && roles.health.degraded;
     const body = {
       status: !ready ? 'not ready' : degraded ? 'degraded' : 'ready',
-      ...(roles?.health.degraded ? { degraded: { reason: roles.health.reason, since: roles.health.since, failingUsers: roles.health.failingUsers, deliveredUsers: roles.health.deliveredUsers } } : {}),
+      ...(roles.health.degraded ? { degraded: { reason: roles.health.reason, since: roles.health.since, failingUsers: roles.health.failingUsers, deliveredUsers: roles.health.deliveredUsers } } : {}),
       store: storeOk ? 'ok' : 'unreachable',
       fullstory: readiness.ok ? 'ok' : (readiness.reason ?? 'not checked yet'),
       lastPreflightAt: readiness.checkedAt ?? null,
-      ...(roles ? { roleDelivery: { mode: roles.delivery.delivery ?? 'undecided', why: roles.delivery.why } } : {}),
+      roleDelivery: { mode: roles.delivery.delivery ?? 'undecided', why: roles.delivery.why },
       roleSync,
       ...(readiness.extra ? await readiness.extra() : {}),
     };
@@ -44,7 +44,7 @@ export default async function opsRoutes(app: FastifyInstance) {
       const s = await store.read((r) => r.roleSync.stats());
       metrics.roleSyncBacklog.set(s.backlog);
       metrics.roleSyncFailing.set(s.failing);
-      metrics.roleDeliveryDegraded.set(readiness.roles?.().health.degraded ? 1 : 0);
+      metrics.roleDeliveryDegraded.set(roleDelivery().health.degraded ? 1 : 0);
     } catch {
       // The store being down shows in /readyz; metrics still answer.
     }

@@ -1,0 +1,49 @@
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import app from '../app.js';
+import type { Config } from '../config/schema.js';
+import { AccessLog } from './access-log.js';
+import { scimClientError } from './client-error.js';
+import { lazyChildLogger } from './lazy-logger.js';
+import type { AppDeps } from './types.js';
+
+/** The bridge's Fastify server, ready to listen. */
+export async function buildServer(config: Config, logger: Logger, deps: AppDeps): Promise<FastifyInstance> {
+  const fastify: FastifyInstance = Fastify({
+    loggerInstance: logger as unknown as FastifyBaseLogger,
+    logController: new AccessLog(),
+    childLoggerFactory: lazyChildLogger,
+    bodyLimit: config.server.bodyLimitBytes,
+    requestTimeout: config.server.requestTimeoutMs,
+    routerOptions: { maxParamLength: 512 },
+    return503OnClosing: true,
+    trustProxy: config.server.trustProxy,
+    clientErrorHandler: scimClientError,
+  });
+  try {
+    await fastify.register(app, { deps });
+    await fastify.ready();
+  } catch (err) {
+    await fastify.close();
+    throw err;
+  }
+  return fastify;
+}
+
+/**
+ * Stops accepting and lets in-flight requests finish, within `graceMs`: past it, open
+ * connections are cut.
+ */
+export async function closeServer(fastify: FastifyInstance, graceMs: number): Promise<void> {
+  const server = fastify.server;
+  // Keep-alive connections that finish their request after close() began would
+  // otherwise be held open for keepAliveTimeout: close each as it goes idle.
+  const sweep = setInterval(() => server.closeIdleConnections(), 50);
+  const deadline = setTimeout(() => server.closeAllConnections(), graceMs);
+  try {
+    await fastify.close();
+  } finally {
+    clearInterval(sweep);
+    clearTimeout(deadline);
+  }
+}
