@@ -24,12 +24,15 @@ export function failureText(err: Error): string {
   return err instanceof UpstreamError ? `FullStory ${err.status || err.kind}: ${err.message}` : err.message;
 }
 
-/** Exponential backoff with jitter, 1 s doubling to 5 min; FullStory's "no" waits longer. */
-function retryAt(item: RoleSyncItem, err: Error): Date {
+/**
+ * How long to wait before trying a failed change again: 1 s doubling to 5 min, with a
+ * quarter of jitter either way; FullStory's "no" (a 4xx, a role it did not apply) starts
+ * from a minute, since trying sooner changes nothing.
+ */
+export function retryDelayMs(attempts: number, err: Error, random: () => number = Math.random): number {
   const permanent = (err instanceof UpstreamError && !err.transient) || (err instanceof RoleNotApplied && !err.retrySoon);
   const base = permanent ? 60_000 : 1_000;
-  const ms = Math.min(300_000, base * 2 ** Math.min(item.attempts, 10)) * (0.75 + Math.random() / 2);
-  return new Date(Date.now() + ms);
+  return Math.min(300_000, base * 2 ** Math.min(attempts, 10)) * (0.75 + random() / 2);
 }
 
 /**
@@ -111,7 +114,7 @@ export class RoleSyncWorker {
               failed++;
               const why = failureText(err);
               logger.warn({ userId: item.userId, role: item.desiredRole, attempts: item.attempts + 1, err: why }, 'role sync: delivery failed; will retry');
-              await store.transaction((tx) => tx.roleSync.fail(this.id, item, why, retryAt(item, err)));
+              await store.transaction((tx) => tx.roleSync.fail(this.id, item, why, new Date(Date.now() + retryDelayMs(item.attempts, err))));
               this.opts.onOutcome?.(item, why);
             }
           } catch (dbErr) {

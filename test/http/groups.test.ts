@@ -1,8 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { reconcileAllRoles } from '../../src/provisioning/effective-roles.js';
-import { RolePolicy } from '../../src/provisioning/role-policy.js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fromUpstream } from '../../src/provisioning/user-mapping.js';
-import { eventually, G, GROUP_SCHEMA, oktaUser, PATCH_OP, postgresAvailable, startTestBridge, U, type TestBridge } from '../helpers/bridge.js';
+import { startSandbox } from '../../src/sandbox/server.js';
+import { eventually, G, GROUP_SCHEMA, oktaUser, PATCH_OP, postgresAvailable, startTestBridge, tempSchema, U, type TestBridge } from '../helpers/bridge.js';
 
 const dbs = (await postgresAvailable()) ? (['sqlite', 'postgres'] as const) : (['sqlite'] as const);
 
@@ -186,13 +188,38 @@ describe.each(dbs)('groups on %s', (db) => {
     expect(roleOf('renamed.member')).toBe('standard');
   });
 
-  it('a teammate adopted from FullStory keeps its role, even across a restart, until it joins a mapped group', async () => {
+  it('a restart with a changed mapping re-maps members, and a teammate adopted from FullStory keeps its own role', async () => {
+    const sandbox = await startSandbox({ patch: { rateLimit: null } });
+    const schema = db === 'postgres' ? await tempSchema() : undefined;
+    const where: { pgSchema?: string; dataDir?: string } = schema ? { pgSchema: schema.schema } : { dataDir: mkdtempSync(join(tmpdir(), 'fsb-restart-')) };
+    const boot = (groups: Record<string, string>) => startTestBridge({ db, sharedSandbox: sandbox, ...where, config: { roles: { ...ROLES, groups } } });
+    try {
+      const before = await boot({ Support: 'explorer' });
+      const veteran = sandbox.state.createUser({ userName: 'veteran@example.com', roles: [{ value: 'admin' }] });
+      expect((await before.req('GET', `${U}?filter=${encodeURIComponent('userName eq "veteran@example.com"')}`)).body.Resources[0].id).toBe(veteran.id);
+      const member = (await before.req('POST', U, oktaUser('member@example.com'))).body.id;
+      await before.req('POST', G, { schemas: [GROUP_SCHEMA], displayName: 'Support', members: [{ value: member }] });
+      await eventually(() => sandbox.roles().get('member@example.com') === 'explorer', 'explorer before the restart');
+      await before.close();
+      const after = await boot({ Support: 'guest' });
+      try {
+        await eventually(() => sandbox.roles().get('member@example.com') === 'guest', 'the new mapping applied at start');
+        await eventually(async () => (await after.bridge.deps.store.read((r) => r.roleSync.stats())).backlog === 0, 'outbox drained');
+        expect(sandbox.roles().get('veteran@example.com')).toBe('admin');
+      } finally {
+        await after.close();
+      }
+    } finally {
+      await sandbox.close();
+      await schema?.drop();
+      if (where.dataDir) rmSync(where.dataDir, { recursive: true, force: true });
+    }
+  });
+
+  it('a teammate adopted from FullStory keeps its role until it joins a mapped group, then is managed', async () => {
     const pre = t.sandbox.state.createUser({ userName: `veteran-${db}@example.com`, roles: [{ value: 'admin' }] });
     const listed = await t.req('GET', `${U}?filter=${encodeURIComponent(`userName eq "veteran-${db}@example.com"`)}`);
     expect(listed.body.Resources[0].id).toBe(pre.id);
-    // What a restart does: recompute every user's role against the mapping.
-    const policy = new RolePolicy(t.bridge.deps.config.roles);
-    await t.bridge.deps.store.transaction((tx) => reconcileAllRoles(tx, policy));
     await settled();
     expect(t.sandbox.roles().get(`veteran-${db}@example.com`)).toBe('admin');
     const g = await group('Support', [pre.id]);
