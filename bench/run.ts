@@ -29,7 +29,7 @@ const SCALE = QUICK ? 2_000 : 10_000;
 /** BENCH_ONLY=propagation skips the overhead table (for iterating on propagation). */
 const ONLY = process.env.BENCH_ONLY;
 
-/** As the container and `npm start` run the bridge (a smaller young generation: see the README). */
+/** As the container and `npm start` run the bridge (a smaller young generation: see docs/benchmarks.md). */
 const RUNTIME_NODE_OPTIONS = '--max-semi-space-size=8';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

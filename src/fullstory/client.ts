@@ -167,8 +167,8 @@ export class FullStoryClient {
 
 /**
  * One exchange through undici's dispatch API, the body gathered into one string: the
- * answers are small JSON documents, and request() builds a stream per response (a tenth
- * of the bridge's CPU on a GET went to undici). Exported for the bench's pass-through.
+ * answers are small JSON documents, and request() builds a stream per response, a cost
+ * a GET does not need (docs/benchmarks.md). Exported for the bench's pass-through.
  */
 export function exchange(pool: Pool, options: Dispatcher.DispatchOptions): Promise<{ statusCode: number; headers: IncomingHttpHeaders; text: string }> {
   return new Promise((resolve, reject) => {

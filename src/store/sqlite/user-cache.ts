@@ -17,8 +17,8 @@ function deepFreeze<T>(value: T): T {
 /**
  * Users already read on SQLite's read connection, kept until anything is committed.
  * Turning a row into an object (a property set per column, then the document parsed)
- * cost a tenth of a GET's CPU, and an IdP reads the same users over and over between
- * changes. The store clears the cache on every commit of its own writer, before anyone
+ * is a large share of a GET (docs/benchmarks.md), and an IdP reads the same users over
+ * and over between changes. The store clears the cache on every commit of its own writer, before anyone
  * waiting on the commit is answered. Another process (a CLI verb) writing the file is
  * noticed within a millisecond: SQLite's data_version, read at most once a millisecond
  * (reading it takes the WAL read lock, which cost a GET more than the cache hit itself),
