@@ -8,7 +8,7 @@ import type { TokenSource } from './fullstory/budget.js';
 import { bucketConfig, type FullStoryClient } from './fullstory/client.js';
 import { FullStoryUpstream } from './fullstory/upstream.js';
 import { Metrics } from './http/metrics.js';
-import { buildServer, closeServer } from './http/server.js';
+import { buildServer, closeServer } from './server.js';
 import type { AppDeps } from './http/types.js';
 import { Closers } from './lib/closers.js';
 import { sha256 } from './lib/hash.js';

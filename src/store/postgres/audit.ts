@@ -2,7 +2,7 @@ import type { Kysely } from 'kysely';
 import { v7 as uuidv7 } from 'uuid';
 import type { AuditEntry } from '../rows.js';
 import type { AuditTable, Database } from '../schema.js';
-import type { AuditWrites } from '../store.js';
+import type { AuditWrites } from '../interfaces.js';
 
 /** The audit log on PostgreSQL: a batch in inserts of a hundred rows. */
 export class PostgresAudit implements AuditWrites {

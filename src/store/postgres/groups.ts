@@ -2,7 +2,7 @@ import { sql, type Kysely } from 'kysely';
 import { unique } from '../errors.js';
 import { chunks, groupColumns, toGroupRow, type GroupFields, type GroupRow, type Terms } from '../rows.js';
 import type { Database } from '../schema.js';
-import type { GroupWrites } from '../store.js';
+import type { GroupWrites } from '../interfaces.js';
 
 /** Groups and memberships on PostgreSQL, through Kysely; a group being changed is held by its row lock. */
 export class PostgresGroups implements GroupWrites {

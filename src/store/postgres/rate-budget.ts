@@ -1,7 +1,7 @@
 import { sql, type Kysely } from 'kysely';
 import { refillWaitMs, reserveFor, type BucketConfig, type Priority } from '../../lib/token-bucket.js';
 import type { Database } from '../schema.js';
-import type { SharedRateBudget } from '../store.js';
+import type { SharedRateBudget } from '../interfaces.js';
 
 /**
  * FullStory's rate budget as one row every replica draws on (PostgreSQL). Each take

@@ -1,7 +1,7 @@
 import { sql, type Kysely } from 'kysely';
 import { chunks, toRoleSyncItem as toItem, type RoleSyncItem, type RoleSyncStats } from '../rows.js';
 import type { Database } from '../schema.js';
-import type { RoleSyncWrites } from '../store.js';
+import type { RoleSyncWrites } from '../interfaces.js';
 
 /** The role-sync outbox on PostgreSQL (see RoleSyncWrites). */
 export class PostgresRoleSync implements RoleSyncWrites {

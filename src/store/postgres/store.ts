@@ -3,7 +3,7 @@ import type pg from 'pg';
 import { KeyedMutex } from '../keyed-mutex.js';
 import { migrate } from '../migrations.js';
 import type { Database } from '../schema.js';
-import type { Repos, Store } from '../store.js';
+import type { Repos, Store } from '../interfaces.js';
 import { PostgresAudit } from './audit.js';
 import { PostgresGroups } from './groups.js';
 import { PostgresRateBudget } from './rate-budget.js';

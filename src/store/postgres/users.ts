@@ -3,7 +3,7 @@ import type { UserResource } from '../../scim/user.js';
 import { unique } from '../errors.js';
 import { activeValue, chunks, emailsChanged, emailsOf, toUserRow, userColumns, type NewUser, type Terms, type UserRow } from '../rows.js';
 import type { Database } from '../schema.js';
-import type { UserWrites } from '../store.js';
+import type { UserWrites } from '../interfaces.js';
 
 /** The user index on PostgreSQL, through Kysely; lists go in chunks to bound a statement's parameters. */
 export class PostgresUsers implements UserWrites {

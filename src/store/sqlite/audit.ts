@@ -1,7 +1,7 @@
 import { v7 as uuidv7 } from 'uuid';
 import type { AuditEntry } from '../rows.js';
 import type { AuditTable } from '../schema.js';
-import type { AuditWrites } from '../store.js';
+import type { AuditWrites } from '../interfaces.js';
 import type { Prepared } from './prepared.js';
 import type { ReadSnapshot } from './read-snapshot.js';
 

@@ -1,7 +1,7 @@
 import { unique } from '../errors.js';
 import { groupColumns, toGroupRow, type GroupFields, type GroupRow, type Terms } from '../rows.js';
 import type { GroupsTable } from '../schema.js';
-import type { GroupWrites } from '../store.js';
+import type { GroupWrites } from '../interfaces.js';
 import { list, type Prepared } from './prepared.js';
 import type { ReadSnapshot } from './read-snapshot.js';
 

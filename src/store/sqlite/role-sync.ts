@@ -1,6 +1,6 @@
 import { toRoleSyncItem, type RoleSyncItem, type RoleSyncStats } from '../rows.js';
 import type { RoleSyncTable } from '../schema.js';
-import type { RoleSyncWrites } from '../store.js';
+import type { RoleSyncWrites } from '../interfaces.js';
 import type { Prepared } from './prepared.js';
 import type { ReadSnapshot } from './read-snapshot.js';
 

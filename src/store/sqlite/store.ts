@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import SQLite from 'better-sqlite3';
 import { KeyedMutex } from '../keyed-mutex.js';
 import { migrate } from '../migrations.js';
-import type { ReadRepos, Repos, Store } from '../store.js';
+import type { ReadRepos, Repos, Store } from '../interfaces.js';
 import { SqliteAudit } from './audit.js';
 import { GroupCommit } from './group-commit.js';
 import { SqliteGroups } from './groups.js';

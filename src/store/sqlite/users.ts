@@ -2,7 +2,7 @@ import type { UserResource } from '../../scim/user.js';
 import { unique } from '../errors.js';
 import { activeValue, emailsChanged, emailsOf, toUserRow, userColumns, type NewUser, type Terms, type UserColumns, type UserRow } from '../rows.js';
 import type { UsersTable } from '../schema.js';
-import type { UserWrites } from '../store.js';
+import type { UserWrites } from '../interfaces.js';
 import { list, type Prepared } from './prepared.js';
 import type { ReadSnapshot } from './read-snapshot.js';
 import type { UserRowCache } from './user-cache.js';

@@ -1,11 +1,11 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
-import app from '../app.js';
-import type { Config } from '../config/schema.js';
-import { AccessLog } from './access-log.js';
-import { scimClientError } from './client-error.js';
-import { lazyChildLogger } from './lazy-logger.js';
-import type { AppDeps } from './types.js';
+import app from './app.js';
+import type { Config } from './config/schema.js';
+import { AccessLog } from './http/access-log.js';
+import { scimClientError } from './http/client-error.js';
+import { lazyChildLogger } from './http/lazy-logger.js';
+import type { AppDeps } from './http/types.js';
 
 /** The bridge's Fastify server, ready to listen. */
 export async function buildServer(config: Config, logger: Logger, deps: AppDeps): Promise<FastifyInstance> {

@@ -1,0 +1,155 @@
+import type { BucketConfig, Priority } from '../lib/token-bucket.js';
+import type { UserResource } from '../scim/user.js';
+import type { AuditTable } from './schema.js';
+import type { AuditEntry, GroupFields, GroupRow, NewUser, RoleSyncItem, RoleSyncStats, Terms, UserRow } from './rows.js';
+
+
+/**
+ * The narrow storage interface the rules use (store.ts opens one). Each store (sqlite/, postgres/) is one
+ * whole implementation of it; a rule never knows which it has.
+ *
+ * Reads go through read() and see the last commit; changes go through transaction(),
+ * all or nothing. Repositories come in a read side and a write side, so a read cannot
+ * change anything by mistake.
+ */
+export interface Store {
+  readonly dialect: 'sqlite' | 'postgres';
+  read<T>(fn: (r: ReadRepos) => Promise<T>): Promise<T>;
+  transaction<T>(fn: (tx: Repos) => Promise<T>): Promise<T>;
+  /** Runs fn with `key` queued in this process (writes to one user; across replicas, versions decide). */
+  serialize<T>(key: string, fn: () => Promise<T>): Promise<T>;
+  /**
+   * Runs fn with `key` locked across replicas. fn must not use the store (it may hold a
+   * connection of its own). For read-modify-write of FullStory objects that have no versions.
+   */
+  withLock<T>(key: string, fn: () => Promise<T>): Promise<T>;
+  /**
+   * FullStory's rate budget, shared by every replica of one database; undefined where one
+   * process is the only replica (SQLite), which keeps its budget in memory. Not transactional:
+   * each take is one atomic statement.
+   */
+  readonly rateBudget: SharedRateBudget | undefined;
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface ReadRepos {
+  users: UserReads;
+  groups: GroupReads;
+  roleSync: RoleSyncReads;
+  audit: AuditReads;
+}
+
+export interface Repos {
+  users: UserWrites;
+  groups: GroupWrites;
+  roleSync: RoleSyncWrites;
+  audit: AuditWrites;
+}
+
+/** The user index: FullStory's ids, what the IdP wrote, and the effective role. */
+export interface UserReads {
+  get(id: string): Promise<UserRow | undefined>;
+  getMany(ids: readonly string[]): Promise<UserRow[]>;
+  /** The userName matched case-insensitively. */
+  findByUserName(userName: string): Promise<UserRow | undefined>;
+  /** Users not deleted matching every term, oldest first, and how many match in all. */
+  query(terms: Terms, offset: number, limit: number): Promise<{ rows: UserRow[]; total: number }>;
+  /** The role the bridge last asked for, for each user not deleted among `ids`. */
+  rolesOf(ids: readonly string[]): Promise<Map<string, string | null>>;
+  /** Which of `ids` are users not deleted. */
+  existingIds(ids: readonly string[]): Promise<Set<string>>;
+  liveIds(): Promise<string[]>;
+}
+
+export interface UserWrites extends UserReads {
+  /** Holds the users' rows until the transaction ends, so concurrent role computations queue. */
+  lockForUpdate(ids: readonly string[]): Promise<void>;
+  /** Throws UniquenessConflict where the id or the userName is taken. */
+  insert(user: NewUser): Promise<void>;
+  /** Indexes users met in FullStory that the bridge did not create; an existing row wins. */
+  adopt(users: readonly NewUser[]): Promise<void>;
+  /**
+   * Writes the user; with `expectedVersion`, only if nobody wrote it since and it is not
+   * deleted (false otherwise). `previous`, what was read, spares re-indexing unchanged emails.
+   */
+  update(id: string, resource: UserResource, expectedVersion?: number, previous?: UserResource): Promise<boolean>;
+  setRoles(changes: ReadonlyMap<string, string | null>): Promise<void>;
+  /**
+   * Forgets a user: gone from every group and from the outbox. With `tombstone` the row
+   * stays, deleted (FullStory still holds the user, deactivated), so reads answer 404 and
+   * the upstream copy is not adopted back.
+   */
+  delete(id: string, tombstone: boolean): Promise<void>;
+}
+
+/** Groups are the bridge's own: FullStory never sees them, only the roles they imply. */
+export interface GroupReads {
+  get(id: string): Promise<GroupRow | undefined>;
+  all(): Promise<GroupRow[]>;
+  query(terms: Terms, offset: number, limit: number): Promise<{ rows: GroupRow[]; total: number }>;
+  /** Member ids in id order. */
+  members(groupId: string): Promise<string[]>;
+  membersOf(groupIds: readonly string[]): Promise<Map<string, string[]>>;
+  /** For each user, the best (lowest) rank among the mapped groups they belong to. */
+  bestRanks(userIds: readonly string[]): Promise<Map<string, number>>;
+}
+
+export interface GroupWrites extends GroupReads {
+  /** Reads a group and holds it until the transaction ends: changes to one group queue on any replica. */
+  getForUpdate(id: string): Promise<GroupRow | undefined>;
+  /** Returns the creation time stored; throws UniquenessConflict where the name (any case) is taken. */
+  insert(id: string, fields: GroupFields): Promise<string>;
+  /** Returns the modification time stored; throws UniquenessConflict where the name is taken. */
+  update(id: string, fields: GroupFields): Promise<string>;
+  setRole(id: string, role: string | null, roleRank: number | null): Promise<void>;
+  /** Marks the group changed (members only); returns the modification time stored. */
+  touch(id: string): Promise<string>;
+  delete(id: string): Promise<void>;
+  /** Which of `userIds` are members: a PATCH adding one member to a large group reads one row, not all. */
+  membersAmong(groupId: string, userIds: readonly string[]): Promise<Set<string>>;
+  /** Idempotent. */
+  addMembers(groupId: string, userIds: readonly string[]): Promise<void>;
+  removeMembers(groupId: string, userIds: readonly string[]): Promise<void>;
+}
+
+/**
+ * The role-sync outbox: one row per user whose FullStory role must change, written in
+ * the transaction of the membership change that implies it. A newer desired role
+ * replaces an older one and bumps `seq`, so a worker busy with the old one does not
+ * clear the new one. Claims are rows, so any replica can work and a dead one's expire.
+ */
+export interface RoleSyncReads {
+  stats(): Promise<RoleSyncStats>;
+  /** Rows that failed at least once, the latest first. */
+  failing(limit?: number): Promise<RoleSyncItem[]>;
+}
+
+export interface RoleSyncWrites extends RoleSyncReads {
+  enqueue(changes: ReadonlyMap<string, string>): Promise<void>;
+  /** Due rows nobody holds, claimed for `ttlMs`. */
+  claim(workerId: string, limit: number, ttlMs: number): Promise<RoleSyncItem[]>;
+  /** Done: removes the row unless a newer desired role arrived meanwhile (then hands it back). */
+  complete(workerId: string, item: RoleSyncItem): Promise<void>;
+  fail(workerId: string, item: RoleSyncItem, error: string, retryAt: Date): Promise<void>;
+  /** Hands claims back (shutdown, or a newer desired role); all of the worker's without `userIds`. */
+  release(workerId: string, userIds?: readonly string[]): Promise<void>;
+}
+
+/** Every change an IdP asked for, with its outcome. Never a token or a password. */
+export interface AuditReads {
+  since(fromIso: string, limit?: number): Promise<AuditTable[]>;
+}
+
+export interface AuditWrites extends AuditReads {
+  recordMany(entries: readonly AuditEntry[]): Promise<void>;
+  /** Rows removed. */
+  prune(beforeIso: string): Promise<number>;
+}
+
+export interface SharedRateBudget {
+  /** Takes up to `n` tokens: how many were granted, and how long until more are worth asking for. */
+  acquire(name: string, n: number, priority: Priority, cfg: BucketConfig): Promise<{ granted: number; waitMs: number }>;
+  /** FullStory said 429: nobody draws until `seconds` from now. */
+  pause(name: string, seconds: number): Promise<void>;
+}
