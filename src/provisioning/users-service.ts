@@ -9,6 +9,7 @@ import { parseEqFilter, type EqTerm } from '../scim/filter.js';
 import { parsePatchBody } from '../scim/patch.js';
 import { normaliseUser, type UserResource } from '../scim/user.js';
 import { applyUserPatch } from '../scim/user-patch.js';
+import { KeyedMutex } from '../lib/keyed-mutex.js';
 import { UniquenessConflict } from '../store/errors.js';
 import type { Store } from '../store/store.js';
 import { USER_FILTER_VOCABULARY, type UserRow } from '../store/store.js';
@@ -60,6 +61,9 @@ export interface UsersServiceDeps {
  * per user. Nothing is answered 2xx before FullStory accepted it.
  */
 export class UsersService {
+  /** Writes to one user (or one userName) queue behind each other here; across replicas, versions decide. */
+  private readonly queue = new KeyedMutex();
+
   constructor(private readonly deps: UsersServiceDeps) {}
 
   private get store() {
@@ -171,7 +175,7 @@ export class UsersService {
     const resource = normaliseUser(body);
     ctx.subject = resource.userName;
     // In this process one create per userName at a time; across replicas FullStory's and the index's uniqueness decide.
-    return this.store.serialize(`user-name:${resource.userName.toLowerCase()}`, async () => {
+    return this.queue.run(`user-name:${resource.userName.toLowerCase()}`, async () => {
       const role = this.deps.policy.defaultRole;
       const existing = await this.store.read((r) => r.users.findByUserName(resource.userName));
       if (existing?.deleted) return this.revive(existing, resource, role, ctx);
@@ -264,7 +268,7 @@ export class UsersService {
    * and send again rather than overwrite (FullStory and the index end the same).
    */
   private async writeUser(id: string, attempt: () => Promise<{ row: UserRow; after: UserResource; fs: FsUser | undefined }>): Promise<UserView> {
-    return this.store.serialize(`user:${id}`, async () => {
+    return this.queue.run(`user:${id}`, async () => {
       for (let tries = 0; tries < 5; tries++) {
         const { row, after, fs } = await attempt();
         if (await this.store.transaction((tx) => tx.users.update(id, after, row.version, row.resource))) {
@@ -301,7 +305,7 @@ export class UsersService {
   }
 
   async delete(id: string, ctx: OpContext): Promise<void> {
-    await this.store.serialize(`user:${id}`, async () => {
+    await this.queue.run(`user:${id}`, async () => {
       const { row } = await this.row(id, ctx);
       ctx.subject = row.userName;
       let tombstone = false;

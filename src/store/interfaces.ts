@@ -13,11 +13,8 @@ import type { AuditEntry, GroupFields, GroupRow, NewUser, RoleSyncItem, RoleSync
  * change anything by mistake.
  */
 export interface Store {
-  readonly dialect: 'sqlite' | 'postgres';
   read<T>(fn: (r: ReadRepos) => Promise<T>): Promise<T>;
   transaction<T>(fn: (tx: Repos) => Promise<T>): Promise<T>;
-  /** Runs fn with `key` queued in this process (writes to one user; across replicas, versions decide). */
-  serialize<T>(key: string, fn: () => Promise<T>): Promise<T>;
   /**
    * Runs fn with `key` locked across replicas. fn must not use the store (it may hold a
    * connection of its own). For read-modify-write of FullStory objects that have no versions.

@@ -1,6 +1,6 @@
 import { Kysely, PostgresDialect, sql } from 'kysely';
 import type pg from 'pg';
-import { KeyedMutex } from '../keyed-mutex.js';
+import { KeyedMutex } from '../../lib/keyed-mutex.js';
 import { migrate } from '../migrations.js';
 import type { Database } from '../schema.js';
 import type { Repos, Store } from '../interfaces.js';
@@ -17,7 +17,6 @@ const repos = (db: Kysely<Database>): Repos => ({ users: new PostgresUsers(db), 
  * (FOR UPDATE, SKIP LOCKED for claims) and advisory locks, so they hold across replicas.
  */
 export class PostgresStore implements Store {
-  readonly dialect = 'postgres' as const;
   readonly rateBudget: PostgresRateBudget;
   private readonly mutex = new KeyedMutex();
   /** Outside a transaction, each statement commits by itself. */
@@ -54,10 +53,6 @@ export class PostgresStore implements Store {
 
   read<T>(fn: (r: Repos) => Promise<T>): Promise<T> {
     return fn(this.autocommit);
-  }
-
-  serialize<T>(key: string, fn: () => Promise<T>): Promise<T> {
-    return this.mutex.run(key, fn);
   }
 
   /**

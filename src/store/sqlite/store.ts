@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import SQLite from 'better-sqlite3';
-import { KeyedMutex } from '../keyed-mutex.js';
+import { KeyedMutex } from '../../lib/keyed-mutex.js';
 import { migrate } from '../migrations.js';
 import type { ReadRepos, Repos, Store } from '../interfaces.js';
 import { SqliteAudit } from './audit.js';
@@ -38,7 +38,6 @@ function configureWriter(db: SQLite.Database): void {
  * the last commit while the writer works, so a read never waits for a group.
  */
 export class SqliteStore implements Store {
-  readonly dialect = 'sqlite' as const;
   readonly rateBudget = undefined;
   private readonly mutex = new KeyedMutex();
   private readonly group: GroupCommit;
@@ -84,10 +83,6 @@ export class SqliteStore implements Store {
   read<T>(fn: (r: ReadRepos) => Promise<T>): Promise<T> {
     if (this.reads) return fn(this.reads);
     return this.group.run(() => fn(this.writes), true);
-  }
-
-  serialize<T>(key: string, fn: () => Promise<T>): Promise<T> {
-    return this.mutex.run(key, fn);
   }
 
   /** One process is the only replica: a queue in it is the lock. */
