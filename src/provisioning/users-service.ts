@@ -10,7 +10,7 @@ import { parsePatchBody } from '../scim/patch.js';
 import { normaliseUser, type UserResource } from '../scim/user.js';
 import { applyUserPatch } from '../scim/user-patch.js';
 import { KeyedMutex } from '../lib/keyed-mutex.js';
-import { UniquenessConflict } from '../store/errors.js';
+import { UniquenessConflict, VersionConflict } from '../store/errors.js';
 import type { Store } from '../store/store.js';
 import { USER_FILTER_VOCABULARY, type UserRow } from '../store/store.js';
 import type { RolePolicy } from './role-policy.js';
@@ -271,8 +271,11 @@ export class UsersService {
     return this.queue.run(`user:${id}`, async () => {
       for (let tries = 0; tries < 5; tries++) {
         const { row, after, fs } = await attempt();
-        if (await this.store.transaction((tx) => tx.users.update(id, after, row.version, row.resource))) {
+        try {
+          await this.store.transaction((tx) => tx.users.update(id, after, row.version, row.resource));
           return this.view({ ...row, version: row.version + 1 }, fs, after);
+        } catch (err) {
+          if (!(err instanceof VersionConflict)) throw err;
         }
       }
       throw new ScimError(503, 'The user kept changing under this request; try again', undefined, 1);

@@ -9,6 +9,14 @@ export class UniquenessConflict extends Error {
   }
 }
 
+/** Someone wrote the row since it was read (or deleted it): read again, apply again. */
+export class VersionConflict extends Error {
+  override name = 'VersionConflict';
+  constructor(readonly id: string) {
+    super(`${id} changed since it was read`);
+  }
+}
+
 /** PostgreSQL's unique_violation, SQLite's UNIQUE and PRIMARY KEY constraints. */
 function isUniqueViolation(err: unknown): boolean {
   const code = (err as { code?: string } | null)?.code;

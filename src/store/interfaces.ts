@@ -68,9 +68,10 @@ export interface UserWrites extends UserReads {
   adopt(users: readonly NewUser[]): Promise<void>;
   /**
    * Writes the user; with `expectedVersion`, only if nobody wrote it since and it is not
-   * deleted (false otherwise). `previous`, what was read, spares re-indexing unchanged emails.
+   * deleted, else throws VersionConflict. `previous`, what was read, spares re-indexing
+   * unchanged emails. Throws UniquenessConflict where the new userName is taken.
    */
-  update(id: string, resource: UserResource, expectedVersion?: number, previous?: UserResource): Promise<boolean>;
+  update(id: string, resource: UserResource, expectedVersion?: number, previous?: UserResource): Promise<void>;
   setRoles(changes: ReadonlyMap<string, string | null>): Promise<void>;
   /**
    * Forgets a user: gone from every group and from the outbox. With `tombstone` the row

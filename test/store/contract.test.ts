@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { UniquenessConflict } from '../../src/store/errors.js';
+import { UniquenessConflict, VersionConflict } from '../../src/store/errors.js';
 import { Store, type ReadRepos, type Repos } from '../../src/store/store.js';
 import type { UserResource } from '../../src/scim/user.js';
 import { postgresAvailable, tempPgStore } from '../helpers/bridge.js';
@@ -95,14 +95,15 @@ describe.each(kinds)('the store contract on %s', (kind) => {
       expect((await both((r) => r.users.get('u3')))!.userName).toBe('cy@example.com');
     });
 
-    it('update bumps the version, checks the expected one, and re-indexes emails', async () => {
-      expect(await tx((t) => t.users.update('u3', user('cy@example.com', { emails: [{ value: 'cy@new.org' }] }), 1))).toBe(true);
-      expect(await tx((t) => t.users.update('u3', user('cy@example.com', { displayName: 'stale' }), 1))).toBe(false);
+    it('update bumps the version, refuses a stale one as a VersionConflict, and re-indexes emails', async () => {
+      await tx((t) => t.users.update('u3', user('cy@example.com', { emails: [{ value: 'cy@new.org' }] }), 1));
+      await expect(tx((t) => t.users.update('u3', user('cy@example.com', { displayName: 'stale' }), 1))).rejects.toBeInstanceOf(VersionConflict);
       const row = await both((r) => r.users.get('u3'));
       expect([row!.version, row!.resource.displayName]).toEqual([2, undefined]);
       expect((await both((r) => r.users.query([{ key: 'emails.value', value: 'cy@new.org' }] as never, 0, 5))).total).toBe(1);
       const previous = row!.resource;
-      expect(await tx((t) => t.users.update('u3', { ...previous, displayName: 'Cy' }, undefined, previous))).toBe(true);
+      await tx((t) => t.users.update('u3', { ...previous, displayName: 'Cy' }, undefined, previous));
+      expect((await both((r) => r.users.get('u3')))!.resource.displayName).toBe('Cy');
       expect((await both((r) => r.users.query([{ key: 'emails.value', value: 'cy@new.org' }] as never, 0, 5))).total).toBe(1);
     });
 
@@ -180,7 +181,7 @@ describe.each(kinds)('the store contract on %s', (kind) => {
       expect(await both((r) => r.users.existingIds(['u2']))).toEqual(new Set());
       expect(await both((r) => r.groups.members('g2'))).toEqual(['u1']);
       expect((await both((r) => r.roleSync.stats())).backlog).toBe(0);
-      expect(await tx((t) => t.users.update('u2', user('bob@example.com'), 1))).toBe(false);
+      await expect(tx((t) => t.users.update('u2', user('bob@example.com'), 1))).rejects.toBeInstanceOf(VersionConflict);
       await tx((t) => t.users.delete('a1', false));
       expect(await both((r) => r.users.get('a1'))).toBeUndefined();
       expect((await both((r) => r.users.query([{ key: 'emails.value', value: 'adopted@example.com' }] as never, 0, 5))).total).toBe(0);

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import SQLite from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { VersionConflict } from '../../src/store/errors.js';
 import { Store } from '../../src/store/store.js';
 
 /** SQLite commits transactions that queue together in one commit, each in its own savepoint; the request path reads committed state from a second connection. */
@@ -118,8 +119,8 @@ describe('SQLite: group commit on the writer, request-path reads on the reader',
     expect(written).toMatchObject({ id: 'trip', userName: 'Row.Trip@Example.com', externalId: 'ext-7', active: false, role: 'architect', resource, createdAt: '2026-01-02T03:04:05.000Z', version: 1, deleted: false });
     const { externalId: _dropped, ...rest } = resource;
     const renamed = { ...rest, userName: 'Renamed@Example.com', active: true };
-    expect(await store.transaction((tx) => tx.users.update('trip', renamed, 1, resource))).toBe(true);
-    expect(await store.transaction((tx) => tx.users.update('trip', resource, 1, renamed))).toBe(false);
+    await store.transaction((tx) => tx.users.update('trip', renamed, 1, resource));
+    await expect(store.transaction((tx) => tx.users.update('trip', resource, 1, renamed))).rejects.toBeInstanceOf(VersionConflict);
     const after = await store.read(async (r) => ({ row: await r.users.get('trip'), byName: await r.users.findByUserName('renamed@example.com') }));
     expect(after.row).toMatchObject({ userName: 'Renamed@Example.com', externalId: null, active: true, role: 'architect', version: 2 });
     expect(after.byName?.id).toBe('trip');

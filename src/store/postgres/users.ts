@@ -1,6 +1,6 @@
 import { sql, type Kysely } from 'kysely';
 import type { UserResource } from '../../scim/user.js';
-import { unique } from '../errors.js';
+import { unique, VersionConflict } from '../errors.js';
 import { activeValue, chunks, emailsChanged, emailsOf, toUserRow, userColumns, type NewUser, type Terms, type UserRow } from '../rows.js';
 import type { Database } from '../schema.js';
 import type { UserWrites } from '../interfaces.js';
@@ -105,7 +105,7 @@ export class PostgresUsers implements UserWrites {
     }
   }
 
-  async update(id: string, resource: UserResource, expectedVersion?: number, previous?: UserResource): Promise<boolean> {
+  async update(id: string, resource: UserResource, expectedVersion?: number, previous?: UserResource): Promise<void> {
     const r = await unique('user', () =>
       this.db
         .updateTable('users')
@@ -114,9 +114,11 @@ export class PostgresUsers implements UserWrites {
         .$if(expectedVersion !== undefined, (q) => q.where('version', '=', expectedVersion!).where('deleted_at', 'is', null))
         .executeTakeFirst(),
     );
-    if (Number(r.numUpdatedRows) === 0) return false;
+    if (Number(r.numUpdatedRows) === 0) {
+      if (expectedVersion !== undefined) throw new VersionConflict(id);
+      return;
+    }
     if (emailsChanged(previous, resource)) await this.setEmails(id, resource, true);
-    return true;
   }
 
   async setRoles(changes: ReadonlyMap<string, string | null>): Promise<void> {

@@ -1,5 +1,5 @@
 import type { UserResource } from '../../scim/user.js';
-import { unique } from '../errors.js';
+import { unique, VersionConflict } from '../errors.js';
 import { activeValue, emailsChanged, emailsOf, toUserRow, userColumns, type NewUser, type Terms, type UserColumns, type UserRow } from '../rows.js';
 import type { UsersTable } from '../schema.js';
 import type { UserWrites } from '../interfaces.js';
@@ -145,13 +145,15 @@ export class SqliteUsers implements UserWrites {
     }
   }
 
-  async update(id: string, resource: UserResource, expectedVersion?: number, previous?: UserResource): Promise<boolean> {
+  async update(id: string, resource: UserResource, expectedVersion?: number, previous?: UserResource): Promise<void> {
     const c = userColumns(resource);
     const set = [c.user_name, c.user_name_lc, c.external_id, c.active, c.resource, new Date().toISOString(), id];
     const run = () => (expectedVersion === undefined ? this.p.sql(SQL.update).run(...set) : this.p.sql(SQL.updateIf).run(...set, expectedVersion));
-    if ((await unique('user', run)).changes === 0) return false;
+    if ((await unique('user', run)).changes === 0) {
+      if (expectedVersion !== undefined) throw new VersionConflict(id);
+      return;
+    }
     if (emailsChanged(previous, resource)) this.setEmails(id, resource, true);
-    return true;
   }
 
   async setRoles(changes: ReadonlyMap<string, string | null>): Promise<void> {
