@@ -6,6 +6,7 @@ import { BASE_PATH } from './http/present.js';
 import discoveryRoutes from './http/routes/discovery.js';
 import groupsRoutes from './http/routes/groups.js';
 import opsRoutes from './http/routes/ops.js';
+import searchRoutes from './http/routes/search.js';
 import usersRoutes from './http/routes/users.js';
 import type { AppDeps } from './http/types.js';
 import { ScimError } from './scim/errors.js';
@@ -35,7 +36,8 @@ export default async function app(fastify: FastifyInstance, opts: { deps: AppDep
         const url = route.url ?? route.path;
         const observe: onResponseHookHandler = (req, reply, done) => {
           deps.metrics.observeRequest(url, req.method, reply.statusCode, reply.elapsedTime, req.tokenName);
-          if (CHANGE_METHODS.has(req.method) && req.tokenName) audit(deps, req, reply, url);
+          // A search is a read that travels as POST: it changes nothing to audit.
+          if (CHANGE_METHODS.has(req.method) && req.tokenName && !url.endsWith('/.search')) audit(deps, req, reply, url);
           done();
         };
         route.onResponse = [...(Array.isArray(route.onResponse) ? route.onResponse : route.onResponse ? [route.onResponse] : []), observe];
@@ -43,6 +45,7 @@ export default async function app(fastify: FastifyInstance, opts: { deps: AppDep
       await scim.register(discoveryRoutes);
       await scim.register(usersRoutes);
       await scim.register(groupsRoutes);
+      await scim.register(searchRoutes);
     },
     { prefix: BASE_PATH },
   );

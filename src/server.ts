@@ -15,7 +15,8 @@ export async function buildServer(config: Config, logger: Logger, deps: AppDeps)
     childLoggerFactory: lazyChildLogger,
     bodyLimit: config.server.bodyLimitBytes,
     requestTimeout: config.server.requestTimeoutMs,
-    routerOptions: { maxParamLength: 512 },
+    // `/Users/` is `/Users` (some SCIM clients add the slash).
+    routerOptions: { maxParamLength: 512, ignoreTrailingSlash: true },
     return503OnClosing: true,
     trustProxy: config.server.trustProxy,
     clientErrorHandler: scimClientError,

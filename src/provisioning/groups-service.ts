@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { MAX_PAGE } from '../scim/constants.js';
 import { ScimError } from '../scim/errors.js';
-import { parseEqFilter } from '../scim/filter.js';
-import { groupChanges, normaliseGroup, type GroupChange, type GroupInput } from '../scim/group.js';
+import { parseFilter } from '../scim/filter.js';
+import { scan } from './scan.js';
+import { filterableGroupAttr, groupChanges, normaliseGroup, type GroupChange, type GroupInput } from '../scim/group.js';
 import { parsePatchBody } from '../scim/patch.js';
 import { UniquenessConflict } from '../store/errors.js';
 import { GROUP_FILTER_VOCABULARY, type GroupRow } from '../store/store.js';
@@ -61,12 +62,31 @@ export class GroupsService {
   async list(query: ListQuery, withMembers = true): Promise<{ total: number; startIndex: number; views: GroupView[] }> {
     const startIndex = Math.max(1, query.startIndex);
     const count = Math.min(MAX_PAGE, Math.max(0, query.count));
-    const terms = query.filter ? parseEqFilter(query.filter, GROUP_FILTER_VOCABULARY) : [];
+    const parsed = query.filter ? parseFilter(query.filter, GROUP_FILTER_VOCABULARY, filterableGroupAttr) : undefined;
+    if ((parsed && 'match' in parsed) || query.sortBy) return this.scanned(parsed, query, startIndex, count, withMembers);
+    const terms = parsed?.terms ?? [];
     const { rows, total, members } = await this.deps.store.read(async (r) => {
       const page = await r.groups.query(terms, startIndex - 1, count);
       return { ...page, members: withMembers ? await r.groups.membersOf(page.rows.map((g) => g.id)) : undefined };
     });
     return { total, startIndex, views: rows.map((r) => view(r, members?.get(r.id))) };
+  }
+
+  /** A filter the index cannot answer, or a sorted list: every group with its members, matched, then paged. */
+  private async scanned(parsed: ReturnType<typeof parseFilter> | undefined, q: ListQuery, startIndex: number, count: number, withMembers: boolean) {
+    const terms = parsed && 'terms' in parsed ? parsed.terms : [];
+    const pages = (offset: number, limit: number) =>
+      this.deps.store.read(async (r) => {
+        const { rows } = await r.groups.query(terms, offset, limit);
+        const members = await r.groups.membersOf(rows.map((g) => g.id));
+        return rows.map((g) => ({ g, members: members.get(g.id) ?? [] }));
+      });
+    const found = await scan(
+      pages,
+      ({ g, members }) => ({ ...g.extra, id: g.id, displayName: g.displayName, ...(g.externalId !== null ? { externalId: g.externalId } : {}), members: members.map((value) => ({ value, type: 'User' })), meta: { resourceType: 'Group', created: g.createdAt, lastModified: g.updatedAt } }),
+      { match: parsed && 'match' in parsed ? parsed.match : undefined, sortBy: q.sortBy, descending: q.descending === true },
+    );
+    return { total: found.length, startIndex, views: found.slice(startIndex - 1, startIndex - 1 + count).map(({ g, members }) => view(g, withMembers ? members : undefined)) };
   }
 
   async create(body: unknown, ctx: OpContext = {}): Promise<GroupView> {

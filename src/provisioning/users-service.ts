@@ -5,9 +5,11 @@ import type { RoleChannel } from '../fullstory/role-channel.js';
 import { decodeRoles } from '../fullstory/role-wire.js';
 import { MAX_PAGE } from '../scim/constants.js';
 import { ScimError } from '../scim/errors.js';
-import { parseEqFilter, type EqTerm } from '../scim/filter.js';
+import { parseFilter, type EqTerm } from '../scim/filter.js';
+import type { JsonObject } from '../scim/values.js';
+import { scan } from './scan.js';
 import { parsePatchBody } from '../scim/patch.js';
-import { normaliseUser, type UserResource } from '../scim/user.js';
+import { filterableUserAttr, normaliseUser, type UserResource } from '../scim/user.js';
 import { applyUserPatch } from '../scim/user-patch.js';
 import { KeyedMutex } from '../lib/keyed-mutex.js';
 import { UniquenessConflict, VersionConflict } from '../store/errors.js';
@@ -40,6 +42,9 @@ export interface ListQuery {
   filter?: string | undefined;
   startIndex: number;
   count: number;
+  /** RFC 7644 §3.4.2.3: an attribute path to order by, and whether descending. */
+  sortBy?: string | undefined;
+  descending?: boolean;
 }
 
 const DUPLICATE = 'User already exists in the database.';
@@ -139,7 +144,9 @@ export class UsersService {
   async list(query: ListQuery): Promise<{ total: number; startIndex: number; views: UserView[] }> {
     const startIndex = Math.max(1, query.startIndex);
     const count = Math.min(MAX_PAGE, Math.max(0, query.count));
-    if (query.filter) return this.filtered(parseEqFilter(query.filter, USER_FILTER_VOCABULARY), startIndex, count);
+    const parsed = query.filter ? parseFilter(query.filter, USER_FILTER_VOCABULARY, filterableUserAttr) : undefined;
+    if (parsed && 'terms' in parsed && !query.sortBy) return this.filtered(parsed.terms, startIndex, count);
+    if (parsed || query.sortBy) return this.scanned(parsed && 'terms' in parsed ? parsed.terms : [], parsed && 'match' in parsed ? parsed.match : undefined, query, startIndex, count);
     // Unfiltered (an IdP's import): FullStory's own list, so users created outside the bridge show too.
     const page = await this.upstream({}, () => this.api.listUsersFilled(startIndex, Math.max(count, 1)));
     const resources = (page.Resources ?? []).slice(0, count);
@@ -169,6 +176,19 @@ export class UsersService {
     await this.adopt(found);
     const again = await this.store.read((r) => r.users.query(terms, startIndex - 1, count));
     return { total: again.total, startIndex, views: again.rows.map((r) => this.view(r)) };
+  }
+
+  /**
+   * A filter the index cannot answer, or a sorted list: every indexed user (narrowed by
+   * the index where the filter allows), matched as the IdP would read it, then paged.
+   */
+  private async scanned(terms: EqTerm[], match: ((r: JsonObject) => boolean) | undefined, q: ListQuery, startIndex: number, count: number) {
+    const rows = await scan(
+      (offset, limit) => this.store.read((r) => r.users.query(terms, offset, limit)).then((p) => p.rows),
+      (row) => ({ ...row.resource, id: row.id, meta: { resourceType: 'User', created: row.createdAt, lastModified: row.updatedAt } }),
+      { match, sortBy: q.sortBy, descending: q.descending === true },
+    );
+    return { total: rows.length, startIndex, views: rows.slice(startIndex - 1, startIndex - 1 + count).map((r) => this.view(r)) };
   }
 
   async create(body: unknown, ctx: OpContext): Promise<UserView> {

@@ -3,6 +3,7 @@ export const SCHEMA = {
   group: 'urn:ietf:params:scim:schemas:core:2.0:Group',
   enterprise: 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User',
   listResponse: 'urn:ietf:params:scim:api:messages:2.0:ListResponse',
+  searchRequest: 'urn:ietf:params:scim:api:messages:2.0:SearchRequest',
   patchOp: 'urn:ietf:params:scim:api:messages:2.0:PatchOp',
   error: 'urn:ietf:params:scim:api:messages:2.0:Error',
   serviceProviderConfig: 'urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig',

@@ -25,6 +25,12 @@ export type GroupChange =
 const IGNORED = new Set(['id', 'meta', 'schemas']);
 
 /** Member values: `{"value": id}` with or without type, display, $ref (Entra sends "$ref": null). */
+/** An attribute a Group filter may name: the schema's, id and meta, or an extension's by URN. */
+export function filterableGroupAttr(attr: string): boolean {
+  const lc = attr.toLowerCase();
+  return lc.startsWith('urn:') || ['displayname', 'members', 'externalid', 'id', 'meta'].includes(lc);
+}
+
 export function memberIds(value: Json, where = 'members'): string[] {
   const list = Array.isArray(value) ? value : [value];
   const ids = list.map((m, i) => {

@@ -23,6 +23,13 @@ const MANAGER_SUB = canon(['value', '$ref', 'displayName']);
 
 export const READ_ONLY_ATTRS = new Set(['id', 'meta', 'groups']);
 
+/** An attribute a User filter may name: any of the schema's (and id, meta), an extension's by URN; never the write-only password. */
+export function filterableUserAttr(attr: string): boolean {
+  const lc = attr.toLowerCase();
+  if (lc.startsWith('urn:')) return lc.startsWith(SCHEMA.enterprise.toLowerCase()) || lc.startsWith(SCHEMA.user.toLowerCase());
+  return CORE.has(lc) || lc === 'id' || lc === 'meta' || lc === 'groups';
+}
+
 export function canonicalCoreAttr(name: string): string | undefined {
   return CORE.get(name.toLowerCase());
 }

@@ -100,10 +100,11 @@ describe.each(dbs)('users on %s', (db) => {
     expect(await byEmail('moving.mail@example.com')).toBe(0);
   });
 
-  it('an unsupported filter is 400 invalidFilter and an escaped quote is data', async () => {
-    const bad = await t.req('GET', `${U}?filter=${encodeURIComponent('userName sw "a"')}`);
+  it('a malformed filter is 400 invalidFilter with a detail pointing at the problem, and an escaped quote is data', async () => {
+    const bad = await t.req('GET', `${U}?filter=${encodeURIComponent('userName eq "a" and')}`);
     expect(bad.status).toBe(400);
     expect(bad.body.scimType).toBe('invalidFilter');
+    expect(bad.body.detail).toMatch(/needs an attribute at its end/);
     const quoted = await t.req('GET', `${U}?filter=${encodeURIComponent('userName eq "x\\" or 1=1 --"')}`);
     expect(quoted.status).toBe(200);
     expect(quoted.body.totalResults).toBe(0);

@@ -15,8 +15,9 @@ function schemaDocs(base: string): Json[] {
 }
 
 /**
- * Discovery that tells the truth about the bridge: PATCH yes, filter (eq, and) with
- * maxResults, no bulk, no sort, no change-password, ETags as weak versions in meta only.
+ * Discovery that tells the truth about the bridge: PATCH yes, the whole filter grammar
+ * with maxResults, sorting (and POST /.search), no bulk, no change-password, ETags as
+ * weak versions in meta only.
  */
 export default async function discoveryRoutes(app: FastifyInstance) {
   const banner = app.deps.banner ? ` ${app.deps.banner}` : '';
@@ -32,7 +33,7 @@ export default async function discoveryRoutes(app: FastifyInstance) {
         bulk: { supported: false, maxOperations: 0, maxPayloadSize: 0 },
         filter: { supported: true, maxResults: MAX_PAGE },
         changePassword: { supported: false },
-        sort: { supported: false },
+        sort: { supported: true },
         etag: { supported: false },
         authenticationSchemes: [
           {

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { asksForMembers, baseUrl, listResponse, project, renderGroup, sendScim, wantsMembers } from '../present.js';
-import { listQuery, scimQuery } from '../query.js';
+import { listQuery, scimQuery, searchQuery, type ScimQuery } from '../query.js';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 
 type IdParams = { Params: { id: string } };
 
@@ -8,13 +9,14 @@ type IdParams = { Params: { id: string } };
 export default async function groupsRoutes(app: FastifyInstance) {
   const { groups } = app.deps;
 
-  app.get('/Groups', async (req, reply) => {
-    const q = scimQuery(req);
+  const list = async (req: FastifyRequest, reply: FastifyReply, q: ScimQuery) => {
     const page = await groups.list(listQuery(q), wantsMembers(q.attributes, q.excludedAttributes));
     const base = baseUrl(req);
     const resources = page.views.map((v) => project(renderGroup(v, base), q.attributes, q.excludedAttributes));
     return sendScim(reply, listResponse(resources, page.total, page.startIndex));
-  });
+  };
+  app.get('/Groups', (req, reply) => list(req, reply, scimQuery(req)));
+  app.post('/Groups/.search', (req, reply) => list(req, reply, searchQuery(req.body)));
 
   app.get<IdParams>('/Groups/:id', async (req, reply) => {
     const q = scimQuery(req);

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { baseUrl, listResponse, project, renderUser, sendScim } from '../present.js';
-import { listQuery, scimQuery } from '../query.js';
+import { listQuery, scimQuery, searchQuery, type ScimQuery } from '../query.js';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 
 type IdParams = { Params: { id: string } };
 
@@ -8,13 +9,15 @@ type IdParams = { Params: { id: string } };
 export default async function usersRoutes(app: FastifyInstance) {
   const { users } = app.deps;
 
-  app.get('/Users', async (req, reply) => {
-    const q = scimQuery(req);
+  const list = async (req: FastifyRequest, reply: FastifyReply, q: ScimQuery) => {
     const page = await users.list(listQuery(q));
     const base = baseUrl(req);
     const resources = page.views.map((v) => project(renderUser(v, base), q.attributes, q.excludedAttributes));
     return sendScim(reply, listResponse(resources, page.total, page.startIndex));
-  });
+  };
+  app.get('/Users', (req, reply) => list(req, reply, scimQuery(req)));
+  // RFC 7644 §3.4.3: the same query in a body (a filter too long or too private for a URL).
+  app.post('/Users/.search', (req, reply) => list(req, reply, searchQuery(req.body)));
 
   app.get<IdParams>('/Users/:id', async (req, reply) => {
     const q = scimQuery(req);
