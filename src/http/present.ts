@@ -7,9 +7,11 @@ import type { JsonObject } from '../scim/values.js';
 
 export const BASE_PATH = '/scim/v2';
 
-/** Answers with a SCIM document; a 201 also says where the new resource lives. */
+/** Answers with a SCIM document; a 201 also says where the new resource lives; a resource carries its version as an ETag. */
 export function sendScim(reply: FastifyReply, body: JsonObject, status = 200): FastifyReply {
   if (status === 201) reply.header('location', (body.meta as { location: string }).location);
+  const version = (body.meta as { version?: unknown } | undefined)?.version;
+  if (typeof version === 'string') reply.header('etag', version);
   return reply.code(status).type(SCIM_CONTENT_TYPE).send(JSON.stringify(body));
 }
 

@@ -10,7 +10,7 @@ import { GROUP_FILTER_VOCABULARY, type GroupRow } from '../store/store.js';
 import type { Repos, Store } from '../store/store.js';
 import { recomputeRoles } from './effective-roles.js';
 import type { RolePolicy } from './role-policy.js';
-import type { ListQuery, OpContext } from './users-service.js';
+import { checkPrecondition, type ListQuery, type OpContext } from './users-service.js';
 
 export interface GroupView {
   id: string;
@@ -124,6 +124,7 @@ export class GroupsService {
       const g = await tx.groups.getForUpdate(id);
       if (!g) throw new ScimError(404, `Group ${id} not found`);
       ctx.subject = g.displayName;
+      checkPrecondition(ctx, g.version);
       const members = await tx.groups.members(id);
       await tx.groups.delete(id);
       // Members lose what this group gave them; no user is deleted or deactivated.
@@ -143,6 +144,7 @@ export class GroupsService {
       const g = await tx.groups.getForUpdate(id);
       if (!g) throw new ScimError(404, `Group ${id} not found`);
       ctx.subject = g.displayName;
+      checkPrecondition(ctx, g.version);
       let displayName = g.displayName;
       let externalId = g.externalId;
       for (const c of changes) {

@@ -36,6 +36,13 @@ export interface OpContext {
   subject?: string;
   /** The detail of the error the IdP was answered with. */
   error?: string;
+  /** If-Match: the version the change is for; checked against the current one before anything is written. */
+  precondition?: (version: number) => boolean;
+}
+
+/** A change asked for another version than the resource's: RFC 7644 §3.14, and nothing changes. */
+export function checkPrecondition(ctx: OpContext, version: number): void {
+  if (ctx.precondition && !ctx.precondition(version)) throw new ScimError(412, `The resource is at version W/"${version}", not the one If-Match names`);
 }
 
 export interface ListQuery {
@@ -275,6 +282,7 @@ export class UsersService {
     ctx.subject = resource.userName;
     return this.writeUser(id, async () => {
       const { row, fs: adopted } = await this.row(id, ctx);
+      checkPrecondition(ctx, row.version);
       await this.assertUserNameFree(resource.userName, id);
       const roles = await this.putRoles(id, row.role, adopted, ctx);
       const fs = await this.upstream(ctx, () => this.api.replaceUser(id, toUpstreamPut(resource, row.resource, roles)));
@@ -307,6 +315,7 @@ export class UsersService {
     return this.writeUser(id, async () => {
       const { row, fs: adoptedFrom } = await this.row(id, ctx);
       ctx.subject = row.userName;
+      checkPrecondition(ctx, row.version);
       const caps = this.deps.capabilities();
       // Without PATCH upstream: read FullStory's copy, apply, PUT the whole user.
       const fsNow = caps.patchUsers ? adoptedFrom : (adoptedFrom ?? (await this.upstream(ctx, () => this.api.getUser(id))));
@@ -331,6 +340,7 @@ export class UsersService {
     await this.queue.run(`user:${id}`, async () => {
       const { row } = await this.row(id, ctx);
       ctx.subject = row.userName;
+      checkPrecondition(ctx, row.version);
       let tombstone = false;
       if (this.deps.capabilities().deleteUsers) {
         await this.upstream(ctx, () => this.api.deleteUser(id));

@@ -1,4 +1,5 @@
 import fp from 'fastify-plugin';
+import { ifMatch } from '../etag.js';
 import type { FastifyError, FastifyInstance } from 'fastify';
 import { SCIM_CONTENT_TYPE } from '../../scim/constants.js';
 import { ScimError } from '../../scim/errors.js';
@@ -29,6 +30,11 @@ export default fp(async function scim(app: FastifyInstance) {
   // Callback style, as every hook on the request path: an async hook costs a promise per request.
   app.addHook('onRequest', (req, _reply, done) => {
     req.opCtx = {};
+    // If-Match (RFC 7644 §3.14): the service checks it against the version it reads, before it writes.
+    if (req.headers['if-match'] !== undefined) {
+      const precondition = ifMatch(req);
+      if (precondition) req.opCtx.precondition = precondition;
+    }
     done();
   });
 

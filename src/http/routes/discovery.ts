@@ -16,8 +16,8 @@ function schemaDocs(base: string): Json[] {
 
 /**
  * Discovery that tells the truth about the bridge: PATCH yes, the whole filter grammar
- * with maxResults, sorting (and POST /.search), no bulk, no change-password, ETags as
- * weak versions in meta only.
+ * with maxResults, sorting (and POST /.search), no bulk, no change-password, ETags
+ * (meta.version as a weak ETag; If-Match on changes, If-None-Match on reads).
  */
 export default async function discoveryRoutes(app: FastifyInstance) {
   const banner = app.deps.banner ? ` ${app.deps.banner}` : '';
@@ -34,7 +34,7 @@ export default async function discoveryRoutes(app: FastifyInstance) {
         filter: { supported: true, maxResults: MAX_PAGE },
         changePassword: { supported: false },
         sort: { supported: true },
-        etag: { supported: false },
+        etag: { supported: true },
         authenticationSchemes: [
           {
             type: 'oauthbearertoken',

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { asksForMembers, baseUrl, listResponse, project, renderGroup, sendScim, wantsMembers } from '../present.js';
+import { etagOf, notModified } from '../etag.js';
 import { listQuery, scimQuery, searchQuery, type ScimQuery } from '../query.js';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 
@@ -21,6 +22,7 @@ export default async function groupsRoutes(app: FastifyInstance) {
   app.get<IdParams>('/Groups/:id', async (req, reply) => {
     const q = scimQuery(req);
     const view = await groups.get(req.params.id, wantsMembers(q.attributes, q.excludedAttributes));
+    if (notModified(req, view.version)) return reply.code(304).header('etag', etagOf(view.version)).send();
     return sendScim(reply, project(renderGroup(view, baseUrl(req)), q.attributes, q.excludedAttributes));
   });
 

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { baseUrl, listResponse, project, renderUser, sendScim } from '../present.js';
+import { etagOf, notModified } from '../etag.js';
 import { listQuery, scimQuery, searchQuery, type ScimQuery } from '../query.js';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 
@@ -22,6 +23,7 @@ export default async function usersRoutes(app: FastifyInstance) {
   app.get<IdParams>('/Users/:id', async (req, reply) => {
     const q = scimQuery(req);
     const view = await users.get(req.params.id);
+    if (notModified(req, view.version)) return reply.code(304).header('etag', etagOf(view.version)).send();
     return sendScim(reply, project(renderUser(view, baseUrl(req)), q.attributes, q.excludedAttributes));
   });
 
