@@ -33,7 +33,9 @@ function resolvePath(path: string): Target | 'ignore' {
     return resolvePath(`${SCHEMA.enterprise}:manager${rawSub ? `.${rawSub}` : ''}`);
   }
   const lowerAttr = rawAttr.toLowerCase();
-  if (lowerAttr === 'password' || lowerAttr === 'schemas') return 'ignore';
+  if (lowerAttr === 'password') return 'ignore';
+  // The bridge sets schemas from what the user holds: a change to it would change nothing (RFC 7643 §3: readOnly here).
+  if (lowerAttr === 'schemas') throw new ScimError(400, '"schemas" is read-only: it follows the attributes the user holds', 'mutability');
   if (READ_ONLY_ATTRS.has(lowerAttr)) throw new ScimError(400, `"${rawAttr}" is read-only`, 'mutability');
   const attr = canonicalCoreAttr(rawAttr);
   if (!attr) throw badRequest(`Unknown attribute "${rawAttr.slice(0, 64)}" in path`, 'invalidPath');
@@ -56,7 +58,16 @@ function normaliseValue(target: Target, value: Json): Json {
  * included), complex single-valued attributes per sub-attribute (so the others stay),
  * and `null` becomes remove.
  */
-function expand(op: PatchOperation, userId: string): ScimPatchOperation[] {
+function expand(op: PatchOperation, userId: string, resource: UserResource): ScimPatchOperation[] {
+  // The enterprise extension's URN as the whole path (RFC 7644 §3.5.2): its attributes, one by one.
+  if (op.path !== undefined && op.path.toLowerCase() === SCHEMA.enterprise.toLowerCase()) {
+    if (op.op === 'remove' || op.value === null) {
+      const current = resource[SCHEMA.enterprise];
+      return isObject(current) ? Object.keys(current).map((k) => ({ op: 'remove' as const, path: `${SCHEMA.enterprise}:${k}` })) : [];
+    }
+    if (!isObject(op.value)) throw badRequest(`"${SCHEMA.enterprise}" as a path needs an object value`, 'invalidValue');
+    return Object.entries(op.value).flatMap(([k, v]) => expand({ op: op.op, path: `${SCHEMA.enterprise}:${k}`, value: v }, userId, resource));
+  }
   if (op.path === undefined) {
     if (!isObject(op.value)) throw badRequest(`A ${op.op} without "path" needs an object value`, 'invalidValue');
     return Object.entries(op.value).flatMap(([key, value]): ScimPatchOperation[] => {
@@ -67,9 +78,9 @@ function expand(op: PatchOperation, userId: string): ScimPatchOperation[] {
       }
       if ((lower === 'name' || lower === SCHEMA.enterprise.toLowerCase()) && isObject(value)) {
         const prefix = lower === 'name' ? 'name.' : `${SCHEMA.enterprise}:`;
-        return Object.entries(value).flatMap(([k, v]) => expand({ op: op.op, path: `${prefix}${k}`, value: v }, userId));
+        return Object.entries(value).flatMap(([k, v]) => expand({ op: op.op, path: `${prefix}${k}`, value: v }, userId, resource));
       }
-      return expand({ op: op.op, path: key, value }, userId);
+      return expand({ op: op.op, path: key, value }, userId, resource);
     });
   }
   const target = resolvePath(op.path);
@@ -87,7 +98,7 @@ function expand(op: PatchOperation, userId: string): ScimPatchOperation[] {
 
 /** Applies an IdP's PatchOp to a stored user; the result is validated like a PUT body. */
 export function applyUserPatch(resource: UserResource, ops: PatchOperation[], userId: string): UserResource {
-  const expanded = ops.flatMap((op) => expand(op, userId));
+  const expanded = ops.flatMap((op) => expand(op, userId, resource));
   let doc = { ...structuredClone(resource), schemas: [SCHEMA.user], meta: {} } as unknown as ScimResource;
   for (const op of expanded) {
     try {
@@ -101,5 +112,8 @@ export function applyUserPatch(resource: UserResource, ops: PatchOperation[], us
     }
   }
   const { meta: _meta, ...result } = doc as unknown as Record<string, Json>;
+  // An extension with nothing left in it is gone (and leaves `schemas` with it).
+  const ext = result[SCHEMA.enterprise];
+  if (isObject(ext) && Object.keys(ext).length === 0) delete result[SCHEMA.enterprise];
   return normaliseUser(result);
 }
