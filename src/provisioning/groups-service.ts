@@ -24,6 +24,9 @@ export interface GroupView {
   version: number;
 }
 
+/** Groups up to this size are answered with their members after a PATCH. */
+export const SMALL_GROUP = 1_000;
+
 export interface GroupsServiceDeps {
   store: Store;
   policy: RolePolicy;
@@ -115,8 +118,15 @@ export class GroupsService {
    * A PATCH answers with the group; its members only when asked (`attributes=members`),
    * as Okta and Entra read nothing from them and they can be tens of thousands.
    */
+  /**
+   * The group as it now is: its members when asked for, or when it has at most
+   * SMALL_GROUP of them (read after the commit; a large group is not resent on every change).
+   */
   async patch(id: string, body: unknown, ctx: OpContext = {}, withMembers = false): Promise<GroupView> {
-    return this.apply(id, groupChanges(parsePatchBody(body), id), ctx, undefined, withMembers);
+    const view = await this.apply(id, groupChanges(parsePatchBody(body), id), ctx, undefined, withMembers);
+    if (view.members) return view;
+    const members = await this.deps.store.read(async (r) => ((await r.groups.memberCount(id)) <= SMALL_GROUP ? r.groups.members(id) : undefined));
+    return members ? { ...view, members } : view;
   }
 
   async delete(id: string, ctx: OpContext = {}): Promise<void> {

@@ -88,6 +88,7 @@ export interface GroupReads {
   query(terms: Terms, offset: number, limit: number): Promise<{ rows: GroupRow[]; total: number }>;
   /** Member ids in id order. */
   members(groupId: string): Promise<string[]>;
+  memberCount(groupId: string): Promise<number>;
   membersOf(groupIds: readonly string[]): Promise<Map<string, string[]>>;
   /** For each user, the best (lowest) rank among the mapped groups they belong to. */
   bestRanks(userIds: readonly string[]): Promise<Map<string, number>>;

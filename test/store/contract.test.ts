@@ -147,6 +147,7 @@ describe.each(kinds)('the store contract on %s', (kind) => {
         await t.groups.removeMembers('g2', ['u3', 'nobody']);
       });
       expect(await both((r) => r.groups.members('g1'))).toEqual(['u1', 'u3']);
+      expect([await both((r) => r.groups.memberCount('g1')), await both((r) => r.groups.memberCount('g3'))]).toEqual([2, 0]);
       expect(await tx((t) => t.groups.membersAmong('g2', ['u1', 'u3', 'zz']))).toEqual(new Set(['u1']));
       expect(await both((r) => r.groups.membersOf(['g1', 'g2', 'g3']))).toEqual(new Map([['g1', ['u1', 'u3']], ['g2', ['u1', 'u2']], ['g3', []]]));
       expect(await both((r) => r.groups.bestRanks(['u1', 'u2', 'u3', 'a1']))).toEqual(new Map([['u1', 0], ['u2', 1], ['u3', 0]]));

@@ -84,6 +84,11 @@ export class PostgresGroups implements GroupWrites {
     return rows.map((r) => r.user_id);
   }
 
+  async memberCount(groupId: string): Promise<number> {
+    const r = await this.db.selectFrom('group_members').select((eb) => eb.fn.countAll<number>().as('n')).where('group_id', '=', groupId).executeTakeFirstOrThrow();
+    return Number(r.n);
+  }
+
   async membersAmong(groupId: string, userIds: readonly string[]): Promise<Set<string>> {
     const found = new Set<string>();
     for (const part of chunks(userIds)) {

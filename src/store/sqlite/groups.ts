@@ -17,6 +17,7 @@ const SQL = {
   deleteMembers: 'delete from "group_members" where "group_id" = ?',
   remove: 'delete from "groups" where "id" = ?',
   members: 'select "user_id" from "group_members" where "group_id" = ? order by "user_id"',
+  memberCount: 'select count(*) as "n" from "group_members" where "group_id" = ?',
   membersOf: 'select "group_id", "user_id" from "group_members" where "group_id" in (select value from json_each(?)) order by "user_id"',
   isMember: 'select 1 from "group_members" where "group_id" = ? and "user_id" = ?',
   add: 'insert into "group_members" ("group_id", "user_id") values (?, ?) on conflict do nothing',
@@ -113,6 +114,10 @@ export class SqliteGroups implements GroupWrites {
 
   async members(groupId: string): Promise<string[]> {
     return this.select<{ user_id: string }>(SQL.members, groupId).map((r) => r.user_id);
+  }
+
+  async memberCount(groupId: string): Promise<number> {
+    return Number(this.select<{ n: number }>(SQL.memberCount, groupId)[0]!.n);
   }
 
   async membersOf(groupIds: readonly string[]): Promise<Map<string, string[]>> {
