@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { MAX_PAGE } from '../scim/constants.js';
 import { ScimError } from '../scim/errors.js';
 import { parseFilter } from '../scim/filter.js';
-import { scan } from './scan.js';
+import { offsetPages, scan } from './scan.js';
 import { filterableGroupAttr, groupChanges, normaliseGroup, type GroupChange, type GroupInput } from '../scim/group.js';
 import { parsePatchBody } from '../scim/patch.js';
 import { UniquenessConflict } from '../store/errors.js';
@@ -85,7 +85,7 @@ export class GroupsService {
         return rows.map((g) => ({ g, members: members.get(g.id) ?? [] }));
       });
     const found = await scan(
-      pages,
+      offsetPages(pages),
       ({ g, members }) => ({ ...g.extra, id: g.id, displayName: g.displayName, ...(g.externalId !== null ? { externalId: g.externalId } : {}), members: members.map((value) => ({ value, type: 'User' })), meta: { resourceType: 'Group', created: g.createdAt, lastModified: g.updatedAt } }),
       { match: parsed && 'match' in parsed ? parsed.match : undefined, sortBy: q.sortBy, descending: q.descending === true },
     );

@@ -8,26 +8,22 @@ export interface ScanQuery {
   descending?: boolean;
 }
 
-const PAGE = 1_000;
+/** Rows a page: big enough that a page's round trip is amortised, small enough to bound memory. */
+export const SCAN_PAGE = 1_000;
 
 /**
- * Every item whose resource the predicate keeps, read from the store a page at a time
- * (memory holds the matches, not the table), then sorted: how the bridge answers the
- * filters its index cannot, and any sorted list. Its cost grows with the store.
+ * Every item whose resource the predicate keeps, read a page at a time (memory holds
+ * the matches, not the table), then ordered: by `sortBy`, else by `order` (the list's
+ * usual order). How the bridge answers the filters its index cannot, and any sorted
+ * list; its cost grows with the store (docs/benchmarks.md).
  */
-export async function scan<T>(
-  fetch: (offset: number, limit: number) => Promise<T[]>,
-  resourceOf: (item: T) => JsonObject,
-  q: ScanQuery,
-): Promise<T[]> {
+export async function scan<T>(pages: AsyncIterable<T[]>, resourceOf: (item: T) => JsonObject, q: ScanQuery & { order?: (a: T, b: T) => number }): Promise<T[]> {
   const kept: { item: T; resource: JsonObject }[] = [];
-  for (let offset = 0; ; offset += PAGE) {
-    const page = await fetch(offset, PAGE);
+  for await (const page of pages) {
     for (const item of page) {
       const resource = resourceOf(item);
       if (!q.match || q.match(resource)) kept.push({ item, resource });
     }
-    if (page.length < PAGE) break;
   }
   if (q.sortBy) {
     const by = q.sortBy;
@@ -35,5 +31,26 @@ export async function scan<T>(
     keyed.sort((a, b) => compareForSort(a.key, b.key, q.descending === true));
     return keyed.map((k) => k.item);
   }
-  return kept.map((k) => k.item);
+  const items = kept.map((k) => k.item);
+  return q.order ? items.sort(q.order) : items;
+}
+
+/** Pages by offset, for tables small enough that the depth does not matter (groups). */
+export async function* offsetPages<T>(fetch: (offset: number, limit: number) => Promise<T[]>): AsyncGenerator<T[]> {
+  for (let offset = 0; ; offset += SCAN_PAGE) {
+    const page = await fetch(offset, SCAN_PAGE);
+    yield page;
+    if (page.length < SCAN_PAGE) return;
+  }
+}
+
+/** Pages by key (after the last one seen), which cost the same at any depth (users). */
+export async function* keysetPages<T>(fetch: (after: string | undefined, limit: number) => Promise<T[]>, keyOf: (item: T) => string): AsyncGenerator<T[]> {
+  let after: string | undefined;
+  for (;;) {
+    const page = await fetch(after, SCAN_PAGE);
+    yield page;
+    if (page.length < SCAN_PAGE) return;
+    after = keyOf(page[page.length - 1]!);
+  }
 }

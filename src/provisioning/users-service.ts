@@ -7,7 +7,7 @@ import { MAX_PAGE } from '../scim/constants.js';
 import { ScimError } from '../scim/errors.js';
 import { parseFilter, type EqTerm } from '../scim/filter.js';
 import type { JsonObject } from '../scim/values.js';
-import { scan } from './scan.js';
+import { keysetPages, offsetPages, scan } from './scan.js';
 import { parsePatchBody } from '../scim/patch.js';
 import { filterableUserAttr, normaliseUser, type UserResource } from '../scim/user.js';
 import { applyUserPatch } from '../scim/user-patch.js';
@@ -190,11 +190,17 @@ export class UsersService {
    * the index where the filter allows), matched as the IdP would read it, then paged.
    */
   private async scanned(terms: EqTerm[], match: ((r: JsonObject) => boolean) | undefined, q: ListQuery, startIndex: number, count: number) {
-    const rows = await scan(
-      (offset, limit) => this.store.read((r) => r.users.query(terms, offset, limit)).then((p) => p.rows),
-      (row) => ({ ...row.resource, id: row.id, meta: { resourceType: 'User', created: row.createdAt, lastModified: row.updatedAt } }),
-      { match, sortBy: q.sortBy, descending: q.descending === true },
-    );
+    // Index terms narrow it to a few rows; without them, the whole index by key.
+    const pages =
+      terms.length > 0
+        ? offsetPages((offset, limit) => this.store.read((r) => r.users.query(terms, offset, limit)).then((p) => p.rows))
+        : keysetPages((after, limit) => this.store.read((r) => r.users.page(after, limit)), (row) => row.id);
+    const rows = await scan(pages, (row) => ({ ...row.resource, id: row.id, meta: { resourceType: 'User', created: row.createdAt, lastModified: row.updatedAt } }), {
+      match,
+      sortBy: q.sortBy,
+      descending: q.descending === true,
+      order: byCreation,
+    });
     return { total: rows.length, startIndex, views: rows.slice(startIndex - 1, startIndex - 1 + count).map((r) => this.view(r)) };
   }
 
@@ -387,6 +393,9 @@ function showsRole(fs: FsUser | undefined, role: string): boolean {
   const r = decodeRoles(fs?.roles);
   return r.kind === 'role' && r.role === role;
 }
+
+/** The lists' usual order: oldest first, then by id. */
+const byCreation = (a: UserRow, b: UserRow) => (a.createdAt < b.createdAt ? -1 : a.createdAt > b.createdAt ? 1 : a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
 
 function createdOf(fs: FsUser): { createdAt?: string } {
   return typeof fs.meta?.created === 'string' ? { createdAt: fs.meta.created } : {};

@@ -57,6 +57,8 @@ export interface UserReads {
   /** Which of `ids` are users not deleted. */
   existingIds(ids: readonly string[]): Promise<Set<string>>;
   liveIds(): Promise<string[]>;
+  /** Users not deleted, in id order, after `afterId`: a whole-index read in pages that cost the same at any depth. */
+  page(afterId: string | undefined, limit: number): Promise<UserRow[]>;
 }
 
 export interface UserWrites extends UserReads {

@@ -67,6 +67,9 @@ describe.each(kinds)('the store contract on %s', (kind) => {
       expect(await both((r) => r.users.rolesOf(['u1', 'u2', 'zz']))).toEqual(new Map([['u1', 'admin'], ['u2', null]]));
       expect(await both((r) => r.users.existingIds(['u1', 'u2', 'zz']))).toEqual(new Set(['u1', 'u2']));
       expect((await tx((t) => t.users.liveIds())).sort()).toEqual(['u1', 'u2', 'u3']);
+      const first = await both((r) => r.users.page(undefined, 2));
+      expect(first.map((u) => u.id)).toEqual(['u1', 'u2']);
+      expect((await both((r) => r.users.page('u2', 2))).map((u) => u.id)).toEqual(['u3']);
     });
 
     it('query answers each index key, and their conjunction, in creation order with a true total', async () => {

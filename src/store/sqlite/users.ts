@@ -17,6 +17,8 @@ const SQL = {
   many: 'select * from "users" where "id" in (select value from json_each(?))',
   rolesOf: 'select "id", "role" from "users" where "id" in (select value from json_each(?)) and "deleted_at" is null',
   liveIds: 'select "id" from "users" where "deleted_at" is null',
+  pageFirst: 'select * from "users" where "deleted_at" is null order by "id" limit ?',
+  pageAfter: 'select * from "users" where "deleted_at" is null and "id" > ? order by "id" limit ?',
   insert: `insert into "users" (${COLUMNS}) values (?, ?, ?, ?, ?, ?, ?, ?, ?, 1)`,
   adopt: `insert into "users" (${COLUMNS}) values (?, ?, ?, ?, ?, ?, ?, ?, ?, 1) on conflict do nothing`,
   update: `update "users" set ${SET} where "id" = ?`,
@@ -36,10 +38,11 @@ const TERM: Record<string, (t: Terms[number]) => [string, unknown[]]> = {
   userName: (t) => ['"user_name_lc" = ?', [String(t.value).toLowerCase()]],
   externalId: (t) => ['"external_id" = ?', [String(t.value)]],
   active: (t) => ['"active" = ?', [activeValue(t.value)]],
+  // `in` over the emails' own index: an `exists` per user walked the whole table.
   'emails.value': (t) =>
     t.type === undefined
-      ? ['exists (select 1 from "user_emails" e where e."user_id" = "users"."id" and e."value_lc" = ?)', [String(t.value).toLowerCase()]]
-      : ['exists (select 1 from "user_emails" e where e."user_id" = "users"."id" and e."value_lc" = ? and e."type" = ?)', [String(t.value).toLowerCase(), t.type.toLowerCase()]],
+      ? ['"id" in (select "user_id" from "user_emails" where "value_lc" = ?)', [String(t.value).toLowerCase()]]
+      : ['"id" in (select "user_id" from "user_emails" where "value_lc" = ? and "type" = ?)', [String(t.value).toLowerCase(), t.type.toLowerCase()]],
 };
 
 /** A filter as the text after `from "users"` and its parameters. */
@@ -121,6 +124,10 @@ export class SqliteUsers implements UserWrites {
     const isLive = this.p.sql<[string], unknown>(SQL.isLive);
     // One indexed lookup per id: no statement per list length.
     return new Set(ids.filter((id) => isLive.get(id) !== undefined));
+  }
+
+  async page(afterId: string | undefined, limit: number): Promise<UserRow[]> {
+    return (afterId === undefined ? this.select<UsersTable>(SQL.pageFirst, limit) : this.select<UsersTable>(SQL.pageAfter, afterId, limit)).map(toUserRow);
   }
 
   async liveIds(): Promise<string[]> {
