@@ -107,22 +107,23 @@ class Parser {
     }
   }
 
-  private or(): FilterNode {
-    const parts = [this.and()];
-    while (this.word(this.peek(), 'or')) {
+  /** Operands joined by one logical word (and binds tighter than or, as the grammar's order of calls makes it). */
+  private joined(word: 'and' | 'or', operand: () => FilterNode): FilterNode {
+    const parts = [operand()];
+    while (this.word(this.peek(), word)) {
       this.i++;
-      parts.push(this.and());
+      parts.push(operand());
     }
-    return parts.length === 1 ? parts[0]! : { or: parts };
+    if (parts.length === 1) return parts[0]!;
+    return word === 'or' ? { or: parts } : { and: parts };
+  }
+
+  private or(): FilterNode {
+    return this.joined('or', () => this.and());
   }
 
   private and(): FilterNode {
-    const parts = [this.unary()];
-    while (this.word(this.peek(), 'and')) {
-      this.i++;
-      parts.push(this.unary());
-    }
-    return parts.length === 1 ? parts[0]! : { and: parts };
+    return this.joined('and', () => this.unary());
   }
 
   private unary(): FilterNode {
