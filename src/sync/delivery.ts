@@ -98,15 +98,36 @@ export class RoleGroupsDelivery implements RoleDelivery {
     private readonly api: FullStoryApi,
     private readonly store: Store,
     private readonly capabilities: () => Capabilities,
+    private readonly channel?: RoleChannel,
   ) {}
 
   async deliver(changes: RoleChange[]): Promise<DeliveryResult> {
     const results = await this.deliverBatch(changes);
+    await this.sampleReadBack(changes, results);
     // One user FullStory refuses (a 400 on the whole group) must not hold up the rest.
     if (changes.length > 1 && changes.some((c) => refusal(results.get(c.userId)))) {
       for (const c of changes) if (refusal(results.get(c.userId))) results.set(c.userId, (await this.deliverBatch([c])).get(c.userId) ?? null);
     }
     return results;
+  }
+
+  /**
+   * One user of the batch read back: a FullStory that shows it holding another role in
+   * `roles` carries roles there, not in groups (the channel learns it from the read).
+   * Where delivery then changes, the batch is not done and is retried the other way.
+   */
+  private async sampleReadBack(changes: RoleChange[], results: DeliveryResult): Promise<void> {
+    const sample = changes.find((c) => results.get(c.userId) === null);
+    if (!sample || !this.channel) return;
+    let seen: ReturnType<typeof decodeRoles>;
+    try {
+      seen = decodeRoles((await this.api.getUser(sample.userId, 'sync')).roles);
+    } catch {
+      return; // the membership was written and verified; a failed look is not a failed delivery
+    }
+    if (seen.kind !== 'role' || seen.role === sample.role || this.channel.delivery === 'role-groups') return;
+    const err = new RoleNotApplied(`FullStory shows users' roles in \`roles\` (${sample.userId} holds ${seen.role}, not ${sample.role}): its groups do not carry roles; the bridge now writes \`roles\``, true);
+    for (const c of changes) if (results.get(c.userId) === null) results.set(c.userId, err);
   }
 
   private async deliverBatch(changes: RoleChange[]): Promise<DeliveryResult> {

@@ -40,7 +40,7 @@ function auditRow(item: RoleSyncItem, error: string | null): AuditEntry {
 export function buildRoleSync(deps: RoleSyncDeps): { worker: RoleSyncWorker; health: DeliveryHealth } {
   const { api, store, capabilities, channel } = deps;
   const health = new DeliveryHealth();
-  const delivery = new AdaptiveDelivery(channel, api, new RolesAttributeDelivery(api, capabilities, channel), new RoleGroupsDelivery(api, store, capabilities));
+  const delivery = new AdaptiveDelivery(channel, api, new RolesAttributeDelivery(api, capabilities, channel), new RoleGroupsDelivery(api, store, capabilities, channel));
   const worker = new RoleSyncWorker({
     store,
     delivery,

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { startSandbox } from '../../src/sandbox/server.js';
+import { buildSandbox, startSandbox } from '../../src/sandbox/server.js';
 import { eventually, G, GROUP_SCHEMA, oktaUser, PATCH_OP, startTestBridge, U, type TestBridge } from '../helpers/bridge.js';
 
 /** The role map of the README, which sets no delivery. */
@@ -71,6 +71,33 @@ describe('role delivery is verified, not assumed', () => {
     const [id] = await users(t, ['late.a']);
     await group(t, 'FS Admins', [id!]);
     await eventually(() => t.sandbox.roles().get('late.a@example.com') === 'admin', 'admin');
+  });
+});
+
+describe('role groups read back', () => {
+  it('a FullStory that shows roles only when a user is read by id is found out after the first role-group write, and the role lands in roles', async () => {
+    // Roles in `roles`, role groups there too (#24), and `roles` left out of every answer but a GET by id.
+    const sb = buildSandbox({ patch: { rateLimit: null, roleGroups: 'preexisting' } });
+    sb.app.addHook('onSend', async (req, _reply, payload) => {
+      if ((req.method === 'GET' && /\/Users\/[^/?]+$/.test(req.url)) || typeof payload !== 'string' || !payload.includes('"roles"')) return payload;
+      const body = JSON.parse(payload) as { Resources?: Record<string, unknown>[]; roles?: unknown };
+      for (const u of body.Resources ?? [body]) delete u.roles;
+      return JSON.stringify(body);
+    });
+    const address = await sb.app.listen({ port: 0, host: '127.0.0.1' });
+    const sandbox = Object.assign(sb, { url: `${address}/scim/v2`, close: () => sb.app.close() });
+    try {
+      const t = await bridge({ sharedSandbox: sandbox, config: { roles: README_ROLES } });
+      expect(t.bridge.deps.roleDelivery().delivery.delivery).toBe('role-groups');
+      const [id] = await users(t, ['shown.later']);
+      await group(t, 'FS Admins', [id!]);
+      await eventually(() => sandbox.roles().get('shown.later@example.com') === 'admin', 'admin, in roles');
+      expect(t.bridge.deps.roleDelivery().delivery).toMatchObject({ delivery: 'roles-attribute', why: expect.stringMatching(/shows `roles` on its users/) });
+    } finally {
+      for (const t of open) await t.close();
+      open = [];
+      await sandbox.close();
+    }
   });
 });
 
