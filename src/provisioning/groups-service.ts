@@ -65,7 +65,7 @@ export class GroupsService {
   async list(query: ListQuery, withMembers = true): Promise<{ total: number; startIndex: number; views: GroupView[] }> {
     const startIndex = Math.max(1, query.startIndex);
     const count = Math.min(MAX_PAGE, Math.max(0, query.count));
-    const parsed = query.filter ? parseFilter(query.filter, GROUP_FILTER_VOCABULARY, filterableGroupAttr) : undefined;
+    const parsed = query.filter ? parseFilter(query.filter, GROUP_FILTER_VOCABULARY, query.anyAttribute ? () => true : filterableGroupAttr) : undefined;
     if ((parsed && 'match' in parsed) || query.sortBy) return this.scanned(parsed, query, startIndex, count, withMembers);
     const terms = parsed?.terms ?? [];
     const { rows, total, members } = await this.deps.store.read(async (r) => {

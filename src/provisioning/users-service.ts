@@ -52,6 +52,8 @@ export interface ListQuery {
   /** RFC 7644 §3.4.2.3: an attribute path to order by, and whether descending. */
   sortBy?: string | undefined;
   descending?: boolean;
+  /** A search across resource types (POST /.search): an attribute this type lacks matches nothing, rather than 400. */
+  anyAttribute?: boolean;
 }
 
 const DUPLICATE = 'User already exists in the database.';
@@ -151,7 +153,7 @@ export class UsersService {
   async list(query: ListQuery): Promise<{ total: number; startIndex: number; views: UserView[] }> {
     const startIndex = Math.max(1, query.startIndex);
     const count = Math.min(MAX_PAGE, Math.max(0, query.count));
-    const parsed = query.filter ? parseFilter(query.filter, USER_FILTER_VOCABULARY, filterableUserAttr) : undefined;
+    const parsed = query.filter ? parseFilter(query.filter, USER_FILTER_VOCABULARY, query.anyAttribute ? () => true : filterableUserAttr) : undefined;
     if (parsed && 'terms' in parsed && !query.sortBy) return this.filtered(parsed.terms, startIndex, count);
     if (parsed || query.sortBy) return this.scanned(parsed && 'terms' in parsed ? parsed.terms : [], parsed && 'match' in parsed ? parsed.match : undefined, query, startIndex, count);
     // Unfiltered (an IdP's import): FullStory's own list, so users created outside the bridge show too.

@@ -117,6 +117,10 @@ describe.each(dbs)('the RFC 7644 filter grammar, search and sort on %s', (db) =>
     const rest = await t.req('POST', '/scim/v2/.search', { schemas: [SEARCH], filter: 'displayName co "e"', startIndex: 3 });
     expect(rest.body.Resources.map((r: { displayName: string }) => r.displayName)).toEqual(['Engineering']);
     expect((await t.req('POST', `${U}/.search`, { filter: 'title pr' })).body.scimType).toBe('invalidSyntax');
+    // At the root, an attribute only one type has matches nothing in the other, rather than 400.
+    const mixed = await t.req('POST', '/scim/v2/.search', { schemas: [SEARCH], filter: 'userName sw "ada" or displayName eq "Engineering"' });
+    expect([mixed.status, mixed.body.totalResults]).toEqual([200, 2]);
+    expect((await t.req('POST', '/scim/v2/.search', { schemas: [SEARCH], filter: 'userName sw' })).body.scimType).toBe('invalidFilter');
   });
 
   it('/Users/ with a trailing slash is /Users; discovery says sorting is supported', async () => {

@@ -11,7 +11,7 @@ export default async function searchRoutes(app: FastifyInstance) {
 
   app.post('/.search', async (req, reply) => {
     const q = searchQuery(req.body);
-    const lq = listQuery(q);
+    const lq = { ...listQuery(q), anyAttribute: true };
     const base = baseUrl(req);
     const u = await users.list(lq);
     // Groups fill what is left of the page, from where the users end.
