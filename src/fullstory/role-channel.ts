@@ -95,10 +95,6 @@ export class RoleChannel {
     return this.evidence.groups;
   }
 
-  snapshot(): Readonly<RoleEvidence> {
-    return this.evidence;
-  }
-
   /** Preflight's findings replace what it measures; what writes proved is kept. */
   learn(found: Omit<RoleEvidence, 'dropped'>): void {
     this.update({ ...found, form: found.form ?? this.evidence.form, dropped: this.evidence.dropped && found.groups });

@@ -98,7 +98,7 @@ export class RoleGroupsDelivery implements RoleDelivery {
     private readonly api: FullStoryApi,
     private readonly store: Store,
     private readonly capabilities: () => Capabilities,
-    private readonly channel?: RoleChannel,
+    private readonly channel: RoleChannel,
   ) {}
 
   async deliver(changes: RoleChange[]): Promise<DeliveryResult> {
@@ -118,7 +118,7 @@ export class RoleGroupsDelivery implements RoleDelivery {
    */
   private async sampleReadBack(changes: RoleChange[], results: DeliveryResult): Promise<void> {
     const sample = changes.find((c) => results.get(c.userId) === null);
-    if (!sample || !this.channel) return;
+    if (!sample) return;
     let seen: ReturnType<typeof decodeRoles>;
     try {
       seen = decodeRoles((await this.api.getUser(sample.userId, 'sync')).roles);

@@ -6,9 +6,13 @@ import { eventually, G, GROUP_SCHEMA, oktaUser, PATCH_OP, startTestBridge, U, ty
 const README_ROLES = { default: 'standard', groups: { 'FS Admins': 'admin', Engineering: 'architect', 'Support EU': 'explorer' } };
 
 let open: TestBridge[] = [];
+/** Sandboxes several bridges share: closed after the bridges. */
+let shared: { close(): Promise<void> }[] = [];
 afterEach(async () => {
   for (const t of open) await t.close();
+  for (const sb of shared) await sb.close();
   open = [];
+  shared = [];
 });
 async function bridge(opts: Parameters<typeof startTestBridge>[0]) {
   const t = await startTestBridge(opts);
@@ -86,18 +90,13 @@ describe('role groups read back', () => {
     });
     const address = await sb.app.listen({ port: 0, host: '127.0.0.1' });
     const sandbox = Object.assign(sb, { url: `${address}/scim/v2`, close: () => sb.app.close() });
-    try {
-      const t = await bridge({ sharedSandbox: sandbox, config: { roles: README_ROLES } });
-      expect(t.bridge.deps.roleDelivery().delivery.delivery).toBe('role-groups');
-      const [id] = await users(t, ['shown.later']);
-      await group(t, 'FS Admins', [id!]);
-      await eventually(() => sandbox.roles().get('shown.later@example.com') === 'admin', 'admin, in roles');
-      expect(t.bridge.deps.roleDelivery().delivery).toMatchObject({ delivery: 'roles-attribute', why: expect.stringMatching(/shows `roles` on its users/) });
-    } finally {
-      for (const t of open) await t.close();
-      open = [];
-      await sandbox.close();
-    }
+    shared.push(sandbox);
+    const t = await bridge({ sharedSandbox: sandbox, config: { roles: README_ROLES } });
+    expect(t.bridge.deps.roleDelivery().delivery.delivery).toBe('role-groups');
+    const [id] = await users(t, ['shown.later']);
+    await group(t, 'FS Admins', [id!]);
+    await eventually(() => sandbox.roles().get('shown.later@example.com') === 'admin', 'admin, in roles');
+    expect(t.bridge.deps.roleDelivery().delivery).toMatchObject({ delivery: 'roles-attribute', why: expect.stringMatching(/shows `roles` on its users/) });
   });
 });
 
@@ -117,18 +116,13 @@ describe('role groups without group filters', () => {
 
   it('two bridges racing to make the same role group make it once (a 409 is resolved by listing)', async () => {
     const sandbox = await startSandbox({ profile: 'strict', patch: { rateLimit: null } });
-    try {
-      const [one, two] = [await bridge({ sharedSandbox: sandbox, config: { roles: README_ROLES } }), await bridge({ sharedSandbox: sandbox, config: { roles: README_ROLES } })];
-      const [a] = await users(one, ['race.a']);
-      const [b] = await users(two, ['race.b']);
-      await Promise.all([group(one, 'FS Admins', [a!]), group(two, 'FS Admins', [b!])]);
-      await eventually(() => sandbox.roles().get('race.a@example.com') === 'admin' && sandbox.roles().get('race.b@example.com') === 'admin', 'both admins');
-      for (const name of ['Admin', 'Standard']) expect([...sandbox.state.groups.values()].filter((g) => g.displayName === name), name).toHaveLength(1);
-    } finally {
-      for (const t of open) await t.close();
-      open = [];
-      await sandbox.close();
-    }
+    shared.push(sandbox);
+    const [one, two] = [await bridge({ sharedSandbox: sandbox, config: { roles: README_ROLES } }), await bridge({ sharedSandbox: sandbox, config: { roles: README_ROLES } })];
+    const [a] = await users(one, ['race.a']);
+    const [b] = await users(two, ['race.b']);
+    await Promise.all([group(one, 'FS Admins', [a!]), group(two, 'FS Admins', [b!])]);
+    await eventually(() => sandbox.roles().get('race.a@example.com') === 'admin' && sandbox.roles().get('race.b@example.com') === 'admin', 'both admins');
+    for (const name of ['Admin', 'Standard']) expect([...sandbox.state.groups.values()].filter((g) => g.displayName === name), name).toHaveLength(1);
   });
 });
 
