@@ -34,7 +34,7 @@ export function renderGroup(v: GroupView, base: string): JsonObject {
     id: v.id,
     displayName: v.displayName,
     ...(v.externalId !== null ? { externalId: v.externalId } : {}),
-    ...(v.members ? { members: v.members.map((value) => ({ value, $ref: `${base}/Users/${value}`, type: 'User' })) } : {}),
+    ...(v.members ? { members: v.members.map((value) => ({ value, ...(v.displays?.has(value) ? { display: v.displays.get(value) } : {}), $ref: `${base}/Users/${value}`, type: 'User' })) } : {}),
     ...v.extra,
     meta: { resourceType: 'Group', created: v.created, lastModified: v.lastModified, location: `${base}/Groups/${v.id}`, version: `W/"${v.version}"` },
   };

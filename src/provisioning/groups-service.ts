@@ -19,6 +19,8 @@ export interface GroupView {
   extra: GroupRow['extra'];
   /** Undefined when not asked for: excludedAttributes=members, or a PATCH without attributes=members. */
   members?: string[];
+  /** The `display` members were given, where they were. */
+  displays?: Map<string, string>;
   created: string;
   lastModified: string;
   version: number;
@@ -33,12 +35,13 @@ export interface GroupsServiceDeps {
   kick: () => void;
 }
 
-const view = (g: GroupRow, members?: string[]): GroupView => ({
+const view = (g: GroupRow, members?: string[], displays?: Map<string, string>): GroupView => ({
   id: g.id,
   displayName: g.displayName,
   externalId: g.externalId,
   extra: g.extra,
   ...(members ? { members } : {}),
+  ...(members && displays?.size ? { displays } : {}),
   created: g.createdAt,
   lastModified: g.updatedAt,
   version: g.version,
@@ -56,10 +59,10 @@ export class GroupsService {
   async get(id: string, withMembers = true): Promise<GroupView> {
     const found = await this.deps.store.read(async (r) => {
       const g = await r.groups.get(id);
-      return g && { g, members: withMembers ? await r.groups.members(id) : undefined };
+      return g && { g, members: withMembers ? await r.groups.members(id) : undefined, displays: withMembers ? (await r.groups.displaysOf([id])).get(id) : undefined };
     });
     if (!found) throw new ScimError(404, `Group ${id} not found`);
-    return view(found.g, found.members);
+    return view(found.g, found.members, found.displays);
   }
 
   async list(query: ListQuery, withMembers = true): Promise<{ total: number; startIndex: number; views: GroupView[] }> {
@@ -68,11 +71,12 @@ export class GroupsService {
     const parsed = query.filter ? parseFilter(query.filter, GROUP_FILTER_VOCABULARY, query.anyAttribute ? () => true : filterableGroupAttr) : undefined;
     if ((parsed && 'match' in parsed) || query.sortBy) return this.scanned(parsed, query, startIndex, count, withMembers);
     const terms = parsed?.terms ?? [];
-    const { rows, total, members } = await this.deps.store.read(async (r) => {
+    const { rows, total, members, displays } = await this.deps.store.read(async (r) => {
       const page = await r.groups.query(terms, startIndex - 1, count);
-      return { ...page, members: withMembers ? await r.groups.membersOf(page.rows.map((g) => g.id)) : undefined };
+      const ids = page.rows.map((g) => g.id);
+      return { ...page, members: withMembers ? await r.groups.membersOf(ids) : undefined, displays: withMembers ? await r.groups.displaysOf(ids) : undefined };
     });
-    return { total, startIndex, views: rows.map((r) => view(r, members?.get(r.id))) };
+    return { total, startIndex, views: rows.map((r) => view(r, members?.get(r.id), displays?.get(r.id))) };
   }
 
   /** A filter the index cannot answer, or a sorted list: every group with its members, matched, then paged. */
@@ -81,15 +85,16 @@ export class GroupsService {
     const pages = (offset: number, limit: number) =>
       this.deps.store.read(async (r) => {
         const { rows } = await r.groups.query(terms, offset, limit);
-        const members = await r.groups.membersOf(rows.map((g) => g.id));
-        return rows.map((g) => ({ g, members: members.get(g.id) ?? [] }));
+        const ids = rows.map((g) => g.id);
+        const [members, displays] = [await r.groups.membersOf(ids), await r.groups.displaysOf(ids)];
+        return rows.map((g) => ({ g, members: members.get(g.id) ?? [], displays: displays.get(g.id) }));
       });
     const found = await scan(
       offsetPages(pages),
       ({ g, members }) => ({ ...g.extra, id: g.id, displayName: g.displayName, ...(g.externalId !== null ? { externalId: g.externalId } : {}), members: members.map((value) => ({ value, type: 'User' })), meta: { resourceType: 'Group', created: g.createdAt, lastModified: g.updatedAt } }),
       { match: parsed && 'match' in parsed ? parsed.match : undefined, sortBy: q.sortBy, descending: q.descending === true },
     );
-    return { total: found.length, startIndex, views: found.slice(startIndex - 1, startIndex - 1 + count).map(({ g, members }) => view(g, withMembers ? members : undefined)) };
+    return { total: found.length, startIndex, views: found.slice(startIndex - 1, startIndex - 1 + count).map(({ g, members, displays }) => view(g, withMembers ? members : undefined, displays)) };
   }
 
   async create(body: unknown, ctx: OpContext = {}): Promise<GroupView> {
@@ -101,7 +106,8 @@ export class GroupsService {
       const mapped = this.deps.policy.forGroup(input.displayName);
       const now = await uniqueName(input.displayName, () => tx.groups.insert(id, { ...fields(input), role: mapped?.role ?? null, roleRank: mapped?.rank ?? null }));
       await tx.groups.addMembers(id, input.members);
-      const result: GroupView = { id, ...fields(input), members: [...input.members].sort(), created: now, lastModified: now, version: 1 };
+      await tx.groups.setDisplays(id, input.displays);
+      const result: GroupView = { id, ...fields(input), members: [...input.members].sort(), ...(input.displays.size ? { displays: input.displays } : {}), created: now, lastModified: now, version: 1 };
       return { changed: mapped ? await recomputeRoles(tx, this.deps.policy, input.members) : 0, result };
     });
     if (changed) this.deps.kick();
@@ -110,7 +116,7 @@ export class GroupsService {
 
   async replace(id: string, body: unknown, ctx: OpContext = {}): Promise<GroupView> {
     const input = normaliseGroup(body);
-    const changes: GroupChange[] = [{ kind: 'displayName', value: input.displayName }, { kind: 'externalId', value: input.externalId }, { kind: 'replace', ids: input.members }];
+    const changes: GroupChange[] = [{ kind: 'displayName', value: input.displayName }, { kind: 'externalId', value: input.externalId }, { kind: 'replace', ids: input.members, displays: input.displays }];
     return this.apply(id, changes, ctx, input.extra);
   }
 
@@ -125,8 +131,10 @@ export class GroupsService {
   async patch(id: string, body: unknown, ctx: OpContext = {}, withMembers = false): Promise<GroupView> {
     const view = await this.apply(id, groupChanges(parsePatchBody(body), id), ctx, undefined, withMembers);
     if (view.members) return view;
-    const members = await this.deps.store.read(async (r) => ((await r.groups.memberCount(id)) <= SMALL_GROUP ? r.groups.members(id) : undefined));
-    return members ? { ...view, members } : view;
+    const small = await this.deps.store.read(async (r) =>
+      (await r.groups.memberCount(id)) <= SMALL_GROUP ? { members: await r.groups.members(id), displays: (await r.groups.displaysOf([id])).get(id) } : undefined,
+    );
+    return small ? { ...view, ...small } : view;
   }
 
   async delete(id: string, ctx: OpContext = {}): Promise<void> {
@@ -195,6 +203,8 @@ export class GroupsService {
           : await tx.groups.touch(id);
       await tx.groups.removeMembers(id, toRemove);
       await tx.groups.addMembers(id, toAdd);
+      const displays = new Map(changes.flatMap((c) => (c.kind === 'add' || c.kind === 'replace' ? [...c.displays] : [])).filter(([u]) => after.has(u)));
+      await tx.groups.setDisplays(id, displays);
       // A rename can move the group into or out of the mapping: then every member counts.
       const affected = roleMoved ? [...after, ...toRemove] : [...toAdd, ...toRemove];
       ctx.note = `${toAdd.length} added, ${toRemove.length} removed${roleMoved ? `, role now ${mapped?.role ?? 'unmapped'}` : ''}`;
@@ -206,7 +216,7 @@ export class GroupsService {
         displayName,
         externalId,
         extra: extra ?? g.extra,
-        ...(withMembers ? { members: [...after].sort() } : {}),
+        ...(withMembers ? { members: [...after].sort(), displays: (await tx.groups.displaysOf([id])).get(id) } : {}),
         created: g.createdAt,
         lastModified: modified,
         version: g.version + 1,

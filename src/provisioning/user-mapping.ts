@@ -26,13 +26,22 @@ export function toUpstream(resource: UserResource, roles?: unknown[]): JsonObjec
 export function toUpstreamPut(after: UserResource, before: UserResource, roles?: unknown[]): JsonObject {
   const out = toUpstream(after, roles);
   for (const key of Object.keys(toUpstream(before))) if (!(key in out) && key !== 'userName' && key !== 'active') out[key] = null;
+  out.active = isActive(after);
   return out;
+}
+
+/**
+ * The bridge's reading of `active` (stated in /Schemas): absent means active, as FullStory
+ * has no teammate without a status. A removed `active` stays absent in the IdP's view.
+ */
+export function isActive(resource: UserResource): boolean {
+  return resource.active !== false;
 }
 
 /** Replace/remove operations that turn FullStory's copy of `before` into `after`. */
 export function upstreamDiff(before: UserResource, after: UserResource): { op: 'replace' | 'remove'; path: string; value?: Json }[] {
-  const a = toUpstream(before);
-  const b = toUpstream(after);
+  const a: JsonObject = { ...toUpstream(before), active: isActive(before) };
+  const b: JsonObject = { ...toUpstream(after), active: isActive(after) };
   const ops: { op: 'replace' | 'remove'; path: string; value?: Json }[] = [];
   for (const key of new Set([...Object.keys(a), ...Object.keys(b)])) {
     if (JSON.stringify(a[key]) === JSON.stringify(b[key])) continue;
@@ -49,7 +58,9 @@ export function upstreamDiff(before: UserResource, after: UserResource): { op: '
 export function mergeUpstream(resource: UserResource, fs: FsUser | undefined): UserResource {
   if (!fs) return resource;
   const out: JsonObject = { ...resource };
-  for (const attr of ['userName', 'displayName', 'active'] as const) if (fs[attr] !== undefined) out[attr] = fs[attr] as Json;
+  for (const attr of ['userName', 'displayName'] as const) if (fs[attr] !== undefined) out[attr] = fs[attr] as Json;
+  // FullStory's status wins, but an active user the IdP wrote without `active` stays without it.
+  if (typeof fs.active === 'boolean' && !(fs.active && resource.active === undefined)) out.active = fs.active;
   if (isObject(fs.name as Json)) {
     const name = { ...(isObject(resource.name) ? resource.name : {}) };
     for (const k of ['givenName', 'familyName']) if (typeof fs.name?.[k] === 'string') name[k] = fs.name[k] as string;

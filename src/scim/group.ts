@@ -9,16 +9,18 @@ export interface GroupInput {
   externalId: string | null;
   /** Member user ids, deduplicated, in the order given. */
   members: string[];
+  /** The `display` a member was given, by user id (kept as sent, shown back). */
+  displays: Map<string, string>;
   /** Extension objects (URN keys), kept as written. */
   extra: JsonObject;
 }
 
 /** One change to a group, whatever dialect it came in. */
 export type GroupChange =
-  | { kind: 'add'; ids: string[] }
+  | { kind: 'add'; ids: string[]; displays: Map<string, string> }
   | { kind: 'remove'; ids: string[] }
   | { kind: 'removeAll' }
-  | { kind: 'replace'; ids: string[] }
+  | { kind: 'replace'; ids: string[]; displays: Map<string, string> }
   | { kind: 'displayName'; value: string }
   | { kind: 'externalId'; value: string | null };
 
@@ -32,13 +34,23 @@ export function filterableGroupAttr(attr: string): boolean {
 }
 
 export function memberIds(value: Json, where = 'members'): string[] {
+  return memberRefs(value, where).ids;
+}
+
+/** Member ids, deduplicated, and the `display` each was sent with (type and $ref follow from the id). */
+export function memberRefs(value: Json, where = 'members'): { ids: string[]; displays: Map<string, string> } {
   const list = Array.isArray(value) ? value : [value];
+  const displays = new Map<string, string>();
   const ids = list.map((m, i) => {
-    const v = isObject(m) ? Object.entries(m).find(([k]) => k.toLowerCase() === 'value')?.[1] : undefined;
+    const field = (name: string) => (isObject(m) ? Object.entries(m).find(([k]) => k.toLowerCase() === name)?.[1] : undefined);
+    const v = field('value');
     if (typeof v !== 'string' || v === '') throw badRequest(`${where}[${i}] needs a "value" with a user id`);
+    const display = field('display');
+    if (display !== undefined && display !== null && typeof display !== 'string') throw badRequest(`${where}[${i}].display must be a string`);
+    if (typeof display === 'string') (assertSafeValue(display, 'members.display'), displays.set(v, display));
     return v;
   });
-  return [...new Set(ids)];
+  return { ids: [...new Set(ids)], displays };
 }
 
 export function normaliseGroup(input: unknown): GroupInput {
@@ -48,7 +60,7 @@ export function normaliseGroup(input: unknown): GroupInput {
     throw badRequest(`"schemas" must include ${SCHEMA.group}`, 'invalidSyntax');
   }
   const body = dropNulls(input);
-  const out: GroupInput = { displayName: '', externalId: null, members: [], extra: {} };
+  const out: GroupInput = { displayName: '', externalId: null, members: [], displays: new Map(), extra: {} };
   for (const [key, value] of Object.entries(body)) {
     const lower = key.toLowerCase();
     if (IGNORED.has(lower)) continue;
@@ -59,7 +71,7 @@ export function normaliseGroup(input: unknown): GroupInput {
       if (typeof value !== 'string') throw badRequest('"externalId" must be a string');
       out.externalId = value;
     } else if (lower === 'members') {
-      out.members = memberIds(value);
+      ({ ids: out.members, displays: out.displays } = memberRefs(value));
     } else if (lower.startsWith('urn:') || lower.startsWith('http://schemas.microsoft.com/')) {
       out.extra[key] = value;
     } else {
@@ -106,8 +118,8 @@ function pathChange(op: PatchOperation, groupId: string): GroupChange[] {
       // Entra removes with a value list; without one, every member goes.
       return op.value === undefined || op.value === null ? [{ kind: 'removeAll' }] : [{ kind: 'remove', ids: memberIds(op.value) }];
     }
-    const ids = op.value === null ? [] : memberIds(op.value as Json);
-    return [{ kind: op.op === 'add' ? 'add' : 'replace', ids }];
+    const { ids, displays } = op.value === null ? { ids: [], displays: new Map<string, string>() } : memberRefs(op.value as Json);
+    return [{ kind: op.op === 'add' ? 'add' : 'replace', ids, displays }];
   }
   if (filter !== undefined) throw badRequest(`"${attr}" cannot be filtered`, 'invalidPath');
   if (attr === 'displayname') {

@@ -92,6 +92,8 @@ export interface GroupReads {
   members(groupId: string): Promise<string[]>;
   memberCount(groupId: string): Promise<number>;
   membersOf(groupIds: readonly string[]): Promise<Map<string, string[]>>;
+  /** The members of these groups that were given a `display`: group id → user id → display. */
+  displaysOf(groupIds: readonly string[]): Promise<Map<string, Map<string, string>>>;
   /** For each user, the best (lowest) rank among the mapped groups they belong to. */
   bestRanks(userIds: readonly string[]): Promise<Map<string, number>>;
 }
@@ -112,6 +114,8 @@ export interface GroupWrites extends GroupReads {
   /** Idempotent. */
   addMembers(groupId: string, userIds: readonly string[]): Promise<void>;
   removeMembers(groupId: string, userIds: readonly string[]): Promise<void>;
+  /** Sets the `display` of members (that are members); others are left alone. */
+  setDisplays(groupId: string, displays: ReadonlyMap<string, string>): Promise<void>;
 }
 
 /**

@@ -103,6 +103,12 @@ const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  '0002_member_display': {
+    async up(db: Kysely<unknown>) {
+      // The `display` a client gave a member, shown back as sent (RFC 7643 §4.2).
+      await db.schema.alterTable('group_members').addColumn('display', 'text').execute();
+    },
+  },
 };
 
 const migrationProvider: MigrationProvider = {

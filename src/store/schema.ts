@@ -42,6 +42,7 @@ export interface GroupsTable {
 export interface GroupMembersTable {
   group_id: string;
   user_id: string;
+  display: string | null;
 }
 
 export interface RoleSyncTable {

@@ -134,6 +134,25 @@ describe.each(dbs)('groups on %s', (db) => {
     expect(read.members.map((m: { value: string }) => m.value)).toEqual([b]);
   });
 
+  it("members keep the display they were given, with type and $ref, through POST, PATCH add, PUT and a re-add", async () => {
+    const [a, b] = [await user('disp-a'), await user('disp-b')];
+    const created = await t.req('POST', G, { schemas: [GROUP_SCHEMA], displayName: 'Display kept', members: [{ value: a, display: 'Ann' }] });
+    expect(created.body.members).toEqual([{ value: a, display: 'Ann', $ref: expect.stringMatching(new RegExp(`/Users/${a}$`)), type: 'User' }]);
+    const id = created.body.id as string;
+    const added = await patch(id, [{ op: 'add', path: 'members', value: [{ value: b, display: 'Bob' }] }]);
+    expect(added.status).toBe(200);
+    const shown = async () => Object.fromEntries(((await t.req('GET', `${G}/${id}`)).body.members as { value: string; display?: string }[]).map((m) => [m.value, m.display]));
+    expect(await shown()).toEqual({ [a]: 'Ann', [b]: 'Bob' });
+    expect(Object.fromEntries((added.body.members as { value: string; display?: string }[]).map((m) => [m.value, m.display]))).toEqual({ [a]: 'Ann', [b]: 'Bob' });
+    await patch(id, [{ op: 'add', path: 'members', value: [{ value: b, display: 'Robert' }] }]);
+    expect(await shown()).toEqual({ [a]: 'Ann', [b]: 'Robert' });
+    const put = await t.req('PUT', `${G}/${id}`, { schemas: [GROUP_SCHEMA], displayName: 'Display kept', members: [{ value: a }, { value: b, display: 'Bobby' }] });
+    expect(put.status).toBe(200);
+    expect(await shown()).toEqual({ [a]: 'Ann', [b]: 'Bobby' });
+    const listed = await t.req('GET', `${G}?filter=${encodeURIComponent('displayName eq "Display kept"')}`);
+    expect(listed.body.Resources[0].members.find((m: { value: string }) => m.value === b).display).toBe('Bobby');
+  });
+
   it('a duplicate displayName is 409 uniqueness', async () => {
     await group('Unique Name');
     const res = await t.req('POST', G, { schemas: [GROUP_SCHEMA], displayName: 'unique name' });

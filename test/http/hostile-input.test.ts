@@ -1,4 +1,5 @@
 import { request } from 'node:http';
+import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { G, GROUP_SCHEMA, IDP_TOKEN, oktaUser, postgresAvailable, startTestBridge, U, USER_SCHEMA, type Res, type TestBridge } from '../helpers/bridge.js';
 
@@ -160,5 +161,45 @@ describe.each(dbs)('hostile and broken input on %s', (db) => {
     });
     expect(status).toBe(431);
     expect(JSON.parse(body)).toMatchObject({ schemas: ['urn:ietf:params:scim:api:messages:2.0:Error'], status: '431' });
+  });
+});
+
+describe('a body over the limit, sent in full by a client that reads the answer afterwards', () => {
+  let t: TestBridge;
+  let port: number;
+  beforeAll(async () => {
+    t = await startTestBridge({ config: { server: { bodyLimitBytes: 64 * 1024 } } });
+    port = Number(new URL(await t.bridge.app.listen({ port: 0, host: '127.0.0.1' })).port);
+  });
+  afterAll(async () => t?.close());
+
+  /** Like most HTTP clients: writes the whole body, then reads; what it reads, or the error it meets. */
+  function send(size: number, declared: boolean): Promise<string> {
+    return new Promise((resolve) => {
+      const s = connect(port, '127.0.0.1');
+      const framing = declared ? `content-length: ${size}` : 'transfer-encoding: chunked';
+      s.write(`PATCH /scim/v2/Users/nobody HTTP/1.1\r\nhost: x\r\nauthorization: Bearer ${IDP_TOKEN}\r\ncontent-type: application/scim+json\r\n${framing}\r\n\r\n`);
+      s.pause();
+      let answer = '';
+      s.on('data', (d) => (answer += d));
+      s.on('error', (e: NodeJS.ErrnoException) => resolve(`${e.code} ${answer}`));
+      s.on('close', () => resolve(answer));
+      const chunk = Buffer.alloc(16 * 1024, 'a');
+      let sent = 0;
+      const pump = () => {
+        if (sent >= size) return void (declared ? s.resume() : s.end('0\r\n\r\n', () => s.resume()));
+        sent += chunk.length;
+        const ok = declared ? s.write(chunk) : s.write(`${chunk.length.toString(16)}\r\n${chunk}\r\n`);
+        if (ok) setImmediate(pump);
+        else s.once('drain', pump);
+      };
+      pump();
+    });
+  }
+
+  it.each([true, false])('a 6.5 MB PATCH (content-length given: %s) is answered 413 as a SCIM Error the client reads, not a dropped connection', async (declared) => {
+    const answer = await send(16 * 1024 * 400, declared);
+    expect(answer).toMatch(/^HTTP\/1\.1 413 /);
+    expect(JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4))).toMatchObject({ schemas: ['urn:ietf:params:scim:api:messages:2.0:Error'], status: '413' });
   });
 });

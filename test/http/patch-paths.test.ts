@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ENTERPRISE, entraUser, PATCH_OP, postgresAvailable, startTestBridge, U, type TestBridge } from '../helpers/bridge.js';
 
 const dbs = (await postgresAvailable()) ? (['sqlite', 'postgres'] as const) : (['sqlite'] as const);
+const profiles = [{ patchUsers: true }, { patchUsers: false }] as const;
 
 describe.each(dbs)('PATCH paths of RFC 7644 §3.5.2 on %s', (db) => {
   let t: TestBridge;
@@ -33,5 +34,43 @@ describe.each(dbs)('PATCH paths of RFC 7644 §3.5.2 on %s', (db) => {
       expect([path, res.status, res.body.scimType]).toEqual([path, 400, 'mutability']);
     }
     expect((await t.req('GET', `${U}/${id}`)).body.meta.version).toBe(before.meta.version);
+  });
+});
+
+describe.each(profiles)('removing an attribute really removes it, FullStory PATCH support %o', (profile) => {
+  let t: TestBridge;
+  beforeAll(async () => {
+    t = await startTestBridge({ sandbox: { patchUsers: profile.patchUsers } });
+  });
+  afterAll(async () => t?.close());
+  const remove = (id: string, path: string) => t.req('PATCH', `${U}/${id}`, { schemas: [PATCH_OP], Operations: [{ op: 'remove', path }] });
+
+  it("removing active leaves no active in the IdP's view, which /Schemas defines as active, and FullStory keeps the teammate active", async () => {
+    const id = (await t.req('POST', U, entraUser(`rm.active.${profile.patchUsers}@example.com`, `ext-rm-${profile.patchUsers}`))).body.id as string;
+    const res = await remove(id, 'active');
+    expect(res.status).toBe(200);
+    expect(res.body).not.toHaveProperty('active');
+    expect((await t.req('GET', `${U}/${id}`)).body).not.toHaveProperty('active');
+    expect(t.sandbox.state.users.get(id)?.active).toBe(true);
+    const schema = (await t.req('GET', '/scim/v2/Schemas/urn:ietf:params:scim:schemas:core:2.0:User')).body;
+    expect(schema.attributes.find((a: { name: string }) => a.name === 'active').description).toMatch(/Absent .* means active/);
+  });
+
+  it('removing active from a deactivated user reactivates it in FullStory; a deactivation in FullStory itself still shows', async () => {
+    const id = (await t.req('POST', U, entraUser(`rm.inactive.${profile.patchUsers}@example.com`, `ext-rmi-${profile.patchUsers}`))).body.id as string;
+    await t.req('PATCH', `${U}/${id}`, { schemas: [PATCH_OP], Operations: [{ op: 'replace', path: 'active', value: false }] });
+    expect(t.sandbox.state.users.get(id)?.active).toBe(false);
+    expect((await remove(id, 'active')).body).not.toHaveProperty('active');
+    expect(t.sandbox.state.users.get(id)?.active).toBe(true);
+    t.sandbox.state.users.get(id)!.active = false;
+    expect((await t.req('GET', `${U}/${id}`)).body.active).toBe(false);
+  });
+
+  it('removing an optional boolean or string attribute takes it out of the resource', async () => {
+    const id = (await t.req('POST', U, { ...entraUser(`rm.title.${profile.patchUsers}@example.com`, `ext-rmt-${profile.patchUsers}`), title: 'Boss' })).body.id as string;
+    const res = await remove(id, 'title');
+    expect(res.status).toBe(200);
+    expect(res.body).not.toHaveProperty('title');
+    expect((await t.req('GET', `${U}/${id}`)).body).not.toHaveProperty('title');
   });
 });

@@ -57,13 +57,19 @@ describe("Entra's PATCH forms, applied", () => {
 });
 
 describe('groups, normalised and patched', () => {
-  it('a group keeps its member ids (display is not stored)', () => {
-    expect(normaliseGroup({ schemas: ['urn:ietf:params:scim:schemas:core:2.0:Group'], displayName: 'G', members: [{ value: 'u1', display: 'A' }] })).toEqual({ displayName: 'G', externalId: null, members: ['u1'], extra: {} });
+  it('a group keeps its member ids and the display each was given', () => {
+    expect(normaliseGroup({ schemas: ['urn:ietf:params:scim:schemas:core:2.0:Group'], displayName: 'G', members: [{ value: 'u1', display: 'A' }, { value: 'u2' }] })).toEqual({
+      displayName: 'G',
+      externalId: null,
+      members: ['u1', 'u2'],
+      displays: new Map([['u1', 'A']]),
+      extra: {},
+    });
   });
 
   it("Okta's add and filtered remove, and Entra's pathless rename, become member and name changes", () => {
     const ops = parsePatchBody({ Operations: [{ op: 'add', path: 'members', value: [{ value: 'u2' }] }, { op: 'remove', path: 'members[value eq "u1"]' }, { op: 'replace', path: 'displayName', value: 'H' }] });
-    expect(groupChanges(ops, 'g1')).toEqual([{ kind: 'add', ids: ['u2'] }, { kind: 'remove', ids: ['u1'] }, { kind: 'displayName', value: 'H' }]);
+    expect(groupChanges(ops, 'g1')).toEqual([{ kind: 'add', ids: ['u2'], displays: new Map() }, { kind: 'remove', ids: ['u1'] }, { kind: 'displayName', value: 'H' }]);
     expect(groupChanges(parsePatchBody({ Operations: [{ op: 'Replace', value: { id: 'g1', displayName: 'X' } }] }), 'g1')).toEqual([{ kind: 'displayName', value: 'X' }]);
   });
 });

@@ -156,6 +156,16 @@ describe.each(kinds)('the store contract on %s', (kind) => {
       expect(await both((r) => r.groups.bestRanks(['u1', 'u2', 'u3', 'a1']))).toEqual(new Map([['u1', 0], ['u2', 1], ['u3', 0]]));
     });
 
+    it("setDisplays names members only; a member removed and added again has lost its display", async () => {
+      await tx((t) => t.groups.setDisplays('g1', new Map([['u1', 'Ann'], ['u2', 'not a member']])));
+      expect(await both((r) => r.groups.displaysOf(['g1', 'g2']))).toEqual(new Map([['g1', new Map([['u1', 'Ann']])], ['g2', new Map()]]));
+      await tx(async (t) => {
+        await t.groups.removeMembers('g1', ['u1']);
+        await t.groups.addMembers('g1', ['u1']);
+      });
+      expect(await both((r) => r.groups.displaysOf(['g1']))).toEqual(new Map([['g1', new Map()]]));
+    });
+
     it('query by displayName (any case), externalId and member, paged with a true total', async () => {
       const q = (terms: { key: string; value: string }[], offset = 0, limit = 10) => both((r) => r.groups.query(terms as never, offset, limit)).then((x) => ({ ids: x.rows.map((g) => g.id), total: x.total }));
       expect(await q([{ key: 'displayName', value: 'admins' }])).toEqual({ ids: ['g1'], total: 1 });

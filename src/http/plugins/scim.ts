@@ -3,6 +3,7 @@ import { ifMatch } from '../etag.js';
 import type { FastifyError, FastifyInstance } from 'fastify';
 import { SCIM_CONTENT_TYPE } from '../../scim/constants.js';
 import { ScimError } from '../../scim/errors.js';
+import { drain } from '../drain.js';
 import { jsonDepthExceeds } from '../json-depth.js';
 
 /** Deeper than any SCIM resource needs (a user is 4 levels, a PatchOp 5). */
@@ -53,7 +54,10 @@ export default fp(async function scim(app: FastifyInstance) {
     if (scim.retryAfter !== undefined) reply.header('retry-after', String(Math.ceil(scim.retryAfter)));
     if (scim.status === 401) reply.header('www-authenticate', 'Bearer realm="fullstory-scim-bridge"');
     if (scim.status >= 500) req.log.warn({ status: scim.status, detail: scim.detail }, 'request failed');
-    return reply.code(scim.status).type(SCIM_CONTENT_TYPE).send(JSON.stringify(scim.toJSON()));
+    const send = () => reply.code(scim.status).type(SCIM_CONTENT_TYPE).send(JSON.stringify(scim.toJSON()));
+    // A body too large is read to its end (within a bound) before the answer, so its sender can read it.
+    if (scim.status === 413) return drain(req.raw).then(() => send().header('connection', 'close'));
+    return send();
   });
 
   app.setNotFoundHandler((req, reply) =>

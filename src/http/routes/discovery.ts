@@ -6,10 +6,15 @@ import { baseUrl, listResponse, sendScim } from '../present.js';
 
 type Json = Record<string, unknown>;
 
+/** What `active` means here (RFC 7643 leaves it to the service provider). */
+const ACTIVE = 'Whether the user may sign in to FullStory. Absent (never given, or removed) means active: FullStory has no teammate without a status.';
+
 /** RFC 7643 schema definitions, rendered by scimmy; locations made absolute. */
 function schemaDocs(base: string): Json[] {
   return [SCIMMY.Schemas.User, SCIMMY.Schemas.EnterpriseUser, SCIMMY.Schemas.Group].map((s) => {
-    const d = s.definition.describe('/Schemas') as Json;
+    const described = s.definition.describe('/Schemas') as Json;
+    const attributes = ((described.attributes ?? []) as Json[]).map((a) => (a.name === 'active' ? { ...a, description: ACTIVE } : a));
+    const d: Json = { ...described, attributes };
     return { ...d, meta: { resourceType: 'Schema', location: `${base}/Schemas/${d.id as string}` } };
   });
 }

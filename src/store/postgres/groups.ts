@@ -107,6 +107,23 @@ export class PostgresGroups implements GroupWrites {
     return out;
   }
 
+  async displaysOf(groupIds: readonly string[]): Promise<Map<string, Map<string, string>>> {
+    const out = new Map<string, Map<string, string>>(groupIds.map((id) => [id, new Map()]));
+    for (const part of chunks(groupIds)) {
+      const rows = await this.db.selectFrom('group_members').select(['group_id', 'user_id', 'display']).where('group_id', 'in', part).where('display', 'is not', null).execute();
+      for (const r of rows) out.get(r.group_id)!.set(r.user_id, r.display!);
+    }
+    return out;
+  }
+
+  /** One statement per chunk, the pairs passed as two arrays. */
+  async setDisplays(groupId: string, displays: ReadonlyMap<string, string>): Promise<void> {
+    for (const part of chunks([...displays])) {
+      await sql`update group_members m set display = d.display from unnest(${part.map(([u]) => u)}::text[], ${part.map(([, d]) => d)}::text[]) as d(user_id, display)
+        where m.group_id = ${groupId} and m.user_id = d.user_id`.execute(this.db);
+    }
+  }
+
   async addMembers(groupId: string, userIds: readonly string[]): Promise<void> {
     for (const part of chunks(userIds)) {
       await this.db

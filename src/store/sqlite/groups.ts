@@ -19,6 +19,9 @@ const SQL = {
   members: 'select "user_id" from "group_members" where "group_id" = ? order by "user_id"',
   memberCount: 'select count(*) as "n" from "group_members" where "group_id" = ?',
   membersOf: 'select "group_id", "user_id" from "group_members" where "group_id" in (select value from json_each(?)) order by "user_id"',
+  displaysOf:
+    'select "group_id", "user_id", "display" from "group_members" where "group_id" in (select value from json_each(?)) and "display" is not null',
+  setDisplay: 'update "group_members" set "display" = ? where "group_id" = ? and "user_id" = ?',
   isMember: 'select 1 from "group_members" where "group_id" = ? and "user_id" = ?',
   add: 'insert into "group_members" ("group_id", "user_id") values (?, ?) on conflict do nothing',
   removeMember: 'delete from "group_members" where "group_id" = ? and "user_id" = ?',
@@ -124,6 +127,17 @@ export class SqliteGroups implements GroupWrites {
     const out = new Map<string, string[]>(groupIds.map((id) => [id, []]));
     if (groupIds.length > 0) for (const r of this.select<{ group_id: string; user_id: string }>(SQL.membersOf, list(groupIds))) out.get(r.group_id)!.push(r.user_id);
     return out;
+  }
+
+  async displaysOf(groupIds: readonly string[]): Promise<Map<string, Map<string, string>>> {
+    const out = new Map<string, Map<string, string>>(groupIds.map((id) => [id, new Map()]));
+    if (groupIds.length > 0) for (const r of this.select<{ group_id: string; user_id: string; display: string }>(SQL.displaysOf, list(groupIds))) out.get(r.group_id)!.set(r.user_id, r.display);
+    return out;
+  }
+
+  async setDisplays(groupId: string, displays: ReadonlyMap<string, string>): Promise<void> {
+    const set = this.p.sql(SQL.setDisplay);
+    for (const [u, d] of displays) set.run(d, groupId, u);
   }
 
   async membersAmong(groupId: string, userIds: readonly string[]): Promise<Set<string>> {
