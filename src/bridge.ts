@@ -6,6 +6,11 @@ import { ConfigError } from './config/load.js';
 import type { Config } from './config/schema.js';
 import type { TokenSource } from './fullstory/budget.js';
 import { bucketConfig, type FullStoryClient } from './fullstory/client.js';
+import type { FullStoryApi } from './fullstory/api.js';
+import { IdLinks } from './fullstory/links.js';
+import type { Capabilities } from './fullstory/preflight.js';
+import type { Delivery } from './fullstory/role-channel.js';
+import type { DesiredUser } from './fullstory/shadow-api.js';
 import { FullStoryUpstream } from './fullstory/upstream.js';
 import { Metrics } from './http/metrics.js';
 import { buildServer, closeServer } from './server.js';
@@ -13,11 +18,14 @@ import type { AppDeps } from './http/types.js';
 import { Closers } from './lib/closers.js';
 import { sha256 } from './lib/hash.js';
 import { reconcileAllRoles } from './provisioning/effective-roles.js';
+import { DeprovisionGuard } from './provisioning/guard.js';
+import { LastAdmin } from './provisioning/last-admin.js';
+import { isActive, toUpstream } from './provisioning/user-mapping.js';
 import { GroupsService } from './provisioning/groups-service.js';
 import { RolePolicy } from './provisioning/role-policy.js';
 import { UsersService } from './provisioning/users-service.js';
 import type { RunningSandbox } from './sandbox/server.js';
-import { Store } from './store/store.js';
+import { Store, type HoldRow } from './store/store.js';
 import { buildRoleSync } from './sync/role-sync.js';
 import type { RoleSyncWorker } from './sync/worker.js';
 
@@ -37,6 +45,8 @@ export interface Bridge {
   deps: AppDeps;
   worker: RoleSyncWorker;
   client: FullStoryClient;
+  /** FullStory as the bridge talks to it, for the CLI's plan, apply and release. */
+  engine: { api: FullStoryApi; capabilities: () => Capabilities; delivery: () => Delivery | undefined; lastAdmin: LastAdmin; bodyRoles: (role: string | null) => unknown[] | undefined };
   /** Set in demo mode: the in-process FullStory sandbox and the IdP token made for it. */
   demo?: { sandbox: RunningSandbox; idpToken?: string };
   /** Takes the IdP tokens of a freshly loaded config; a removed token is refused from now on. */
@@ -79,16 +89,30 @@ export async function createBridge(config: Config, opts: BridgeOptions = {}): Pr
     const store = closers.push(await openStore(config, opts), (s) => s.close());
     const metrics = new Metrics();
     const policy = new RolePolicy(config.roles);
+    const links = await idLinks(store, closers);
     const upstream = closers.push(
-      new FullStoryUpstream({ config, ...target, delivery: policy.delivery, logger, tokenSource: sharedBudget(store, config), observe: (e) => metrics.observeUpstream(e) }),
+      new FullStoryUpstream({
+        config,
+        ...target,
+        delivery: policy.delivery,
+        logger,
+        tokenSource: sharedBudget(store, config),
+        observe: (e) => metrics.observeUpstream(e),
+        links,
+        desired: (id) => desiredUser(store, id),
+      }),
       (u) => u.close(),
     );
+    if (config.bridge.mode === 'shadow') logger.warn('SHADOW MODE: the IdP is answered and its changes recorded; nothing is written to FullStory. `fullstory-scim-bridge plan` shows what going live would change.');
+    else if (links.pendingCount > 0) logger.warn({ users: links.pendingCount }, 'a plan is pending: users recorded in shadow mode are not in FullStory yet; run `fullstory-scim-bridge plan`, then `apply` (nothing is applied by itself)');
     await upstream.start(config.startup.policy);
     await reconcileOnStart(store, policy, logger);
     const audit = closers.push(new AuditLog(store, config.audit, logger), (a) => a.close());
     await audit.startRetention();
     const { worker, health } = buildRoleSync({ config, store, api: upstream.api, capabilities: upstream.capabilities, channel: upstream.roles, logger: logger.child({ component: 'role-sync' }), audit: (e) => audit.add(e), onApplied: (ok, failed) => metrics.roleSyncOutcomes(ok, failed) });
     const kick = () => worker.kick();
+    const guard = new DeprovisionGuard(store, config.guard, (hold) => onHeld(hold, { metrics, audit, logger }));
+    const lastAdmin = new LastAdmin({ api: upstream.api, capabilities: upstream.capabilities, delivery: () => upstream.roles.delivery });
     const deps: AppDeps = {
       config,
       store,
@@ -97,18 +121,64 @@ export async function createBridge(config: Config, opts: BridgeOptions = {}): Pr
       tokens,
       readiness: upstream.readiness,
       roleDelivery: () => ({ delivery: upstream.roles.choice, health: health.verdict() }),
-      users: new UsersService({ store, api: upstream.api, capabilities: upstream.capabilities, policy, roles: upstream.roles, kick }),
-      groups: new GroupsService({ store, policy, kick }),
-      ...(target.demo ? { banner: `DEMO: backed by the built-in FullStory sandbox (${config.sandbox.profile} profile), not by FullStory.` } : {}),
+      users: new UsersService({ store, api: upstream.api, capabilities: upstream.capabilities, policy, roles: upstream.roles, kick, mode: config.bridge.mode, guard, lastAdmin }),
+      groups: new GroupsService({ store, policy, kick, guard, lastAdmin }),
+      mode: config.bridge.mode,
+      pendingPlan: () => links.pendingCount,
+      ...banner(config, target),
     };
     const app = await buildServer(config, logger, deps);
     closers.push(app, (a) => Promise.all([closeServer(a, config.server.shutdownGraceMs), worker.stop()]).then(() => undefined));
     if (opts.startWorker !== false) worker.start();
-    return { app, deps, worker, client: upstream.client, ...(target.demo ? { demo: target.demo } : {}), reloadTokens: (next) => reload(tokens, next), close: () => closers.closeAll() };
+    const engine = { api: upstream.api, capabilities: upstream.capabilities, delivery: () => upstream.roles.delivery, lastAdmin, bodyRoles: (role: string | null) => upstream.roles.bodyRoles(role) };
+    return { app, deps, worker, client: upstream.client, engine, ...(target.demo ? { demo: target.demo } : {}), reloadTokens: (next) => reload(tokens, next), close: () => closers.closeAll() };
   } catch (err) {
     await closers.closeAll().catch((e: unknown) => logger.error({ err: e }, 'closing after a failed start failed too'));
     throw err;
   }
+}
+
+function banner(config: Config, target: FullStoryTarget): { banner?: string } {
+  const parts = [
+    ...(config.bridge.mode === 'shadow' ? ['SHADOW MODE: changes are recorded, nothing is written to FullStory.'] : []),
+    ...(target.demo ? [`DEMO: backed by the built-in FullStory sandbox (${config.sandbox.profile} profile), not by FullStory.`] : []),
+  ];
+  return parts.length > 0 ? { banner: parts.join(' ') } : {};
+}
+
+/** Shadow-made ids and FullStory's, read at start and every 15 s (apply, or another replica, adds them). */
+async function idLinks(store: Store, closers: Closers): Promise<IdLinks> {
+  const links = new IdLinks(() => store.read((r) => r.links.all()));
+  await links.refresh();
+  const timer = setInterval(() => void links.refresh().catch(() => {}), 15_000).unref();
+  closers.push(timer, (t) => clearInterval(t));
+  return links;
+}
+
+/** The index's copy of a user as FullStory would hold it: what shadow-mode reads answer. */
+async function desiredUser(store: Store, id: string): Promise<DesiredUser | undefined> {
+  const row = await store.read((r) => r.users.get(id));
+  if (!row || row.deleted) return undefined;
+  return { id, upstream: { ...toUpstream(row.resource), active: isActive(row.resource) }, createdAt: row.createdAt, updatedAt: row.updatedAt };
+}
+
+/** A held change is counted, logged and audited once, when first held. */
+function onHeld(hold: HoldRow, { metrics, audit, logger }: { metrics: Metrics; audit: AuditLog; logger: Logger }): void {
+  metrics.guardHeld.inc({ kind: hold.kind });
+  logger.warn({ hold: hold.id, kind: hold.kind, userId: hold.userId, reason: hold.reason }, 'deprovisioning guard held a change');
+  audit.add({
+    token_name: hold.tokenName,
+    user_agent: null,
+    method: 'GUARD',
+    operation: `guard.hold.${hold.kind}`,
+    resource_type: 'User',
+    resource_id: hold.userId,
+    subject: hold.userName,
+    outcome: 'held',
+    status: 503,
+    upstream_status: null,
+    detail: `held ${hold.id}: ${hold.reason}`,
+  });
 }
 
 interface FullStoryTarget {

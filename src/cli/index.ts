@@ -9,6 +9,7 @@ import { FullStoryApi } from '../fullstory/api.js';
 import { evidenceOf, preflight } from '../fullstory/preflight.js';
 import { RoleChannel } from '../fullstory/role-channel.js';
 import { findRoleDrift, repairRoleDrift } from '../provisioning/reconcile.js';
+import { apply, holds, plan, release } from './plan.js';
 import { sha256 } from '../lib/hash.js';
 import { flagName, parseSwitch, PROFILES, SWITCHES, type ProfileName } from '../sandbox/profile.js';
 import { startSandbox } from '../sandbox/server.js';
@@ -21,8 +22,16 @@ const USAGE = `fullstory-scim-bridge <command>
   token [--name N]         print a new random IdP token and its IDP_TOKENS entry
   audit [--since 1h] [--format jsonl|csv]
                            print the audit log
-  reconcile [--dry-run]    compare FullStory's roles with the mapping's; queue the fixes
-                           (a running bridge applies them); exit 1 when roles differ
+  plan [--format text|json]
+                           what going live (or repairing drift) would change in FullStory:
+                           exit 0 nothing to change, 2 changes to make, 1 error
+  apply [--format text|json]
+                           carry the plan out within the rate budget; rerun to resume
+  holds [--format text|json]
+                           changes the deprovisioning guard holds
+  release --all | ID...    carry held changes out
+  reconcile [--dry-run]    roles only (plan and apply cover it): compare FullStory's roles with
+                           the mapping's, queue the fixes; exit 1 when roles differ
   sandbox [--port N] [--host H] [--profile default|strict] [--token T] [--scim-disabled]
           [--rate N] [--burst N] [--rate-headers] [--fail-rate F] [--reset-rate F]
           [--hang-rate F] [--hang-ms N] [--latency-ms N]
@@ -224,6 +233,14 @@ async function main(argv: string[]): Promise<number | undefined> {
       return audit(rest);
     case 'reconcile':
       return reconcile(rest);
+    case 'plan':
+      return plan(rest);
+    case 'apply':
+      return apply(rest);
+    case 'holds':
+      return holds(rest);
+    case 'release':
+      return release(rest);
     case 'sandbox':
       await sandbox(rest);
       return undefined;

@@ -115,6 +115,19 @@ export const configSchema = z
         redactPii: flag.default(false),
       })
       .prefault({}),
+    bridge: z
+      .object({
+        /** shadow: answer the IdP and record desired state, write nothing to FullStory (plan/apply later). */
+        mode: z.enum(['live', 'shadow']).default('live'),
+      })
+      .prefault({}),
+    guard: z
+      .object({
+        /** Deactivations, deletions and demotions let through per window, on all replicas; 0 turns the guard off. */
+        maxDeprovisions: z.coerce.number().int().min(0).default(25),
+        windowMinutes: z.coerce.number().int().min(1).default(60),
+      })
+      .prefault({}),
     nodeEnv: z.string().default('development'),
   })
   .superRefine((cfg, ctx) => {
@@ -192,5 +205,8 @@ export const ENV_VARS: Record<string, { path: string; doc: string }> = {
   FULLSTORY_SANDBOX: { path: 'sandbox.allowInProduction', doc: 'true: run against the built-in sandbox even with NODE_ENV=production (demo containers)' },
   AUDIT_RETENTION_DAYS: { path: 'audit.retentionDays', doc: 'Audit rows older than this are pruned' },
   AUDIT_REDACT_PII: { path: 'audit.redactPii', doc: 'Hash user and group names in audit rows and keep no free-text detail' },
+  BRIDGE_MODE: { path: 'bridge.mode', doc: 'live, or shadow: answer the IdP and record what it wants, write nothing to FullStory' },
+  GUARD_MAX_DEPROVISIONS: { path: 'guard.maxDeprovisions', doc: 'Deactivations, deletions and demotions per window before the guard holds more; 0 turns it off' },
+  GUARD_WINDOW_MINUTES: { path: 'guard.windowMinutes', doc: "The deprovisioning guard's window" },
   NODE_ENV: { path: 'nodeEnv', doc: 'production forbids the sandbox fallback' },
 };

@@ -1,5 +1,6 @@
 import type { Priority } from './budget.js';
 import type { FullStoryClient } from './client.js';
+import { IdLinks } from './links.js';
 
 /** A user as FullStory returns it. */
 export interface FsUser {
@@ -69,15 +70,27 @@ export class FullStoryApi {
   constructor(
     readonly client: FullStoryClient,
     private readonly observeUser: (fs: FsUser | undefined) => void = () => {},
+    /** Bridge ids that differ from FullStory's (made in shadow mode), translated both ways here. */
+    readonly links: IdLinks = new IdLinks(),
   ) {}
 
+  /** A user as the bridge knows it: under the bridge's id. */
   private seen<T extends FsUser | undefined>(fs: T): T {
     this.observeUser(fs);
+    if (fs && typeof fs.id === 'string') fs.id = this.links.bridgeOf(fs.id);
     return fs;
   }
 
+  private path(id: string): string {
+    return `/Users/${q(this.links.upstreamOf(id))}`;
+  }
+
+  private group(g: FsGroup): FsGroup {
+    return g.members ? { ...g, members: g.members.map((m) => ({ ...m, value: this.links.bridgeOf(m.value) })) } : g;
+  }
+
   async getUser(id: string, priority: Priority = 'idp'): Promise<FsUser> {
-    return this.seen((await this.client.call<FsUser>('GET', `/Users/${q(id)}`, { operation: 'users.get', idempotent: true, priority })).body);
+    return this.seen((await this.client.call<FsUser>('GET', this.path(id), { operation: 'users.get', idempotent: true, priority })).body);
   }
 
   async listUsers(startIndex: number, count: number, filter?: string, priority: Priority = 'idp'): Promise<FsList<FsUser>> {
@@ -86,6 +99,7 @@ export class FullStoryApi {
     const body = (await this.client.call<FsList<FsUser>>('GET', `/Users?startIndex=${startIndex}&count=${count}${f}`, { operation: op, idempotent: true, priority })).body;
     // One user of a page is evidence enough; the rest would only repeat it.
     this.observeUser(body.Resources?.[0]);
+    for (const u of body.Resources ?? []) if (typeof u.id === 'string') u.id = this.links.bridgeOf(u.id);
     return body;
   }
 
@@ -117,13 +131,13 @@ export class FullStoryApi {
 
   async replaceUser(id: string, body: Record<string, unknown>, priority: Priority = 'idp'): Promise<FsUser> {
     return this.seen(
-      (await this.client.call<FsUser>('PUT', `/Users/${q(id)}`, { body: { schemas: [USER], id, ...body }, operation: 'users.replace', idempotent: true, priority })).body,
+      (await this.client.call<FsUser>('PUT', this.path(id), { body: { schemas: [USER], ...body, id: this.links.upstreamOf(id) }, operation: 'users.replace', idempotent: true, priority })).body,
     );
   }
 
   /** Only replace/remove operations are sent, so a repeat is harmless. */
   async patchUser(id: string, ops: FsPatchOp[], priority: Priority = 'idp'): Promise<FsUser | undefined> {
-    const res = await this.client.call<FsUser>('PATCH', `/Users/${q(id)}`, {
+    const res = await this.client.call<FsUser>('PATCH', this.path(id), {
       body: { schemas: [PATCH_OP], Operations: ops },
       operation: 'users.patch',
       idempotent: ops.every((o) => o.op !== 'add'),
@@ -133,7 +147,7 @@ export class FullStoryApi {
   }
 
   async deleteUser(id: string): Promise<void> {
-    await this.client.call('DELETE', `/Users/${q(id)}`, { operation: 'users.delete', idempotent: true });
+    await this.client.call('DELETE', this.path(id), { operation: 'users.delete', idempotent: true });
   }
 
   /** A group by name: filtered where FullStory filters /Groups, else found by listing them all (#13). */
@@ -142,7 +156,8 @@ export class FullStoryApi {
     if (opts.filters) {
       const path = `/Groups?filter=${q(`displayName eq ${literal(displayName)}`)}`;
       const body = (await this.client.call<FsList<FsGroup>>('GET', path, { operation: 'groups.filter', idempotent: true, priority })).body;
-      return body.Resources?.find((g) => g.displayName?.toLowerCase() === wanted);
+      const found = body.Resources?.find((g) => g.displayName?.toLowerCase() === wanted);
+      return found && this.group(found);
     }
     for await (const g of this.groups(priority)) if (g.displayName?.toLowerCase() === wanted) return g;
     return undefined;
@@ -153,12 +168,12 @@ export class FullStoryApi {
     return pages((start) =>
       this.client
         .call<FsList<FsGroup>>('GET', `/Groups?startIndex=${start}&count=100`, { operation: 'groups.list', idempotent: true, priority })
-        .then((r) => r.body),
+        .then((r) => ({ ...r.body, Resources: (r.body.Resources ?? []).map((g) => this.group(g)) })),
     );
   }
 
   async getGroup(id: string, priority: Priority = 'sync'): Promise<FsGroup> {
-    return (await this.client.call<FsGroup>('GET', `/Groups/${q(id)}`, { operation: 'groups.get', idempotent: true, priority })).body;
+    return this.group((await this.client.call<FsGroup>('GET', `/Groups/${q(id)}`, { operation: 'groups.get', idempotent: true, priority })).body);
   }
 
   async createGroup(displayName: string, priority: Priority = 'sync'): Promise<FsGroup> {
@@ -166,13 +181,16 @@ export class FullStoryApi {
   }
 
   async replaceGroup(group: FsGroup, priority: Priority = 'sync'): Promise<FsGroup> {
-    return (
-      await this.client.call<FsGroup>('PUT', `/Groups/${q(group.id)}`, {
-        body: { schemas: [GROUP], id: group.id, displayName: group.displayName, members: group.members ?? [] },
-        operation: 'groups.replace',
-        idempotent: true,
-        priority,
-      })
-    ).body;
+    const members = (group.members ?? []).map((m) => ({ ...m, value: this.links.upstreamOf(m.value) }));
+    return this.group(
+      (
+        await this.client.call<FsGroup>('PUT', `/Groups/${q(group.id)}`, {
+          body: { schemas: [GROUP], id: group.id, displayName: group.displayName, members },
+          operation: 'groups.replace',
+          idempotent: true,
+          priority,
+        })
+      ).body,
+    );
   }
 }

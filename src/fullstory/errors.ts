@@ -5,7 +5,7 @@ export class UpstreamError extends Error {
     /** HTTP status from FullStory; 0 when no answer came (network, timeout). */
     readonly status: number,
     readonly detail: string,
-    readonly kind: 'http' | 'network' | 'timeout' | 'budget' | 'circuit',
+    readonly kind: 'http' | 'network' | 'timeout' | 'budget' | 'circuit' | 'pending',
     readonly scimType?: string,
     /** Seconds FullStory (or the budget) asks to wait. */
     readonly retryAfter?: number,

@@ -3,6 +3,8 @@ import type { Config } from '../config/schema.js';
 import { FullStoryApi } from './api.js';
 import type { TokenSource } from './budget.js';
 import { FullStoryClient, type CallObserver, type ClientOptions } from './client.js';
+import { IdLinks } from './links.js';
+import { ShadowApi, type DesiredUser } from './shadow-api.js';
 import { evidenceOf, preflight, type Capabilities, type PreflightResult } from './preflight.js';
 import { RoleChannel, type DeliverySetting } from './role-channel.js';
 
@@ -61,6 +63,10 @@ export interface UpstreamOptions {
   /** The rate budget replicas share, where they do. */
   tokenSource?: TokenSource | undefined;
   observe: CallObserver;
+  /** Bridge ids made in shadow mode and FullStory's for each (an empty set by default). */
+  links?: IdLinks;
+  /** In shadow mode: the index's copy of a user, which reads answer from. */
+  desired?: (id: string) => Promise<DesiredUser | undefined>;
 }
 
 /**
@@ -81,7 +87,10 @@ export class FullStoryUpstream {
     this.roles = new RoleChannel(opts.delivery, (choice, previous) =>
       opts.logger.info({ delivery: choice.delivery ?? 'undecided', previous: previous.delivery ?? 'undecided', why: choice.why }, `role delivery: ${choice.delivery ?? 'undecided'}`),
     );
-    this.api = new FullStoryApi(this.client, (fs) => this.roles.observeUser(fs));
+    const observe = (fs: Parameters<RoleChannel['observeUser']>[0]) => this.roles.observeUser(fs);
+    const links = opts.links ?? new IdLinks();
+    this.api =
+      opts.config.bridge.mode === 'shadow' && opts.desired ? new ShadowApi(this.client, observe, links, opts.desired) : new FullStoryApi(this.client, observe, links);
     this.readiness = { ok: false, reason: 'preflight not run yet', extra: async () => ({ circuit: this.client.circuit.state, budgetWaiting: this.client.budget.waiting }) };
   }
 

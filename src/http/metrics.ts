@@ -31,6 +31,13 @@ export class Metrics {
     help: '1 while role delivery fails for most users (FullStory refuses or ignores roles), else 0',
     registers: [this.registry],
   });
+  readonly guardHeld = new Counter({
+    name: 'scim_bridge_guard_held',
+    help: 'Deactivations, deletions and demotions the deprovisioning guard held, by kind',
+    labelNames: ['kind'],
+    registers: [this.registry],
+  });
+  readonly guardHolds = new Gauge({ name: 'scim_bridge_guard_holds', help: 'Changes held by the deprovisioning guard, not yet released', registers: [this.registry] });
   readonly roleSyncApplied = new Counter({
     name: 'scim_bridge_role_sync_applied_total',
     help: 'Role changes applied to FullStory, by outcome',

@@ -22,8 +22,12 @@ export interface AppDeps {
   readiness: Readiness;
   /** How roles reach FullStory now, and whether that is failing for most users. */
   roleDelivery: () => { delivery: DeliveryChoice; health: DeliveryVerdict };
-  /** Shown in discovery descriptions: e.g. that this is the demo sandbox. */
+  /** Shown in discovery descriptions: e.g. that this is the demo sandbox, or shadow mode. */
   banner?: string;
+  /** live, or shadow (nothing is written to FullStory). */
+  mode: 'live' | 'shadow';
+  /** Users recorded in shadow mode that FullStory does not hold yet (a plan is pending). */
+  pendingPlan: () => number;
 }
 
 declare module 'fastify' {

@@ -1,11 +1,21 @@
 import type { Repos } from '../store/store.js';
+import { isDemotion, type DeprovisionGuard } from './guard.js';
 import type { RolePolicy } from './role-policy.js';
+
+/** The guard a group change answers to, and whose change it is. */
+export interface Guarded {
+  guard: DeprovisionGuard;
+  tokenName: string | null;
+  /** False when FullStory has no active admin besides the admins this change touches. */
+  adminsRemain: boolean;
+}
 
 /**
  * Recomputes the effective role of the given users inside the caller's transaction and
- * writes the ones that changed to the outbox. Returns how many changed.
+ * writes the ones that changed to the outbox; a demotion the guard holds is recorded as
+ * the bridge's role but not sent. Returns how many changed.
  */
-export async function recomputeRoles(tx: Repos, policy: RolePolicy, userIds: Iterable<string>): Promise<number> {
+export async function recomputeRoles(tx: Repos, policy: RolePolicy, userIds: Iterable<string>, guarded?: Guarded): Promise<number> {
   const ids = [...new Set(userIds)];
   if (ids.length === 0) return 0;
   // Two transactions on different groups may touch one user: the second waits here and
@@ -25,8 +35,20 @@ export async function recomputeRoles(tx: Repos, policy: RolePolicy, userIds: Ite
   }
   if (changed.size === 0) return 0;
   await tx.users.setRoles(changed);
-  await tx.roleSync.enqueue(changed as Map<string, string>);
-  return changed.size;
+  const held = guarded ? await holdDemotions(tx, guarded, current, changed) : new Set<string>();
+  const sent = new Map([...changed].filter(([id]) => !held.has(id)));
+  if (sent.size > 0) await tx.roleSync.enqueue(sent as Map<string, string>);
+  return sent.size;
+}
+
+async function holdDemotions(tx: Repos, { guard, tokenName, adminsRemain }: Guarded, current: Map<string, string | null>, changed: Map<string, string | null>): Promise<Set<string>> {
+  const demoted = [...changed].filter(([id, to]) => isDemotion(current.get(id) ?? null, to));
+  if (demoted.length === 0) return new Set();
+  const rows = new Map((await tx.users.getMany(demoted.map(([id]) => id))).map((r) => [r.id, r]));
+  return guard.admitDemotions(
+    tx,
+    demoted.map(([id, to]) => ({ userId: id, userName: rows.get(id)?.userName ?? null, kind: 'demote' as const, currentRole: current.get(id) ?? null, role: to, tokenName, lastAdmin: !adminsRemain && current.get(id) === 'admin' })),
+  );
 }
 
 /** After a config change: every group's mapped role from its name, every user's role again. */

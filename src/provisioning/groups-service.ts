@@ -8,7 +8,9 @@ import { parsePatchBody } from '../scim/patch.js';
 import { UniquenessConflict } from '../store/errors.js';
 import { GROUP_FILTER_VOCABULARY, type GroupRow } from '../store/store.js';
 import type { Repos, Store } from '../store/store.js';
-import { recomputeRoles } from './effective-roles.js';
+import { recomputeRoles, type Guarded } from './effective-roles.js';
+import type { DeprovisionGuard } from './guard.js';
+import type { LastAdmin } from './last-admin.js';
 import type { RolePolicy } from './role-policy.js';
 import { checkPrecondition, type ListQuery, type OpContext } from './users-service.js';
 
@@ -33,6 +35,10 @@ export interface GroupsServiceDeps {
   store: Store;
   policy: RolePolicy;
   kick: () => void;
+  /** Holds mass demotions that group changes imply. */
+  guard?: DeprovisionGuard;
+  /** Asks FullStory whether an admin would remain. */
+  lastAdmin?: LastAdmin;
 }
 
 const view = (g: GroupRow, members?: string[], displays?: Map<string, string>): GroupView => ({
@@ -138,6 +144,7 @@ export class GroupsService {
   }
 
   async delete(id: string, ctx: OpContext = {}): Promise<void> {
+    const guarded = await this.guarded(ctx, id, 'all');
     const changed = await this.write(async (tx) => {
       const g = await tx.groups.getForUpdate(id);
       if (!g) throw new ScimError(404, `Group ${id} not found`);
@@ -146,7 +153,7 @@ export class GroupsService {
       const members = await tx.groups.members(id);
       await tx.groups.delete(id);
       // Members lose what this group gave them; no user is deleted or deactivated.
-      return recomputeRoles(tx, this.deps.policy, members);
+      return recomputeRoles(tx, this.deps.policy, members, guarded);
     });
     if (changed) this.deps.kick();
   }
@@ -158,6 +165,9 @@ export class GroupsService {
    * rename that moves the group's role reads the whole membership.
    */
   private async apply(id: string, changes: GroupChange[], ctx: OpContext, extra?: GroupInput['extra'], withMembers = true): Promise<GroupView> {
+    const removes = changes.flatMap((c) => (c.kind === 'remove' ? c.ids : []));
+    const wide = changes.some((c) => c.kind === 'replace' || c.kind === 'removeAll' || c.kind === 'displayName');
+    const guarded = await this.guarded(ctx, id, wide ? 'all' : removes);
     const { changed, result } = await this.write(async (tx) => {
       const g = await tx.groups.getForUpdate(id);
       if (!g) throw new ScimError(404, `Group ${id} not found`);
@@ -209,7 +219,7 @@ export class GroupsService {
       const affected = roleMoved ? [...after, ...toRemove] : [...toAdd, ...toRemove];
       ctx.note = `${toAdd.length} added, ${toRemove.length} removed${roleMoved ? `, role now ${mapped?.role ?? 'unmapped'}` : ''}`;
       // A group mapped to no role, before or after, cannot change anyone's role.
-      const changed = g.role === null && !mapped ? 0 : await recomputeRoles(tx, this.deps.policy, affected);
+      const changed = g.role === null && !mapped ? 0 : await recomputeRoles(tx, this.deps.policy, affected, guarded);
       // The answer is what this transaction wrote: no second read.
       const result: GroupView = {
         id,
@@ -225,6 +235,21 @@ export class GroupsService {
     });
     if (changed) this.deps.kick();
     return result;
+  }
+
+  /**
+   * The guard's terms for a change that may demote `candidates` (or every member): asked
+   * before the transaction, since whether an admin remains is FullStory's to say, and
+   * asked only when one of them is an admin now.
+   */
+  private async guarded(ctx: OpContext, groupId: string, candidates: string[] | 'all'): Promise<Guarded | undefined> {
+    const { guard, lastAdmin } = this.deps;
+    if (!guard?.enabled) return undefined;
+    const ids = candidates === 'all' ? await this.deps.store.read((r) => r.groups.members(groupId)) : candidates;
+    const roles = ids.length > 0 ? await this.deps.store.read((r) => r.users.rolesOf(ids)) : new Map<string, string | null>();
+    const admins = new Set([...roles].filter(([, role]) => role === 'admin').map(([u]) => u));
+    const adminsRemain = admins.size === 0 || !lastAdmin || (await lastAdmin.othersExist(admins));
+    return { guard, tokenName: ctx.tokenName ?? null, adminsRemain };
   }
 
   private write<T>(fn: (tx: Repos) => Promise<T>): Promise<T> {

@@ -49,7 +49,7 @@ export async function findRoleDrift(store: Store, api: FullStoryApi, delivery: D
 }
 
 /** Each member's highest role group. */
-async function roleGroupMembership(api: FullStoryApi, caps: Capabilities): Promise<Map<string, Role>> {
+export async function roleGroupMembership(api: FullStoryApi, caps: Capabilities): Promise<Map<string, Role>> {
   const membership = new Map<string, Role>();
   // Lowest role first, so that a user in several ends with the highest.
   for (const role of [...ROLES].reverse()) {

@@ -13,6 +13,8 @@ export function upstreamToScim(err: UpstreamError): ScimError {
   switch (true) {
     case err.kind === 'budget':
       return new ScimError(err.status === 503 ? 503 : 429, err.detail, undefined, err.retryAfter ?? 1);
+    case err.kind === 'pending':
+      return new ScimError(503, err.detail, undefined, err.retryAfter ?? 300);
     case err.kind === 'circuit':
       return new ScimError(503, err.detail, undefined, err.retryAfter ?? 30);
     case err.status === 0:

@@ -16,8 +16,10 @@ import { UniquenessConflict, VersionConflict } from '../store/errors.js';
 import type { Store } from '../store/store.js';
 import { USER_FILTER_VOCABULARY, type UserRow } from '../store/store.js';
 import type { RolePolicy } from './role-policy.js';
-import { fromUpstream, mergeUpstream, toUpstream, toUpstreamPut, upstreamDiff } from './user-mapping.js';
+import { fromUpstream, isActive, mergeUpstream, toUpstream, toUpstreamPut, upstreamDiff } from './user-mapping.js';
 import { upstreamToScim } from './upstream-errors.js';
+import type { DeprovisionGuard } from './guard.js';
+import type { LastAdmin } from './last-admin.js';
 
 /** What a user operation returns: the IdP's view, ready to render. */
 export interface UserView {
@@ -38,6 +40,10 @@ export interface OpContext {
   error?: string;
   /** If-Match: the version the change is for; checked against the current one before anything is written. */
   precondition?: (version: number) => boolean;
+  /** The IdP token's name, for a hold's record. */
+  tokenName?: string;
+  /** A change the guard held and an operator released: it is not counted again. */
+  released?: boolean;
 }
 
 /** A change asked for another version than the resource's: RFC 7644 §3.14, and nothing changes. */
@@ -67,6 +73,12 @@ export interface UsersServiceDeps {
   roles: RoleChannel;
   /** Wakes the role-sync worker after an outbox write. */
   kick: () => void;
+  /** shadow: nothing reaches FullStory (the api is a ShadowApi) and new ids are the bridge's own. */
+  mode?: 'live' | 'shadow';
+  /** Holds mass deactivations and deletions; none without one. */
+  guard?: DeprovisionGuard;
+  /** Asks FullStory whether an admin would remain. */
+  lastAdmin?: LastAdmin;
 }
 
 /**
@@ -137,6 +149,8 @@ export class UsersService {
     const ctx: OpContext = {};
     const indexed = await this.store.read((r) => r.users.get(id));
     if (indexed?.deleted) throw new ScimError(404, `User ${id} not found`);
+    // Recorded in shadow mode and not applied yet: FullStory has nothing to add.
+    if (indexed && this.api.links.isPending(id)) return this.view(indexed);
     let fs: FsUser;
     try {
       fs = await this.upstream(ctx, () => this.api.getUser(id));
@@ -155,7 +169,8 @@ export class UsersService {
     const count = Math.min(MAX_PAGE, Math.max(0, query.count));
     const parsed = query.filter ? parseFilter(query.filter, USER_FILTER_VOCABULARY, query.anyAttribute ? () => true : filterableUserAttr) : undefined;
     if (parsed && 'terms' in parsed && !query.sortBy) return this.filtered(parsed.terms, startIndex, count);
-    if (parsed || query.sortBy) return this.scanned(parsed && 'terms' in parsed ? parsed.terms : [], parsed && 'match' in parsed ? parsed.match : undefined, query, startIndex, count);
+    // In shadow mode the IdP's users are in the index, not (yet) in FullStory.
+    if (parsed || query.sortBy || this.deps.mode === 'shadow') return this.scanned(parsed && 'terms' in parsed ? parsed.terms : [], parsed && 'match' in parsed ? parsed.match : undefined, query, startIndex, count);
     // Unfiltered (an IdP's import): FullStory's own list, so users created outside the bridge show too.
     const page = await this.upstream({}, () => this.api.listUsersFilled(startIndex, Math.max(count, 1)));
     const resources = (page.Resources ?? []).slice(0, count);
@@ -223,8 +238,10 @@ export class UsersService {
       try {
         await this.store.transaction(async (tx) => {
           await tx.users.insert({ id: fs.id, resource, role, ...createdOf(fs) });
+          if (this.deps.mode === 'shadow') await tx.links.pending(fs.id);
           if (viaOutbox) await tx.roleSync.enqueue(new Map([[fs.id, role]]));
         });
+        if (this.deps.mode === 'shadow') this.api.links.set(fs.id, null);
       } catch (err) {
         if (err instanceof UniquenessConflict) throw new ScimError(409, DUPLICATE, 'uniqueness');
         throw err;
@@ -292,6 +309,7 @@ export class UsersService {
       const { row, fs: adopted } = await this.row(id, ctx);
       checkPrecondition(ctx, row.version);
       await this.assertUserNameFree(resource.userName, id);
+      if (row.active && !isActive(resource)) await this.admit(row, 'deactivate', ctx);
       const roles = await this.putRoles(id, row.role, adopted, ctx);
       const fs = await this.upstream(ctx, () => this.api.replaceUser(id, toUpstreamPut(resource, row.resource, roles)));
       return { row, after: resource, fs };
@@ -332,6 +350,7 @@ export class UsersService {
       if (after.userName !== before.userName) await this.assertUserNameFree(after.userName, id);
       let fs: FsUser | undefined = fsNow;
       const diff = upstreamDiff(before, after);
+      if (isActive(before) && !isActive(after)) await this.admit(row, 'deactivate', ctx);
       if (diff.length > 0) {
         if (caps.patchUsers) {
           fs = await this.upstream(ctx, () => this.api.patchUser(id, diff));
@@ -346,20 +365,34 @@ export class UsersService {
 
   async delete(id: string, ctx: OpContext): Promise<void> {
     await this.queue.run(`user:${id}`, async () => {
-      const { row } = await this.row(id, ctx);
+      const { row } = await this.row(id, ctx).catch(async (err: unknown) => {
+        // The IdP retrying a deletion the guard held and an operator released: done already.
+        if (err instanceof ScimError && err.status === 404 && (await this.store.read((r) => r.guard.heldFor(id, 'delete', 'released')))) return { row: undefined };
+        throw err;
+      });
+      if (!row) return;
       ctx.subject = row.userName;
       checkPrecondition(ctx, row.version);
+      if (row.active) await this.admit(row, 'delete', ctx);
       let tombstone = false;
-      if (this.deps.capabilities().deleteUsers) {
+      if (this.deps.capabilities().deleteUsers && this.deps.mode !== 'shadow') {
         await this.upstream(ctx, () => this.api.deleteUser(id));
       } else {
         // FullStory cannot delete: deactivate (frees the seat) and remember the IdP deleted it.
         await this.deactivateUpstream(id, row.role, ctx);
         tombstone = true;
-        ctx.note = 'FullStory has no DELETE: the user was deactivated instead';
+        ctx.note = this.deps.mode === 'shadow' ? 'shadow mode: recorded, FullStory not changed' : 'FullStory has no DELETE: the user was deactivated instead';
       }
       await this.store.transaction((tx) => tx.users.delete(id, tombstone));
     });
+  }
+
+  /** Asks the guard to let a deprovisioning through (throws its 503 when it holds it). */
+  private async admit(row: UserRow, kind: 'deactivate' | 'delete', ctx: OpContext): Promise<void> {
+    const { guard, lastAdmin } = this.deps;
+    if (!guard?.enabled || ctx.released) return;
+    const last = row.role === 'admin' && lastAdmin !== undefined && !(await lastAdmin.othersExist(new Set([row.id])));
+    await guard.admit({ userId: row.id, userName: row.userName, kind, currentRole: row.role, tokenName: ctx.tokenName ?? null, lastAdmin: last });
   }
 
   private async deactivateUpstream(id: string, role: string | null, ctx: OpContext): Promise<void> {

@@ -1,7 +1,7 @@
 import type { BucketConfig, Priority } from '../lib/token-bucket.js';
 import type { UserResource } from '../scim/user.js';
 import type { AuditTable } from './schema.js';
-import type { AuditEntry, GroupFields, GroupRow, NewUser, RoleSyncItem, RoleSyncStats, Terms, UserRow } from './rows.js';
+import type { AuditEntry, GroupFields, GroupRow, HoldRow, NewHold, NewUser, RoleSyncItem, RoleSyncStats, Terms, UserRow } from './rows.js';
 
 
 /**
@@ -35,6 +35,8 @@ export interface ReadRepos {
   groups: GroupReads;
   roleSync: RoleSyncReads;
   audit: AuditReads;
+  links: LinkReads;
+  guard: GuardReads;
 }
 
 export interface Repos {
@@ -42,6 +44,40 @@ export interface Repos {
   groups: GroupWrites;
   roleSync: RoleSyncWrites;
   audit: AuditWrites;
+  links: LinkWrites;
+  guard: GuardWrites;
+}
+
+/**
+ * Ids the bridge made up (shadow mode) and FullStory's id for each once it holds the
+ * user. A user without a link has FullStory's id as its own.
+ */
+export interface LinkReads {
+  /** Every link; upstreamId null: FullStory does not hold the user yet. */
+  all(): Promise<{ id: string; upstreamId: string | null }[]>;
+}
+
+export interface LinkWrites extends LinkReads {
+  /** A bridge-made id that FullStory does not hold yet. */
+  pending(id: string): Promise<void>;
+  link(id: string, upstreamId: string): Promise<void>;
+}
+
+/** The deprovisioning guard's count (shared by replicas) and its held changes. */
+export interface GuardReads {
+  /** Deprovisionings let through since `fromIso`. */
+  countSince(fromIso: string): Promise<number>;
+  holds(status?: HoldRow['status']): Promise<HoldRow[]>;
+  /** The change of that kind for the user, held (or released), if there is one. */
+  heldFor(userId: string, kind: HoldRow['kind'], status?: HoldRow['status']): Promise<HoldRow | undefined>;
+}
+
+export interface GuardWrites extends GuardReads {
+  /** Serialises guard decisions across replicas until the transaction ends. */
+  lock(): Promise<void>;
+  record(userId: string, kind: string): Promise<void>;
+  hold(h: NewHold): Promise<HoldRow>;
+  release(id: string): Promise<void>;
 }
 
 /** The user index: FullStory's ids, what the IdP wrote, and the effective role. */
@@ -57,6 +93,8 @@ export interface UserReads {
   /** Which of `ids` are users not deleted. */
   existingIds(ids: readonly string[]): Promise<Set<string>>;
   liveIds(): Promise<string[]>;
+  /** Users the IdP deleted that FullStory still holds, deactivated. */
+  tombstones(): Promise<UserRow[]>;
   /** Users not deleted, in id order, after `afterId`: a whole-index read in pages that cost the same at any depth. */
   page(afterId: string | undefined, limit: number): Promise<UserRow[]>;
 }

@@ -109,6 +109,40 @@ const migrations: Record<string, Migration> = {
       await db.schema.alterTable('group_members').addColumn('display', 'text').execute();
     },
   },
+  '0003_shadow_and_guard': {
+    async up(db: Kysely<unknown>) {
+      // Users the bridge made up an id for (shadow mode): FullStory's id once applied, null until then.
+      await db.schema
+        .createTable('user_links')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('upstream_id', 'text', (c) => c.unique())
+        .execute();
+      // Every deprovisioning let through, counted over the guard's window by every replica.
+      await db.schema
+        .createTable('guard_events')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('at', 'text', (c) => c.notNull())
+        .addColumn('user_id', 'text', (c) => c.notNull())
+        .addColumn('kind', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('guard_events_at').on('guard_events').column('at').execute();
+      // Deprovisionings held past the guard, until released.
+      await db.schema
+        .createTable('holds')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('at', 'text', (c) => c.notNull())
+        .addColumn('user_id', 'text', (c) => c.notNull())
+        .addColumn('user_name', 'text')
+        .addColumn('kind', 'text', (c) => c.notNull())
+        .addColumn('role', 'text')
+        .addColumn('token_name', 'text')
+        .addColumn('reason', 'text', (c) => c.notNull())
+        .addColumn('status', 'text', (c) => c.notNull())
+        .addColumn('released_at', 'text')
+        .execute();
+      await db.schema.createIndex('holds_user').on('holds').columns(['user_id', 'status']).execute();
+    },
+  },
 };
 
 const migrationProvider: MigrationProvider = {

@@ -63,6 +63,37 @@ export interface RoleSyncStats {
   oldestPendingAt: string | null;
 }
 
+/** A deprovisioning the guard held, as `holds` lists it. */
+export interface HoldRow {
+  id: string;
+  at: string;
+  userId: string;
+  userName: string | null;
+  kind: 'deactivate' | 'delete' | 'demote';
+  role: string | null;
+  tokenName: string | null;
+  reason: string;
+  status: 'held' | 'released';
+  releasedAt: string | null;
+}
+
+export type NewHold = Pick<HoldRow, 'userId' | 'userName' | 'kind' | 'role' | 'tokenName' | 'reason'>;
+
+export function toHoldRow(r: import('./schema.js').HoldsTable): HoldRow {
+  return {
+    id: r.id,
+    at: r.at,
+    userId: r.user_id,
+    userName: r.user_name,
+    kind: r.kind as HoldRow['kind'],
+    role: r.role,
+    tokenName: r.token_name,
+    reason: r.reason,
+    status: r.status as HoldRow['status'],
+    releasedAt: r.released_at,
+  };
+}
+
 export type AuditEntry = Omit<AuditTable, 'id' | 'at'> & { at?: string };
 
 /** A filter's terms, as both stores answer them (scim/filter parses them). */

@@ -83,6 +83,34 @@ export interface RateBudgetTable {
   paused_until_ms: number;
 }
 
+export interface UserLinksTable {
+  id: string;
+  upstream_id: string | null;
+}
+
+export interface GuardEventsTable {
+  id: string;
+  at: string;
+  user_id: string;
+  kind: string;
+}
+
+export interface HoldsTable {
+  id: string;
+  at: string;
+  user_id: string;
+  user_name: string | null;
+  /** deactivate | delete | demote */
+  kind: string;
+  /** For a demotion, the role it would set. */
+  role: string | null;
+  token_name: string | null;
+  reason: string;
+  /** held | released */
+  status: string;
+  released_at: string | null;
+}
+
 export interface Database {
   users: UsersTable;
   user_emails: UserEmailsTable;
@@ -92,4 +120,7 @@ export interface Database {
   audit: AuditTable;
   rate_budget: RateBudgetTable;
   kv: { key: string; value: string };
+  user_links: UserLinksTable;
+  guard_events: GuardEventsTable;
+  holds: HoldsTable;
 }

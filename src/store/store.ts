@@ -4,7 +4,7 @@ export type * from './interfaces.js';
 
 /** The storage interface (interfaces.ts), under the name its opener bears: `Store.open(...)`. */
 export interface Store extends StoreInterface {}
-export type { AuditEntry, GroupFields, GroupRow, NewUser, RoleSyncItem, RoleSyncStats, UserRow } from './rows.js';
+export type { AuditEntry, GroupFields, GroupRow, HoldRow, NewHold, NewUser, RoleSyncItem, RoleSyncStats, UserRow } from './rows.js';
 export { GROUP_FILTER_VOCABULARY, USER_FILTER_VOCABULARY } from './rows.js';
 
 export interface OpenOptions {

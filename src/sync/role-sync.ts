@@ -4,7 +4,7 @@ import type { FullStoryApi } from '../fullstory/api.js';
 import type { Capabilities } from '../fullstory/preflight.js';
 import type { RoleChannel } from '../fullstory/role-channel.js';
 import type { AuditEntry, RoleSyncItem, Store } from '../store/store.js';
-import { AdaptiveDelivery, RoleGroupsDelivery, RolesAttributeDelivery } from './delivery.js';
+import { AdaptiveDelivery, RoleGroupsDelivery, RolesAttributeDelivery, type RoleDelivery } from './delivery.js';
 import { DeliveryHealth } from './health.js';
 import { RoleSyncWorker } from './worker.js';
 
@@ -36,11 +36,24 @@ function auditRow(item: RoleSyncItem, error: string | null): AuditEntry {
   };
 }
 
+/**
+ * Shadow mode: a role change is settled without FullStory. The role stays the bridge's
+ * desired one (users.role), which `plan` compares with FullStory's, so going live
+ * sends nothing by itself.
+ */
+const SHADOW_DELIVERY: RoleDelivery = {
+  batched: true,
+  deliver: async (changes) => new Map(changes.map((c) => [c.userId, null])),
+};
+
 /** The role-sync worker, delivering the way the channel says, with its health and audit trail. */
 export function buildRoleSync(deps: RoleSyncDeps): { worker: RoleSyncWorker; health: DeliveryHealth } {
   const { api, store, capabilities, channel } = deps;
   const health = new DeliveryHealth();
-  const delivery = new AdaptiveDelivery(channel, api, new RolesAttributeDelivery(api, capabilities, channel), new RoleGroupsDelivery(api, store, capabilities, channel));
+  const delivery: RoleDelivery =
+    deps.config.bridge.mode === 'shadow'
+      ? SHADOW_DELIVERY
+      : new AdaptiveDelivery(channel, api, new RolesAttributeDelivery(api, capabilities, channel), new RoleGroupsDelivery(api, store, capabilities, channel));
   const worker = new RoleSyncWorker({
     store,
     delivery,

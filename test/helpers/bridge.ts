@@ -137,6 +137,8 @@ export async function startTestBridge(opts: TestBridgeOptions = {}): Promise<Tes
       database: dataDir ? { dataDir } : { url: PG_URL },
       sync: { pollMs: 100 },
       log: { level: 'debug', format: 'json' },
+      // Off unless a test is about it: most tests deprovision freely, in sandboxes with no other admin.
+      guard: { maxDeprovisions: 0 },
       ...Object.fromEntries(Object.entries(opts.config ?? {}).filter(([k]) => k !== 'fullstory')),
     },
   );

@@ -29,6 +29,7 @@ export default fp(async function auth(app: FastifyInstance) {
     const name = matchToken(req.headers.authorization, app.deps.tokens);
     if (!name) return done(new ScimError(401, 'A valid bearer token is required'));
     req.tokenName = name;
+    if (req.opCtx) req.opCtx.tokenName = name;
     done();
   });
 });

@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 
 /** For ops, at the root, no auth, out of the access log. */
 export default async function opsRoutes(app: FastifyInstance) {
-  const { store, readiness, metrics, roleDelivery } = app.deps;
+  const { store, readiness, metrics, roleDelivery, mode, pendingPlan } = app.deps;
   const quiet = { logLevel: 'silent' as const };
 
   app.get('/healthz', quiet, async (_req, reply) => reply.type('application/json').send('{"status":"ok"}'));
@@ -10,8 +10,11 @@ export default async function opsRoutes(app: FastifyInstance) {
   app.get('/readyz', quiet, async (_req, reply) => {
     let storeOk = true;
     let roleSync: Record<string, unknown> = {};
+    let guard: Record<string, unknown> = {};
     try {
       await store.ping();
+      const held = await store.read((r) => r.guard.holds('held'));
+      guard = { held: held.length, ...(held.length > 0 ? { oldestHeldAt: held[0]!.at, release: 'fullstory-scim-bridge holds; fullstory-scim-bridge release --all | ID...' } : {}) };
       const s = await store.read((r) => r.roleSync.stats());
       roleSync = {
         backlog: s.backlog,
@@ -28,6 +31,10 @@ export default async function opsRoutes(app: FastifyInstance) {
     const degraded = ready && roles.health.degraded;
     const body = {
       status: !ready ? 'not ready' : degraded ? 'degraded' : 'ready',
+      mode,
+      ...(mode === 'shadow' ? { shadow: 'SHADOW MODE: the IdP is answered and its changes recorded; nothing is written to FullStory (fullstory-scim-bridge plan shows what going live would change)' } : {}),
+      ...(pendingPlan() > 0 ? { planPending: `${pendingPlan()} users recorded in shadow mode are not in FullStory yet: run fullstory-scim-bridge plan, then apply` } : {}),
+      guard,
       ...(roles.health.degraded ? { degraded: { reason: roles.health.reason, since: roles.health.since, failingUsers: roles.health.failingUsers, deliveredUsers: roles.health.deliveredUsers } } : {}),
       store: storeOk ? 'ok' : 'unreachable',
       fullstory: readiness.ok ? 'ok' : (readiness.reason ?? 'not checked yet'),
@@ -45,6 +52,7 @@ export default async function opsRoutes(app: FastifyInstance) {
       metrics.roleSyncBacklog.set(s.backlog);
       metrics.roleSyncFailing.set(s.failing);
       metrics.roleDeliveryDegraded.set(roleDelivery().health.degraded ? 1 : 0);
+      metrics.guardHolds.set((await store.read((r) => r.guard.holds('held'))).length);
     } catch {
       // The store being down shows in /readyz; metrics still answer.
     }

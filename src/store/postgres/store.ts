@@ -6,11 +6,19 @@ import type { Database } from '../schema.js';
 import type { Repos, Store } from '../interfaces.js';
 import { PostgresAudit } from './audit.js';
 import { PostgresGroups } from './groups.js';
+import { PostgresGuard, PostgresLinks } from './guard.js';
 import { PostgresRateBudget } from './rate-budget.js';
 import { PostgresRoleSync } from './role-sync.js';
 import { PostgresUsers } from './users.js';
 
-const repos = (db: Kysely<Database>): Repos => ({ users: new PostgresUsers(db), groups: new PostgresGroups(db), roleSync: new PostgresRoleSync(db), audit: new PostgresAudit(db) });
+const repos = (db: Kysely<Database>): Repos => ({
+  users: new PostgresUsers(db),
+  groups: new PostgresGroups(db),
+  roleSync: new PostgresRoleSync(db),
+  audit: new PostgresAudit(db),
+  links: new PostgresLinks(db),
+  guard: new PostgresGuard(db),
+});
 
 /**
  * The store for several replicas: PostgreSQL through Kysely. Locks are rows

@@ -80,6 +80,10 @@ export class PostgresUsers implements UserWrites {
     return rows.map(toUserRow);
   }
 
+  async tombstones(): Promise<UserRow[]> {
+    return (await this.db.selectFrom('users').selectAll().where('deleted_at', 'is not', null).execute()).map(toUserRow);
+  }
+
   async liveIds(): Promise<string[]> {
     return (await this.db.selectFrom('users').select('id').where('deleted_at', 'is', null).execute()).map((r) => r.id);
   }

@@ -7,6 +7,7 @@ import type { ReadRepos, Repos, Store } from '../interfaces.js';
 import { SqliteAudit } from './audit.js';
 import { GroupCommit } from './group-commit.js';
 import { SqliteGroups } from './groups.js';
+import { SqliteGuard, SqliteLinks } from './guard.js';
 import { Prepared } from './prepared.js';
 import { dataVersion, ReadSnapshot } from './read-snapshot.js';
 import { SqliteRoleSync } from './role-sync.js';
@@ -14,7 +15,12 @@ import { UserRowCache } from './user-cache.js';
 import { SqliteUsers } from './users.js';
 
 function repos(p: Prepared, snapshot?: ReadSnapshot, cache?: UserRowCache): Repos {
-  return { users: new SqliteUsers(p, snapshot, cache), groups: new SqliteGroups(p, snapshot), roleSync: new SqliteRoleSync(p, snapshot), audit: new SqliteAudit(p, snapshot) };
+  return {
+    users: new SqliteUsers(p, snapshot, cache),
+    groups: new SqliteGroups(p, snapshot), roleSync: new SqliteRoleSync(p, snapshot), audit: new SqliteAudit(p, snapshot),
+    links: new SqliteLinks(p, snapshot),
+    guard: new SqliteGuard(p, snapshot),
+  };
 }
 
 /** The writer's settings: durable across a killed process, checkpoints sized for bursts of creates. */

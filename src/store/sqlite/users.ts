@@ -17,6 +17,7 @@ const SQL = {
   many: 'select * from "users" where "id" in (select value from json_each(?))',
   rolesOf: 'select "id", "role" from "users" where "id" in (select value from json_each(?)) and "deleted_at" is null',
   liveIds: 'select "id" from "users" where "deleted_at" is null',
+  tombstones: 'select * from "users" where "deleted_at" is not null',
   pageFirst: 'select * from "users" where "deleted_at" is null order by "id" limit ?',
   pageAfter: 'select * from "users" where "deleted_at" is null and "id" > ? order by "id" limit ?',
   insert: `insert into "users" (${COLUMNS}) values (?, ?, ?, ?, ?, ?, ?, ?, ?, 1)`,
@@ -132,6 +133,10 @@ export class SqliteUsers implements UserWrites {
 
   async liveIds(): Promise<string[]> {
     return this.select<{ id: string }>(SQL.liveIds).map((r) => r.id);
+  }
+
+  async tombstones(): Promise<UserRow[]> {
+    return this.select<UsersTable>(SQL.tombstones).map(toUserRow);
   }
 
   /** SQLite runs one write transaction at a time: nothing to hold. */

@@ -1,0 +1,156 @@
+import { parseArgs } from 'node:util';
+import pino from 'pino';
+import { createBridge, makeLogger, type Bridge } from '../bridge.js';
+import { ConfigError, loadConfig } from '../config/load.js';
+import { applyPlan } from '../plan/apply.js';
+import { makePlan, type Plan, type PlanItem } from '../plan/plan.js';
+import type { HoldRow } from '../store/store.js';
+
+const formatOption = { format: { type: 'string', default: 'text' } } as const;
+
+/**
+ * The bridge as plan, apply, holds and release need it: with the server's environment,
+ * against the live FullStory (apply and release write, even from a shadow setup), not
+ * listening. Its role-sync worker runs, so roles queued here are delivered here.
+ */
+async function withBridge<T>(fn: (b: Bridge) => Promise<T>): Promise<T> {
+  const config = loadConfig();
+  if (!config.fullstory.token) throw new ConfigError('FULLSTORY_SCIM_TOKEN is not set: there is no FullStory to compare with.');
+  const live = { ...config, bridge: { mode: 'live' as const }, log: { ...config.log, level: 'warn' as const } };
+  // Logs to stderr: stdout is the plan (or its JSON).
+  const bridge = await createBridge(live, { logger: makeLogger(live, pino.destination(2)) });
+  try {
+    return await fn(bridge);
+  } finally {
+    await bridge.close();
+  }
+}
+
+function planOf(b: Bridge): Promise<Plan> {
+  const { api, capabilities, delivery } = b.engine;
+  return makePlan({ store: b.deps.store, api, delivery: delivery(), capabilities: capabilities(), isPending: (id) => api.links.isPending(id) });
+}
+
+const changes = (p: Plan) => p.creates + p.updates + p.deactivations + p.roleChanges;
+
+function describe(i: PlanItem): string {
+  const detail = i.action === 'unmanaged' ? '' : ` (${JSON.stringify(i.actual ?? {})} -> ${JSON.stringify(i.desired ?? {})})`;
+  return `  ${i.action.padEnd(10)} ${i.userName}: ${i.why}${i.action === 'create' ? '' : detail}`;
+}
+
+function printPlan(p: Plan, format: string): void {
+  if (format === 'json') {
+    process.stdout.write(`${JSON.stringify(p)}\n`);
+    return;
+  }
+  process.stdout.write(`${p.creates} to create, ${p.updates} to update, ${p.deactivations} to deactivate, ${p.roleChanges} role changes; ${p.unmanaged} unmanaged (left alone)\n`);
+  for (const i of p.items) process.stdout.write(`${describe(i)}\n`);
+}
+
+/** `plan`: 0 when FullStory already is what the IdP wants, 2 when apply would change it, 1 on error. */
+export async function plan(args: string[]): Promise<number> {
+  const { values } = parseArgs({ args, options: formatOption });
+  try {
+    const p = await withBridge(planOf);
+    printPlan(p, values.format!);
+    return changes(p) === 0 ? 0 : 2;
+  } catch (err) {
+    process.stderr.write(`plan failed: ${(err as Error).message}\n`);
+    return 1;
+  }
+}
+
+/** A bar on a terminal, a line per item otherwise. */
+function progressPrinter(): (done: number, total: number, item: PlanItem) => void {
+  if (process.stderr.isTTY) {
+    return (done, total, item) => {
+      const width = 30;
+      const filled = Math.round((done / total) * width);
+      process.stderr.write(`\r[${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${done}/${total} ${item.action} ${item.userName}`.padEnd(100).slice(0, 100));
+      if (done === total) process.stderr.write('\n');
+    };
+  }
+  return (done, total, item) => process.stdout.write(`${done}/${total} ${item.action} ${item.userName}\n`);
+}
+
+/** `apply`: carries the plan out; running it again after a kill finishes the job. */
+export async function apply(args: string[]): Promise<number> {
+  const { values } = parseArgs({ args, options: formatOption });
+  try {
+    return await withBridge(async (b) => {
+      const p = await planOf(b);
+      const report = await applyPlan(p, { store: b.deps.store, api: b.engine.api, capabilities: b.engine.capabilities, lastAdmin: b.engine.lastAdmin, bodyRoles: b.engine.bodyRoles, kick: () => b.worker.kick() }, progressPrinter());
+      const after = await planOf(b);
+      const summary = { applied: report.done - report.skipped.length, skipped: report.skipped.map((s) => ({ userName: s.item.userName, action: s.item.action, why: s.why })), rolesPending: report.rolesPending, remaining: changes(after) };
+      if (values.format === 'json') process.stdout.write(`${JSON.stringify(summary)}\n`);
+      else {
+        process.stdout.write(`applied ${summary.applied} of ${p.items.filter((i) => i.action !== 'unmanaged').length}; ${summary.remaining} changes remain\n`);
+        for (const s of summary.skipped) process.stdout.write(`  kept ${s.userName} (${s.action}): ${s.why}\n`);
+        if (report.rolesPending > 0) process.stdout.write(`  ${report.rolesPending} role changes still queued (a running bridge delivers them; /readyz shows their errors)\n`);
+      }
+      return 0;
+    });
+  } catch (err) {
+    process.stderr.write(`apply failed: ${(err as Error).message}\n`);
+    return 1;
+  }
+}
+
+function printHolds(holds: HoldRow[], format: string): void {
+  if (format === 'json') {
+    process.stdout.write(`${JSON.stringify(holds)}\n`);
+    return;
+  }
+  process.stdout.write(`${holds.length} changes held by the deprovisioning guard\n`);
+  for (const h of holds) process.stdout.write(`  ${h.id}  ${h.at}  ${h.kind.padEnd(10)} ${h.userName ?? h.userId}${h.role ? ` -> ${h.role}` : ''}  token ${h.tokenName ?? '-'}: ${h.reason}\n`);
+}
+
+/** `holds`: what the guard holds, for an operator to read before releasing. */
+export async function holds(args: string[]): Promise<number> {
+  const { values } = parseArgs({ args, options: formatOption });
+  const config = loadConfig();
+  const { Store } = await import('../store/store.js');
+  const store = await Store.open({ url: config.database.url, dataDir: config.database.dataDir, ...(config.database.schema ? { pgSchema: config.database.schema } : {}) });
+  try {
+    printHolds(await store.read((r) => r.guard.holds('held')), values.format!);
+    return 0;
+  } finally {
+    await store.close();
+  }
+}
+
+/** `release --all | ID...`: the bridge carries the held changes out itself, within the budget. */
+export async function release(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({ args, options: { all: { type: 'boolean', default: false } }, allowPositionals: true });
+  if (!values.all && positionals.length === 0) throw new ConfigError('release takes --all or the ids `holds` lists');
+  return withBridge(async (b) => {
+    const held = await b.deps.store.read((r) => r.guard.holds('held'));
+    const chosen = values.all ? held : held.filter((h) => positionals.includes(h.id));
+    const unknown = positionals.filter((id) => !held.some((h) => h.id === id));
+    for (const id of unknown) process.stderr.write(`no held change ${id}\n`);
+    let failed = 0;
+    for (const h of chosen) {
+      try {
+        await releaseOne(b, h);
+        process.stdout.write(`released ${h.id}: ${h.kind} ${h.userName ?? h.userId}\n`);
+      } catch (err) {
+        failed++;
+        process.stderr.write(`could not release ${h.id}: ${(err as Error).message}\n`);
+      }
+    }
+    return failed > 0 || unknown.length > 0 ? 1 : 0;
+  });
+}
+
+async function releaseOne(b: Bridge, h: HoldRow): Promise<void> {
+  const ctx = { released: true, note: `released hold ${h.id}` };
+  if (h.kind === 'deactivate') await b.deps.users.patch(h.userId, { Operations: [{ op: 'replace', path: 'active', value: false }] }, ctx);
+  else if (h.kind === 'delete') await b.deps.users.delete(h.userId, ctx);
+  else {
+    // The role the bridge wants now (a later group change may have moved it again).
+    const role = (await b.deps.store.read((r) => r.users.get(h.userId)))?.role;
+    if (role) await b.deps.store.transaction((tx) => tx.roleSync.enqueue(new Map([[h.userId, role]])));
+    b.worker.kick();
+  }
+  await b.deps.store.transaction((tx) => tx.guard.release(h.id));
+}

@@ -1,0 +1,130 @@
+import { ROLES, type Role } from '../config/roles.js';
+import { pages, type FsUser, type FullStoryApi } from '../fullstory/api.js';
+import type { Capabilities } from '../fullstory/preflight.js';
+import type { Delivery } from '../fullstory/role-channel.js';
+import { decodeRoles } from '../fullstory/role-wire.js';
+import { roleGroupMembership } from '../provisioning/reconcile.js';
+import { isActive, toUpstream } from '../provisioning/user-mapping.js';
+import type { Store, UserRow } from '../store/store.js';
+
+export type PlanAction = 'create' | 'update' | 'deactivate' | 'roleChange' | 'unmanaged';
+
+/** One change going live (or repairing drift) would make in FullStory, with who and why. */
+export interface PlanItem {
+  action: PlanAction;
+  userId: string;
+  userName: string;
+  why: string;
+  /** What FullStory holds now, where it holds something. */
+  actual?: Record<string, unknown>;
+  /** What the IdP wants. */
+  desired?: Record<string, unknown>;
+  /** For an update that links a shadow-made id to the user FullStory already holds. */
+  linkTo?: string;
+}
+
+export interface Plan {
+  creates: number;
+  updates: number;
+  deactivations: number;
+  roleChanges: number;
+  /** Users FullStory holds that the IdP never managed: listed, never touched. */
+  unmanaged: number;
+  items: PlanItem[];
+}
+
+export interface PlanSource {
+  store: Store;
+  api: FullStoryApi;
+  delivery: Delivery | undefined;
+  capabilities: Capabilities;
+  /** Bridge ids recorded in shadow mode that FullStory does not hold yet. */
+  isPending: (id: string) => boolean;
+}
+
+/** The attributes compared: the ones FullStory keeps and shows back as written. */
+const COMPARED = ['displayName', 'name.givenName', 'name.familyName'] as const;
+
+function attr(o: Record<string, unknown>, path: string): unknown {
+  return path.split('.').reduce<unknown>((v, k) => (v && typeof v === 'object' ? (v as Record<string, unknown>)[k] : undefined), o);
+}
+
+/**
+ * Desired state (the index: what the IdP told the bridge) against actual state (what
+ * FullStory holds, read page by page within the budget): what `apply` would change.
+ */
+export async function makePlan(src: PlanSource): Promise<Plan> {
+  const fsUsers: FsUser[] = [];
+  for await (const u of pages((start) => src.api.listUsers(start, 100, undefined, 'sync'))) fsUsers.push(u);
+  const byId = new Map(fsUsers.map((u) => [u.id, u]));
+  const byName = new Map(fsUsers.map((u) => [u.userName.toLowerCase(), u]));
+  const membership = src.delivery === 'role-groups' ? await roleGroupMembership(src.api, src.capabilities) : undefined;
+  const roleOf = (u: FsUser): Role | 'unknown' => {
+    if (membership) return membership.get(u.id) ?? 'standard';
+    const r = decodeRoles(u.roles);
+    return r.kind === 'role' ? r.role : 'unknown';
+  };
+  const items: PlanItem[] = [];
+  const managed = new Set<string>();
+  for (const row of await allRows(src.store)) {
+    const fs = src.isPending(row.id) ? byName.get(row.userName.toLowerCase()) : byId.get(row.id);
+    if (fs) managed.add(fs.id);
+    items.push(...compare(row, fs, src.isPending(row.id), fs ? roleOf(fs) : undefined));
+  }
+  for (const u of fsUsers) if (!managed.has(u.id) && !items.some((i) => i.userId === u.id)) items.push({ action: 'unmanaged', userId: u.id, userName: u.userName, why: 'FullStory holds this user; the IdP never managed it (left alone)' });
+  const count = (a: PlanAction) => items.filter((i) => i.action === a).length;
+  return { creates: count('create'), updates: count('update'), deactivations: count('deactivate'), roleChanges: count('roleChange'), unmanaged: count('unmanaged'), items };
+}
+
+async function allRows(store: Store): Promise<UserRow[]> {
+  const rows: UserRow[] = [];
+  for (let after: string | undefined; ; ) {
+    const page = await store.read((r) => r.users.page(after, 1000));
+    rows.push(...page);
+    if (page.length < 1000) break;
+    after = page[page.length - 1]!.id;
+  }
+  // Tombstones (deleted by the IdP where FullStory could only deactivate) are not in page().
+  return [...rows, ...(await store.read((r) => r.users.tombstones()))];
+}
+
+/** What one indexed user needs in FullStory. */
+function compare(row: UserRow, fs: FsUser | undefined, pending: boolean, actualRole: Role | 'unknown' | undefined): PlanItem[] {
+  const base = { userId: row.id, userName: row.userName };
+  const wantActive = isActive(row.resource) && !row.deleted;
+  const desired = toUpstream(row.resource) as Record<string, unknown>;
+  if (row.role === null && !pending) {
+    // A teammate adopted from FullStory is the IdP's only where it said so: its deactivation.
+    return fs && fs.active !== false && !wantActive ? [{ ...base, action: 'deactivate', why: row.deleted ? 'the IdP deleted this user' : 'the IdP deactivated this user', actual: { active: true }, desired: { active: false } }] : [];
+  }
+  if (!fs) {
+    if (!pending) return [{ ...base, action: 'create', why: 'FullStory no longer holds this user the IdP manages', desired: { ...desired, active: wantActive, role: row.role } }];
+    return [{ ...base, action: 'create', why: 'recorded in shadow mode; FullStory does not hold it', desired: { ...desired, active: wantActive, role: row.role } }];
+  }
+  const out: PlanItem[] = [];
+  const changed = COMPARED.filter((p) => typeof attr(desired, p) === 'string' && typeof attr(fs, p) === 'string' && attr(desired, p) !== attr(fs, p));
+  if (pending || changed.length > 0) {
+    out.push({
+      ...base,
+      action: 'update',
+      why: pending ? 'FullStory already holds this userName: the bridge links its id to it' + (changed.length ? ` and sets ${changed.join(', ')}` : '') : `the IdP set ${changed.join(', ')}`,
+      actual: Object.fromEntries(changed.map((p) => [p, attr(fs, p)])),
+      desired: Object.fromEntries(changed.map((p) => [p, attr(desired, p)])),
+      ...(pending ? { linkTo: fs.id } : {}),
+    });
+  }
+  const fsActive = fs.active !== false;
+  if (fsActive !== wantActive) {
+    out.push({
+      ...base,
+      action: wantActive ? 'update' : 'deactivate',
+      why: wantActive ? 'the IdP wants this user active; FullStory holds it deactivated' : row.deleted ? 'the IdP deleted this user' : 'the IdP deactivated this user',
+      actual: { active: fsActive },
+      desired: { active: wantActive },
+    });
+  }
+  if (wantActive && row.role !== null && actualRole !== undefined && actualRole !== row.role && ROLES.includes(row.role as Role)) {
+    out.push({ ...base, action: 'roleChange', why: `FullStory holds ${actualRole}; the IdP's groups call for ${row.role}`, actual: { role: actualRole }, desired: { role: row.role } });
+  }
+  return out;
+}

@@ -1,0 +1,104 @@
+import type { Config } from '../config/schema.js';
+import { ROLES } from '../config/roles.js';
+import { ScimError } from '../scim/errors.js';
+import type { HoldRow, Repos, Store } from '../store/store.js';
+
+export interface Deprovisioning {
+  userId: string;
+  userName: string | null;
+  kind: HoldRow['kind'];
+  /** The user's role now. */
+  currentRole: string | null;
+  /** Whether this change would leave FullStory with no active admin (the caller asked FullStory). */
+  lastAdmin?: boolean;
+  /** For a demotion, the role it sets. */
+  role?: string | null;
+  tokenName: string | null;
+}
+
+/** How long the IdP is told to wait: a held change stays held until someone releases it. */
+const RETRY_AFTER_S = 900;
+
+const rank = (role: string | null | undefined) => (role ? ROLES.indexOf(role as (typeof ROLES)[number]) : -1);
+
+/** Whether going from one role to another is a step down (a role the bridge did not set counts as none). */
+export function isDemotion(from: string | null, to: string | null): boolean {
+  return from !== null && to !== null && rank(to) > rank(from);
+}
+
+/**
+ * The deprovisioning guard: deactivations, deletions and demotions are counted over a
+ * window on every replica together (the store's guard table, decided under its lock).
+ * Past the limit, and always for a change that would leave no active admin, the change
+ * is held: recorded, not sent to FullStory, until `release`.
+ */
+export class DeprovisionGuard {
+  /** GUARD_MAX_DEPROVISIONS=0: no counting, no holds, no last-admin rule. */
+  get enabled(): boolean {
+    return this.config.maxDeprovisions > 0;
+  }
+
+  constructor(
+    private readonly store: Store,
+    private readonly config: Config['guard'],
+    private readonly onHeld: (hold: HoldRow) => void = () => {},
+  ) {}
+
+  /** Lets one deactivation or deletion through, or holds it and throws the 503 the IdP gets. */
+  async admit(d: Deprovisioning): Promise<void> {
+    const { hold, fresh } = await this.store.transaction(async (tx) => {
+      await tx.guard.lock();
+      const already = await tx.guard.heldFor(d.userId, d.kind);
+      if (already) return { hold: already, fresh: false };
+      const held = await this.decide(tx, d);
+      return { hold: held, fresh: held !== undefined };
+    });
+    if (!hold) return;
+    if (fresh) this.onHeld(hold);
+    throw heldError(hold);
+  }
+
+  /**
+   * Inside the caller's transaction (a group change): which of these demotions are held.
+   * The membership change itself stands; a held user's new role waits for `release`.
+   */
+  async admitDemotions(tx: Repos, demotions: Deprovisioning[]): Promise<Set<string>> {
+    if (demotions.length === 0) return new Set();
+    await tx.guard.lock();
+    const held = new Set<string>();
+    for (const d of demotions) {
+      const hold = (await tx.guard.heldFor(d.userId, 'demote')) ?? (await this.decide(tx, d));
+      if (hold) {
+        held.add(d.userId);
+        this.onHeld(hold);
+      }
+    }
+    return held;
+  }
+
+  /** Holds (and returns the hold) or counts the change as let through. */
+  private async decide(tx: Repos, d: Deprovisioning): Promise<HoldRow | undefined> {
+    const reason = await this.reason(tx, d);
+    if (reason) return tx.guard.hold({ userId: d.userId, userName: d.userName, kind: d.kind, role: d.role ?? null, tokenName: d.tokenName, reason });
+    await tx.guard.record(d.userId, d.kind);
+    return undefined;
+  }
+
+  private async reason(tx: Repos, d: Deprovisioning): Promise<string | undefined> {
+    const { maxDeprovisions: max, windowMinutes: window } = this.config;
+    if (max === 0) return undefined;
+    if (d.lastAdmin) return 'it would leave FullStory with no active admin';
+    const since = new Date(Date.now() - window * 60_000).toISOString();
+    if ((await tx.guard.countSince(since)) >= max) return `${max} deactivations, deletions and demotions were let through in the last ${window} minutes (GUARD_MAX_DEPROVISIONS)`;
+    return undefined;
+  }
+}
+
+export function heldError(hold: HoldRow): ScimError {
+  return new ScimError(
+    503,
+    `Held by the deprovisioning guard: ${hold.reason}. FullStory was not changed; an operator can release it with \`fullstory-scim-bridge release ${hold.id}\``,
+    undefined,
+    RETRY_AFTER_S,
+  );
+}
