@@ -29,7 +29,7 @@ VOLUME ["/data"]
 EXPOSE 8080
 # Liveness only; readiness (/readyz) is for the orchestrator's traffic decisions.
 HEALTHCHECK --interval=15s --timeout=3s --start-period=20s --retries=3 \
-  CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.PORT||8080)+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
+  CMD ["node", "-e", "const m=require(process.env.TLS_CERT_FILE?'https':'http');m.get({host:'127.0.0.1',port:process.env.PORT||8080,path:'/healthz',rejectUnauthorized:false,timeout:2500},r=>process.exit(r.statusCode===200?0:1)).on('error',()=>process.exit(1))"]
 # NODE_ENV=production: without FULLSTORY_SCIM_TOKEN the bridge refuses to start,
 # unless FULLSTORY_SANDBOX=true asks for the built-in sandbox explicitly.
 ENTRYPOINT ["node", "dist/cli/index.js"]

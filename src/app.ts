@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest, onResponseHookHandler } from 'fastify';
 import { CHANGE_METHODS } from './http/methods.js';
 import authPlugin from './http/plugins/auth.js';
+import edgePlugin from './http/plugins/edge.js';
 import scimPlugin from './http/plugins/scim.js';
 import { BASE_PATH } from './http/present.js';
 import discoveryRoutes from './http/routes/discovery.js';
@@ -16,6 +17,7 @@ export default async function app(fastify: FastifyInstance, opts: { deps: AppDep
   const { deps } = opts;
   fastify.decorate('deps', deps);
   await fastify.register(scimPlugin);
+  await fastify.register(edgePlugin);
   await fastify.register(authPlugin);
   await fastify.register(opsRoutes);
 

@@ -14,6 +14,9 @@ import type { DesiredUser } from './fullstory/shadow-api.js';
 import { FullStoryUpstream } from './fullstory/upstream.js';
 import { Metrics } from './http/metrics.js';
 import { buildServer, closeServer } from './server.js';
+import type { Server as TlsServer } from 'node:tls';
+import { TlsReloader } from './http/tls.js';
+import { AuthThrottle } from './http/auth-throttle.js';
 import type { AppDeps } from './http/types.js';
 import { Closers } from './lib/closers.js';
 import { sha256 } from './lib/hash.js';
@@ -51,6 +54,8 @@ export interface Bridge {
   demo?: { sandbox: RunningSandbox; idpToken?: string };
   /** Takes the IdP tokens of a freshly loaded config; a removed token is refused from now on. */
   reloadTokens(config: Config): string[];
+  /** Re-reads TLS_CERT_FILE/TLS_KEY_FILE and serves them to new connections (false without TLS, or when the new pair is bad). */
+  reloadTls(why: string): boolean;
   /**
    * Stops accepting, lets in-flight requests and the worker's batch finish (its unstarted
    * claims go back to the outbox), flushes the audit log, then closes FullStory's pool
@@ -113,9 +118,12 @@ export async function createBridge(config: Config, opts: BridgeOptions = {}): Pr
     const kick = () => worker.kick();
     const guard = new DeprovisionGuard(store, config.guard, (hold) => onHeld(hold, { metrics, audit, logger }));
     const lastAdmin = new LastAdmin({ api: upstream.api, capabilities: upstream.capabilities, delivery: () => upstream.roles.delivery });
+    const authThrottle = closers.push(new AuthThrottle(config.idp.authFailureLimit, store.authFailures), (t) => t.stop());
+    authThrottle.start();
     const deps: AppDeps = {
       config,
       store,
+      authThrottle,
       metrics,
       audit,
       tokens,
@@ -129,9 +137,11 @@ export async function createBridge(config: Config, opts: BridgeOptions = {}): Pr
     };
     const app = await buildServer(config, logger, deps);
     closers.push(app, (a) => Promise.all([closeServer(a, config.server.shutdownGraceMs), worker.stop()]).then(() => undefined));
+    const tls = config.server.tls.certFile ? closers.push(new TlsReloader(app.server as unknown as TlsServer, config.server.tls, logger), (r) => r.close()) : undefined;
+    tls?.watch();
     if (opts.startWorker !== false) worker.start();
     const engine = { api: upstream.api, capabilities: upstream.capabilities, delivery: () => upstream.roles.delivery, lastAdmin, bodyRoles: (role: string | null) => upstream.roles.bodyRoles(role) };
-    return { app, deps, worker, client: upstream.client, engine, ...(target.demo ? { demo: target.demo } : {}), reloadTokens: (next) => reload(tokens, next), close: () => closers.closeAll() };
+    return { app, deps, worker, client: upstream.client, engine, ...(target.demo ? { demo: target.demo } : {}), reloadTokens: (next) => reload(tokens, next), reloadTls: (why) => tls?.reload(why) ?? false, close: () => closers.closeAll() };
   } catch (err) {
     await closers.closeAll().catch((e: unknown) => logger.error({ err: e }, 'closing after a failed start failed too'));
     throw err;

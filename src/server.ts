@@ -5,11 +5,15 @@ import type { Config } from './config/schema.js';
 import { AccessLog } from './http/access-log.js';
 import { scimClientError } from './http/client-error.js';
 import { lazyChildLogger } from './http/lazy-logger.js';
+import { readTls, TLS_VERSIONS } from './http/tls.js';
 import type { AppDeps } from './http/types.js';
 
 /** The bridge's Fastify server, ready to listen. */
 export async function buildServer(config: Config, logger: Logger, deps: AppDeps): Promise<FastifyInstance> {
-  const fastify: FastifyInstance = Fastify({
+  const tls = readTls(config.server.tls);
+  // HTTPS and HTTP servers differ only in the server underneath; the routes are the same.
+  const fastify = Fastify({
+    ...(tls ? { https: { ...tls, ...TLS_VERSIONS } } : {}),
     loggerInstance: logger as unknown as FastifyBaseLogger,
     logController: new AccessLog(),
     childLoggerFactory: lazyChildLogger,
@@ -20,7 +24,7 @@ export async function buildServer(config: Config, logger: Logger, deps: AppDeps)
     return503OnClosing: true,
     trustProxy: config.server.trustProxy,
     clientErrorHandler: scimClientError,
-  });
+  }) as unknown as FastifyInstance;
   try {
     await fastify.register(app, { deps });
     await fastify.ready();

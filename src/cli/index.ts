@@ -59,8 +59,9 @@ async function serve(): Promise<void> {
     ];
     process.stdout.write(`${lines.join('\n')}\n`);
   }
-  // SIGHUP: re-read CONFIG_FILE and the environment's IdP tokens; other settings need a restart.
+  // SIGHUP: re-read CONFIG_FILE, the IdP tokens (and their _FILE twins) and the TLS pair; other settings need a restart.
   process.on('SIGHUP', () => {
+    bridge.reloadTls('SIGHUP');
     try {
       const names = bridge.reloadTokens(loadConfig());
       logger.info({ tokens: names }, 'IdP tokens reloaded');

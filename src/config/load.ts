@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type { z } from 'zod';
-import { configSchema, ENV_VARS, type Config } from './schema.js';
+import { configSchema, ENV_VARS, SECRET_VARS, type Config } from './schema.js';
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
@@ -31,11 +31,26 @@ function parseTokenList(value: string): unknown {
     });
 }
 
+/**
+ * A secret's value: from the variable, or from the file its `_FILE` twin names (a
+ * Kubernetes or Docker secret), trailing newline trimmed. Both at once is an error.
+ */
+function secretValue(env: NodeJS.ProcessEnv, name: string): string | undefined {
+  const file = env[`${name}_FILE`];
+  if (file === undefined || file === '') return env[name];
+  if (env[name] !== undefined && env[name] !== '') throw new ConfigError(`${name} and ${name}_FILE are both set; set one of them`);
+  try {
+    return readFileSync(file, 'utf8').replace(/\r?\n$/, '');
+  } catch (err) {
+    throw new ConfigError(`Cannot read ${name}_FILE ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+}
+
 function envLayer(env: NodeJS.ProcessEnv): { raw: Raw; sources: Map<string, string> } {
   const raw: Raw = {};
   const sources = new Map<string, string>();
   for (const [name, { path }] of Object.entries(ENV_VARS)) {
-    const value = env[name];
+    const value = (SECRET_VARS as readonly string[]).includes(name) ? secretValue(env, name) : env[name];
     if (value === undefined || value === '') continue;
     setPath(raw, path, name === 'IDP_TOKENS' ? parseTokenList(value) : value);
     sources.set(path, name);

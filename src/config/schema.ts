@@ -30,8 +30,23 @@ export const configSchema = z
         /** Requests slower than this are cut with 503; IdPs give up at 60 s. */
         requestTimeoutMs: z.coerce.number().int().min(1000).default(50_000),
         shutdownGraceMs: z.coerce.number().int().min(0).default(10_000),
-        /** Behind a TLS-terminating proxy: take scheme and host from X-Forwarded-* for locations. */
-        trustProxy: flag.default(false),
+        /**
+         * Behind a TLS-terminating proxy: take the client address, scheme and host from
+         * X-Forwarded-*. true trusts any proxy; a comma-separated list of addresses or CIDRs
+         * trusts only those.
+         */
+        trustProxy: z
+          .union([z.boolean(), z.string()])
+          .transform((v) => (v === true || v === 'true' || v === '1' ? true : v === false || v === 'false' || v === '0' || v === '' ? false : v.split(',').map((s) => s.trim()).filter(Boolean)))
+          .default(false),
+        /** HTTPS on PORT with these PEM files; unset: plain HTTP (behind a proxy). */
+        tls: z
+          .object({
+            certFile: z.string().min(1).optional(),
+            keyFile: z.string().min(1).optional(),
+            caFile: z.string().min(1).optional(),
+          })
+          .prefault({}),
       })
       .prefault({}),
     log: z
@@ -65,6 +80,13 @@ export const configSchema = z
         tokens: z.array(idpToken).default([]),
         /** One plain token (IDP_TOKEN), for trying the bridge out. Hashed at load. */
         token: z.string().min(16, 'at least 16 characters').optional(),
+        /** Client addresses allowed to call /scim/v2 (IPv4/IPv6 CIDRs); empty: any. */
+        allowedCidrs: z
+          .union([z.array(z.string()), z.string()])
+          .transform((v) => (Array.isArray(v) ? v : v.split(',')).map((s) => s.trim()).filter(Boolean))
+          .default([]),
+        /** Failed token checks from one address within a minute before it gets 429 for the rest of it. */
+        authFailureLimit: z.coerce.number().int().min(1).default(10),
       })
       .prefault({}),
     database: z
@@ -170,13 +192,19 @@ export type Config = z.infer<typeof configSchema>;
  * Environment variables and the config path each one sets. These names are a stable
  * interface: operators and outside checks use them.
  */
+/** Settings that are secrets: each may instead be read from the file its `_FILE` twin names. */
+export const SECRET_VARS = ['FULLSTORY_SCIM_TOKEN', 'IDP_TOKEN', 'IDP_TOKENS', 'OPS_TOKEN', 'OPS_TOKENS', 'DATABASE_URL'] as const;
+
 export const ENV_VARS: Record<string, { path: string; doc: string }> = {
   HOST: { path: 'server.host', doc: 'Listen address' },
   PORT: { path: 'server.port', doc: 'Listen port' },
   BODY_LIMIT_BYTES: { path: 'server.bodyLimitBytes', doc: 'Largest request body accepted (413 past it)' },
   REQUEST_TIMEOUT_MS: { path: 'server.requestTimeoutMs', doc: 'Longest an IdP request may take (IdPs give up at 60 s)' },
   SHUTDOWN_GRACE_MS: { path: 'server.shutdownGraceMs', doc: 'Time given to in-flight work on SIGTERM' },
-  TRUST_PROXY: { path: 'server.trustProxy', doc: 'true behind a TLS-terminating proxy: X-Forwarded-Proto/Host make resource locations' },
+  TRUST_PROXY: { path: 'server.trustProxy', doc: 'Behind a proxy: true (any), or a comma-separated list of proxy addresses/CIDRs whose X-Forwarded-For/Proto/Host are believed' },
+  TLS_CERT_FILE: { path: 'server.tls.certFile', doc: 'PEM certificate (chain): serve HTTPS on PORT; re-read on SIGHUP and when it changes' },
+  TLS_KEY_FILE: { path: 'server.tls.keyFile', doc: "The certificate's PEM private key" },
+  TLS_CA_FILE: { path: 'server.tls.caFile', doc: 'PEM intermediate chain sent with the certificate' },
   LOG_LEVEL: { path: 'log.level', doc: 'pino level' },
   LOG_FORMAT: { path: 'log.format', doc: 'auto (pretty on a terminal), json or pretty' },
   FULLSTORY_SCIM_URL: { path: 'fullstory.url', doc: "FullStory's SCIM base URL (EU: https://api.eu1.fullstory.com/scim/v2)" },
@@ -192,6 +220,8 @@ export const ENV_VARS: Record<string, { path: string; doc: string }> = {
   FULLSTORY_CIRCUIT_OPEN_MS: { path: 'fullstory.circuitOpenMs', doc: 'How long an open circuit pauses calls before a trial call' },
   IDP_TOKEN: { path: 'idp.token', doc: 'One plain IdP bearer token (for trying it out)' },
   IDP_TOKENS: { path: 'idp.tokens', doc: 'Named SHA-256 token hashes: name:hex,name:hex' },
+  IDP_ALLOWED_CIDRS: { path: 'idp.allowedCidrs', doc: 'Comma-separated IPv4/IPv6 CIDRs allowed to call /scim/v2 (others get 403); unset: any' },
+  AUTH_FAILURE_LIMIT: { path: 'idp.authFailureLimit', doc: 'Failed token checks per address per minute before 429 for the rest of the minute' },
   DATABASE_URL: { path: 'database.url', doc: 'PostgreSQL URL; unset means embedded SQLite' },
   DATABASE_SCHEMA: { path: 'database.schema', doc: 'PostgreSQL schema for the tables (created if missing)' },
   DATA_DIR: { path: 'database.dataDir', doc: "SQLite's folder" },

@@ -31,6 +31,17 @@ export class Metrics {
     help: '1 while role delivery fails for most users (FullStory refuses or ignores roles), else 0',
     registers: [this.registry],
   });
+  readonly authFailures = new Counter({
+    name: 'scim_bridge_auth_failures_total',
+    help: 'Requests refused at the edge, by reason: missing or invalid token, throttled address, address outside the allowlist, token in the URL',
+    labelNames: ['reason'],
+    registers: [this.registry],
+  });
+
+  authFailure(reason: 'missing' | 'invalid' | 'throttled' | 'address' | 'query-token'): void {
+    this.authFailures.inc({ reason });
+  }
+
   readonly guardHeld = new Counter({
     name: 'scim_bridge_guard_held',
     help: 'Deactivations, deletions and demotions the deprovisioning guard held, by kind',

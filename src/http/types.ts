@@ -7,6 +7,7 @@ import type { OpContext, UsersService } from '../provisioning/users-service.js';
 import type { AuditLog } from '../audit/log.js';
 import type { Store } from '../store/store.js';
 import type { Metrics } from './metrics.js';
+import type { AuthThrottle } from './auth-throttle.js';
 
 /** What the HTTP layer is given; it knows nothing of how these are built. */
 export interface AppDeps {
@@ -16,6 +17,8 @@ export interface AppDeps {
   groups: GroupsService;
   metrics: Metrics;
   audit: AuditLog;
+  /** Failed token checks per client address. */
+  authThrottle: AuthThrottle;
   /** Hashed IdP tokens by name. */
   tokens: { name: string; sha256: Buffer<ArrayBufferLike> }[];
   /** Readiness: the last preflight's verdict and what it learned. */

@@ -26,8 +26,18 @@ export interface Store {
    * each take is one atomic statement.
    */
   readonly rateBudget: SharedRateBudget | undefined;
+  /** Failed token checks per address, shared by replicas (PostgreSQL); undefined: each process counts alone. */
+  readonly authFailures: SharedAuthFailures | undefined;
   ping(): Promise<void>;
   close(): Promise<void>;
+}
+
+/** Where replicas share their count of failed token checks (PostgreSQL). */
+export interface SharedAuthFailures {
+  /** Counts one failure for `address` in its current window (a new window once the last one ended). */
+  record(address: string, nowMs: number, windowMs: number): Promise<{ count: number; windowStartMs: number }>;
+  /** Addresses at or past `limit` in a window still running. */
+  blocked(nowMs: number, windowMs: number, limit: number): Promise<{ address: string; windowStartMs: number }[]>;
 }
 
 export interface ReadRepos {

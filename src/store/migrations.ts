@@ -143,6 +143,17 @@ const migrations: Record<string, Migration> = {
       await db.schema.createIndex('holds_user').on('holds').columns(['user_id', 'status']).execute();
     },
   },
+  '0004_auth_failures': {
+    async up(db: Kysely<unknown>) {
+      // Failed token checks per client address and minute, shared by replicas (PostgreSQL only uses it).
+      await db.schema
+        .createTable('auth_failures')
+        .addColumn('address', 'text', (c) => c.primaryKey())
+        .addColumn('window_start_ms', 'double precision', (c) => c.notNull())
+        .addColumn('failures', 'integer', (c) => c.notNull())
+        .execute();
+    },
+  },
 };
 
 const migrationProvider: MigrationProvider = {

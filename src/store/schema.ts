@@ -123,4 +123,5 @@ export interface Database {
   user_links: UserLinksTable;
   guard_events: GuardEventsTable;
   holds: HoldsTable;
+  auth_failures: { address: string; window_start_ms: number; failures: number };
 }

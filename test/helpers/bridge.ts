@@ -133,13 +133,13 @@ export async function startTestBridge(opts: TestBridgeOptions = {}): Promise<Tes
     {},
     {
       fullstory: { url: sandbox.url, token: sandbox.token, ratePerSecond: 10_000, rateBurst: 10_000, ...((opts.config?.fullstory as object) ?? {}) },
-      idp: { token: IDP_TOKEN },
+      idp: { token: IDP_TOKEN, ...((opts.config?.idp as object) ?? {}) },
       database: dataDir ? { dataDir } : { url: PG_URL },
       sync: { pollMs: 100 },
       log: { level: 'debug', format: 'json' },
       // Off unless a test is about it: most tests deprovision freely, in sandboxes with no other admin.
       guard: { maxDeprovisions: 0 },
-      ...Object.fromEntries(Object.entries(opts.config ?? {}).filter(([k]) => k !== 'fullstory')),
+      ...Object.fromEntries(Object.entries(opts.config ?? {}).filter(([k]) => k !== 'fullstory' && k !== 'idp')),
     },
   );
   // The production logger, its lines kept: what a test finds in them is what an operator would.

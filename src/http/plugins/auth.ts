@@ -4,6 +4,7 @@ import fp from 'fastify-plugin';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { sha256 } from '../../lib/hash.js';
 import { ScimError } from '../../scim/errors.js';
+import { clientAddress } from './edge.js';
 
 const MAX_TOKEN_LENGTH = 4096;
 
@@ -27,12 +28,34 @@ export default fp(async function auth(app: FastifyInstance) {
   // Callback style: on every request, an async check would cost a promise.
   app.decorate('verifyIdpToken', (req: FastifyRequest, _reply: FastifyReply, done: (err?: Error) => void) => {
     const name = matchToken(req.headers.authorization, app.deps.tokens);
-    if (!name) return done(new ScimError(401, 'A valid bearer token is required'));
+    if (!name) return void refuse(app, req).then(() => done(new ScimError(401, 'A valid bearer token is required')), done);
     req.tokenName = name;
     if (req.opCtx) req.opCtx.tokenName = name;
     done();
   });
 });
+
+/** A failed token check: counted per address (the throttle), by reason (metrics), audited once per burst. */
+async function refuse(app: FastifyInstance, req: FastifyRequest): Promise<void> {
+  const reason = req.headers.authorization ? 'invalid' : 'missing';
+  app.deps.metrics.authFailure(reason);
+  const address = clientAddress(req);
+  const { first } = await app.deps.authThrottle.fail(address).catch(() => ({ first: false }));
+  if (!first) return;
+  app.deps.audit.add({
+    token_name: null,
+    user_agent: req.headers['user-agent']?.slice(0, 200) ?? null,
+    method: req.method,
+    operation: 'auth.failure',
+    resource_type: 'Edge',
+    resource_id: null,
+    subject: address,
+    outcome: 'refused',
+    status: 401,
+    upstream_status: null,
+    detail: `${reason} bearer token (first failure from this address this minute)`,
+  });
+}
 
 declare module 'fastify' {
   interface FastifyInstance {

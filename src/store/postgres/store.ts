@@ -8,6 +8,7 @@ import { PostgresAudit } from './audit.js';
 import { PostgresGroups } from './groups.js';
 import { PostgresGuard, PostgresLinks } from './guard.js';
 import { PostgresRateBudget } from './rate-budget.js';
+import { PostgresAuthFailures } from './auth-failures.js';
 import { PostgresRoleSync } from './role-sync.js';
 import { PostgresUsers } from './users.js';
 
@@ -26,6 +27,7 @@ const repos = (db: Kysely<Database>): Repos => ({
  */
 export class PostgresStore implements Store {
   readonly rateBudget: PostgresRateBudget;
+  readonly authFailures: PostgresAuthFailures;
   private readonly mutex = new KeyedMutex();
   /** Outside a transaction, each statement commits by itself. */
   private readonly autocommit: Repos;
@@ -36,6 +38,7 @@ export class PostgresStore implements Store {
     private readonly pool: pg.Pool,
   ) {
     this.rateBudget = new PostgresRateBudget(db);
+    this.authFailures = new PostgresAuthFailures(db);
     this.autocommit = repos(db);
   }
 

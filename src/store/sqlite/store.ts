@@ -45,6 +45,8 @@ function configureWriter(db: SQLite.Database): void {
  */
 export class SqliteStore implements Store {
   readonly rateBudget = undefined;
+  /** One replica: the throttle counts in the process. */
+  readonly authFailures = undefined;
   private readonly mutex = new KeyedMutex();
   private readonly group: GroupCommit;
   private readonly writes: Repos;
