@@ -6,6 +6,7 @@ import scimPlugin from './http/plugins/scim.js';
 import { BASE_PATH } from './http/present.js';
 import discoveryRoutes from './http/routes/discovery.js';
 import groupsRoutes from './http/routes/groups.js';
+import consoleRoutes from './http/routes/console.js';
 import opsRoutes from './http/routes/ops.js';
 import searchRoutes from './http/routes/search.js';
 import usersRoutes from './http/routes/users.js';
@@ -20,6 +21,7 @@ export default async function app(fastify: FastifyInstance, opts: { deps: AppDep
   await fastify.register(edgePlugin);
   await fastify.register(authPlugin);
   await fastify.register(opsRoutes);
+  await fastify.register(consoleRoutes);
 
   await fastify.register(
     async (scim) => {

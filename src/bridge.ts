@@ -71,9 +71,16 @@ export function idpTokens(config: Config): AppDeps['tokens'] {
   return tokens;
 }
 
+/** The console's tokens: OPS_TOKENS hashes and OPS_TOKEN, never the IdP's. */
+export function opsTokens(config: Config): AppDeps['opsTokens'] {
+  const tokens: AppDeps['opsTokens'] = config.ops.tokens.map((t) => ({ name: t.name, sha256: Buffer.from(t.sha256, 'hex') }));
+  if (config.ops.token) tokens.push({ name: 'OPS_TOKEN', sha256: sha256(config.ops.token) });
+  return tokens;
+}
+
 /** Log redaction: no bearer token or secret reaches a log line, whatever logs it. */
 export const REDACT = {
-  paths: ['req.headers.authorization', 'headers.authorization', 'authorization', '*.authorization', 'token', '*.token', 'password', '*.password', 'config.fullstory.token', 'config.idp.token'],
+  paths: ['req.headers.authorization', 'headers.authorization', 'authorization', '*.authorization', 'token', '*.token', 'password', '*.password', 'config.fullstory.token', 'config.idp.token', 'config.ops.token'],
   censor: '[redacted]',
 };
 
@@ -124,6 +131,8 @@ export async function createBridge(config: Config, opts: BridgeOptions = {}): Pr
       config,
       store,
       authThrottle,
+      opsTokens: opsTokens(config),
+      kick,
       metrics,
       audit,
       tokens,

@@ -3,6 +3,7 @@ import pino from 'pino';
 import { createBridge, makeLogger, type Bridge } from '../bridge.js';
 import { ConfigError, loadConfig } from '../config/load.js';
 import { applyPlan } from '../plan/apply.js';
+import { releaseHold } from '../provisioning/release.js';
 import { makePlan, type Plan, type PlanItem } from '../plan/plan.js';
 import type { HoldRow } from '../store/store.js';
 
@@ -131,7 +132,7 @@ export async function release(args: string[]): Promise<number> {
     let failed = 0;
     for (const h of chosen) {
       try {
-        await releaseOne(b, h);
+        await releaseHold({ store: b.deps.store, users: b.deps.users, kick: () => b.worker.kick() }, h);
         process.stdout.write(`released ${h.id}: ${h.kind} ${h.userName ?? h.userId}\n`);
       } catch (err) {
         failed++;
@@ -140,17 +141,4 @@ export async function release(args: string[]): Promise<number> {
     }
     return failed > 0 || unknown.length > 0 ? 1 : 0;
   });
-}
-
-async function releaseOne(b: Bridge, h: HoldRow): Promise<void> {
-  const ctx = { released: true, note: `released hold ${h.id}` };
-  if (h.kind === 'deactivate') await b.deps.users.patch(h.userId, { Operations: [{ op: 'replace', path: 'active', value: false }] }, ctx);
-  else if (h.kind === 'delete') await b.deps.users.delete(h.userId, ctx);
-  else {
-    // The role the bridge wants now (a later group change may have moved it again).
-    const role = (await b.deps.store.read((r) => r.users.get(h.userId)))?.role;
-    if (role) await b.deps.store.transaction((tx) => tx.roleSync.enqueue(new Map([[h.userId, role]])));
-    b.worker.kick();
-  }
-  await b.deps.store.transaction((tx) => tx.guard.release(h.id));
 }

@@ -52,7 +52,7 @@ function envLayer(env: NodeJS.ProcessEnv): { raw: Raw; sources: Map<string, stri
   for (const [name, { path }] of Object.entries(ENV_VARS)) {
     const value = (SECRET_VARS as readonly string[]).includes(name) ? secretValue(env, name) : env[name];
     if (value === undefined || value === '') continue;
-    setPath(raw, path, name === 'IDP_TOKENS' ? parseTokenList(value) : value);
+    setPath(raw, path, name === 'IDP_TOKENS' || name === 'OPS_TOKENS' ? parseTokenList(value) : value);
     sources.set(path, name);
   }
   return { raw, sources };

@@ -137,6 +137,14 @@ export const configSchema = z
         redactPii: flag.default(false),
       })
       .prefault({}),
+    ops: z
+      .object({
+        /** Named SHA-256 hashes of the tokens that open /console (as IDP_TOKENS); IdP tokens do not. */
+        tokens: z.array(idpToken).default([]),
+        /** One plain console token, for trying it out. */
+        token: z.string().min(16, 'at least 16 characters').optional(),
+      })
+      .prefault({}),
     bridge: z
       .object({
         /** shadow: answer the IdP and record desired state, write nothing to FullStory (plan/apply later). */
@@ -235,6 +243,8 @@ export const ENV_VARS: Record<string, { path: string; doc: string }> = {
   FULLSTORY_SANDBOX: { path: 'sandbox.allowInProduction', doc: 'true: run against the built-in sandbox even with NODE_ENV=production (demo containers)' },
   AUDIT_RETENTION_DAYS: { path: 'audit.retentionDays', doc: 'Audit rows older than this are pruned' },
   AUDIT_REDACT_PII: { path: 'audit.redactPii', doc: 'Hash user and group names in audit rows and keep no free-text detail' },
+  OPS_TOKENS: { path: 'ops.tokens', doc: 'Named SHA-256 hashes of the tokens that open /console: name:hex,name:hex' },
+  OPS_TOKEN: { path: 'ops.token', doc: 'One plain /console token (for trying it out)' },
   BRIDGE_MODE: { path: 'bridge.mode', doc: 'live, or shadow: answer the IdP and record what it wants, write nothing to FullStory' },
   GUARD_MAX_DEPROVISIONS: { path: 'guard.maxDeprovisions', doc: 'Deactivations, deletions and demotions per window before the guard holds more; 0 turns it off' },
   GUARD_WINDOW_MINUTES: { path: 'guard.windowMinutes', doc: "The deprovisioning guard's window" },

@@ -25,6 +25,8 @@ export class Metrics {
   private readonly upstreamSeconds = new HistogramTally('scim_bridge_upstream_duration_seconds', 'FullStory call latency', [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 15]);
 
   readonly roleSyncBacklog = new Gauge({ name: 'scim_bridge_role_sync_backlog', help: 'Role changes not yet in FullStory', registers: [this.registry] });
+  readonly roleSyncOldest = new Gauge({ name: 'scim_bridge_role_sync_oldest_pending_seconds', help: 'Age of the oldest role change not yet in FullStory (0 when none)', registers: [this.registry] });
+  readonly circuitOpen = new Gauge({ name: 'scim_bridge_circuit_open', help: '1 while the circuit to FullStory is open (calls paused) or half-open, else 0', registers: [this.registry] });
   readonly roleSyncFailing = new Gauge({ name: 'scim_bridge_role_sync_failing', help: 'Role changes that failed at least once', registers: [this.registry] });
   readonly roleDeliveryDegraded = new Gauge({
     name: 'scim_bridge_role_delivery_degraded',
@@ -108,7 +110,25 @@ export class Metrics {
     if (c.token) c.token.n++;
   }
 
+  /** FullStory calls per second over the last minute, for the console's view of the rate budget. */
+  private readonly lastMinute = new Array<number>(60).fill(0);
+  private lastSecond = 0;
+
+  /** FullStory calls made in the last 60 seconds. */
+  upstreamCallsLastMinute(): number {
+    this.rollTo(Math.floor(Date.now() / 1000));
+    return this.lastMinute.reduce((a, b) => a + b, 0);
+  }
+
+  private rollTo(second: number): void {
+    for (let s = Math.max(this.lastSecond + 1, second - 59); s <= second; s++) this.lastMinute[s % 60] = 0;
+    this.lastSecond = Math.max(this.lastSecond, second);
+  }
+
   observeUpstream(e: { operation: string; status: number; durationMs: number; retry: boolean }): void {
+    const second = Math.floor(Date.now() / 1000);
+    this.rollTo(second);
+    this.lastMinute[second % 60]!++;
     const c = kept(this.upstreamChildren, `${e.operation} ${e.status}`, () => this.upstreamChild(e.operation, e.status));
     c.count.n++;
     c.time.observe(e.durationMs / 1000);

@@ -21,6 +21,10 @@ export interface AppDeps {
   authThrottle: AuthThrottle;
   /** Hashed IdP tokens by name. */
   tokens: { name: string; sha256: Buffer<ArrayBufferLike> }[];
+  /** Hashed ops tokens by name: they open /console, and IdP tokens do not. */
+  opsTokens: { name: string; sha256: Buffer<ArrayBufferLike> }[];
+  /** Wakes the role-sync worker (a released demotion). */
+  kick: () => void;
   /** Readiness: the last preflight's verdict and what it learned. */
   readiness: Readiness;
   /** How roles reach FullStory now, and whether that is failing for most users. */

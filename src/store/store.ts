@@ -6,6 +6,7 @@ export type * from './interfaces.js';
 export interface Store extends StoreInterface {}
 export type { AuditEntry, GroupFields, GroupRow, HoldRow, NewHold, NewUser, RoleSyncItem, RoleSyncStats, UserRow } from './rows.js';
 export { GROUP_FILTER_VOCABULARY, USER_FILTER_VOCABULARY } from './rows.js';
+export type { AuditTable } from './schema.js';
 
 export interface OpenOptions {
   /** PostgreSQL URL; without it, SQLite. */

@@ -51,6 +51,9 @@ export default async function opsRoutes(app: FastifyInstance) {
       const s = await store.read((r) => r.roleSync.stats());
       metrics.roleSyncBacklog.set(s.backlog);
       metrics.roleSyncFailing.set(s.failing);
+      metrics.roleSyncOldest.set(s.oldestPendingAt ? Math.max(0, (Date.now() - Date.parse(s.oldestPendingAt)) / 1000) : 0);
+      const extra = readiness.extra ? await readiness.extra() : {};
+      metrics.circuitOpen.set(extra.circuit && extra.circuit !== 'closed' ? 1 : 0);
       metrics.roleDeliveryDegraded.set(roleDelivery().health.degraded ? 1 : 0);
       metrics.guardHolds.set((await store.read((r) => r.guard.holds('held'))).length);
     } catch {

@@ -1,0 +1,96 @@
+import type { AuditTable, HoldRow, RoleSyncItem, RoleSyncStats } from '../../store/store.js';
+
+/** Everything is escaped on the way in: the page shows names an IdP sent. */
+export function esc(v: unknown): string {
+  return String(v ?? '').replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+}
+
+export interface ConsoleView {
+  operator: string;
+  csrf: string;
+  mode: 'live' | 'shadow';
+  ready: boolean;
+  readyWhy: string;
+  checkedAt: string | null;
+  capabilities: [string, string][];
+  roleDelivery: { mode: string; why: string; degraded: string | null };
+  budget: { ratePerSecond: number; burst: number; callsLastMinute: number; waiting: number; circuit: string };
+  roleSync: RoleSyncStats;
+  failing: RoleSyncItem[];
+  holds: HoldRow[];
+  planPending: number;
+  audit: AuditTable[];
+  search: string;
+  refreshSeconds: number;
+  notice?: string;
+}
+
+const STYLE = `body{font:14px/1.4 system-ui,sans-serif;margin:1.5rem;color:#222;max-width:72rem}
+h1{font-size:1.3rem}h2{font-size:1.05rem;margin-top:1.6rem;border-bottom:1px solid #ddd}
+table{border-collapse:collapse;width:100%}td,th{text-align:left;padding:.25rem .5rem;border-bottom:1px solid #eee;vertical-align:top}
+.ok{color:#176b2c}.bad{color:#a4161a;font-weight:600}.warn{color:#8a5a00}.pill{display:inline-block;padding:.1rem .5rem;border-radius:1rem;background:#eee}
+form.inline{display:inline}code{background:#f4f4f4;padding:0 .2rem}`;
+
+function layout(title: string, body: string, refreshSeconds?: number): string {
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${esc(title)}</title>
+${refreshSeconds ? `<meta http-equiv="refresh" content="${refreshSeconds}">` : ''}<meta name="viewport" content="width=device-width"><style>${STYLE}</style></head><body>${body}</body></html>`;
+}
+
+export function loginPage(error?: string): string {
+  return layout(
+    'fullstory-scim-bridge: console login',
+    `<h1>fullstory-scim-bridge console</h1>${error ? `<p class="bad" role="alert">${esc(error)}</p>` : ''}
+<form method="post" action="/console/login"><label>Ops token <input type="password" name="token" autocomplete="current-password" required></label>
+<button type="submit">Sign in</button></form><p>An ops token (OPS_TOKENS or OPS_TOKEN) opens the console; IdP tokens do not.</p>`,
+  );
+}
+
+const rows = <T>(items: T[], empty: string, cols: number, row: (i: T) => string) => (items.length === 0 ? `<tr><td colspan="${cols}">${esc(empty)}</td></tr>` : items.map(row).join(''));
+
+function section(title: string, html: string): string {
+  return `<h2>${esc(title)}</h2>${html}`;
+}
+
+export function consolePage(v: ConsoleView): string {
+  const status = v.ready ? (v.roleDelivery.degraded ? '<span class="warn">degraded</span>' : '<span class="ok">ready</span>') : '<span class="bad">not ready</span>';
+  const oldest = v.roleSync.oldestPendingAt ? `${Math.round((Date.now() - Date.parse(v.roleSync.oldestPendingAt)) / 1000)} s ago` : 'none';
+  const body = [
+    `<h1>fullstory-scim-bridge console <span class="pill">${esc(v.mode)}</span></h1>`,
+    `<form class="inline" method="post" action="/console/logout"><input type="hidden" name="csrf" value="${esc(v.csrf)}">signed in as <b>${esc(v.operator)}</b> <button>Sign out</button></form>`,
+    v.notice ? `<p class="warn" role="status">${esc(v.notice)}</p>` : '',
+    v.mode === 'shadow' ? '<p class="warn">SHADOW MODE: the IdP is answered and its changes recorded; nothing is written to FullStory. Run <code>fullstory-scim-bridge plan</code>.</p>' : '',
+    section('Readiness', `<p id="readiness">${status}: ${esc(v.readyWhy)} <small>(last preflight ${esc(v.checkedAt ?? 'not yet')})</small></p>`),
+    section('What FullStory was found to support', `<table id="capabilities">${v.capabilities.map(([k, val]) => `<tr><th>${esc(k)}</th><td>${esc(val)}</td></tr>`).join('')}
+<tr><th>role delivery</th><td>${esc(v.roleDelivery.mode)}: ${esc(v.roleDelivery.why)}${v.roleDelivery.degraded ? ` <span class="bad">${esc(v.roleDelivery.degraded)}</span>` : ''}</td></tr></table>`),
+    section('Rate budget', `<p id="budget">${v.budget.callsLastMinute} FullStory calls in the last minute, of ${Math.round(v.budget.ratePerSecond * 60)} the budget allows (${v.budget.ratePerSecond}/s, burst ${v.budget.burst}); ${v.budget.waiting} waiting; circuit ${esc(v.budget.circuit)}</p>`),
+    section(
+      'Role sync',
+      `<p id="role-sync">backlog ${v.roleSync.backlog}, failing ${v.roleSync.failing}, oldest pending ${esc(oldest)}</p>
+<table id="failing"><tr><th>user</th><th>wanted role</th><th>attempts</th><th>error</th></tr>${rows(v.failing, 'no failing change', 4, (f) => `<tr><td>${esc(f.userId)}</td><td>${esc(f.desiredRole)}</td><td>${f.attempts}</td><td class="bad">${esc(f.lastError)}</td></tr>`)}</table>`,
+    ),
+    section(
+      'Deprovisioning guard',
+      `<table id="holds"><tr><th>held</th><th>user</th><th>change</th><th>token</th><th>why</th><th></th></tr>${rows(
+        v.holds,
+        'nothing held',
+        6,
+        (h) =>
+          `<tr><td>${esc(h.at)}</td><td>${esc(h.userName ?? h.userId)}</td><td>${esc(h.kind)}${h.role ? ` to ${esc(h.role)}` : ''}</td><td>${esc(h.tokenName ?? '-')}</td><td>${esc(h.reason)}</td>
+<td><form method="post" action="/console/holds/${esc(h.id)}/release"><input type="hidden" name="csrf" value="${esc(v.csrf)}"><button>Release</button></form></td></tr>`,
+      )}</table>`,
+    ),
+    section('Drift and plan', `<p id="plan">${v.planPending > 0 ? `<span class="warn">${v.planPending} users recorded in shadow mode are not in FullStory yet.</span> ` : ''}Run <code>fullstory-scim-bridge plan</code> for what FullStory holds against what the IdP wants; <code>apply</code> repairs it.</p>`),
+    section(
+      'Recent audit events',
+      `<form method="get" action="/console"><label>User <input name="user" value="${esc(v.search)}" placeholder="userName or id"></label> <button>Search</button></form>
+<table id="audit"><tr><th>when</th><th>token</th><th>operation</th><th>subject</th><th>outcome</th><th>status</th><th>detail</th></tr>${rows(
+        v.audit,
+        'no events',
+        7,
+        (a) => `<tr><td>${esc(a.at)}</td><td>${esc(a.token_name ?? '')}</td><td>${esc(a.operation)}</td><td>${esc(a.subject ?? a.resource_id ?? '')}</td><td>${esc(a.outcome)}</td><td>${a.status}</td><td>${esc(a.detail ?? '')}</td></tr>`,
+      )}</table>`,
+    ),
+    `<p><small>Refreshes every ${v.refreshSeconds} s.</small></p>`,
+  ].join('\n');
+  return layout('fullstory-scim-bridge console', body, v.refreshSeconds);
+}

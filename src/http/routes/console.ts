@@ -1,0 +1,117 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { matchToken } from '../plugins/auth.js';
+import { sha256 } from '../../lib/hash.js';
+import { releaseHold } from '../../provisioning/release.js';
+import { consolePage, loginPage, type ConsoleView } from '../console/page.js';
+import { ConsoleSessions, COOKIE, cookieValue, SESSION_MS } from '../console/session.js';
+
+const REFRESH_SECONDS = 15;
+const HTML = 'text/html; charset=utf-8';
+
+/** A small urlencoded form reader: the console's forms have one or two short fields. */
+function formField(body: unknown, name: string): string | undefined {
+  if (typeof body !== 'string') return undefined;
+  const v = new URLSearchParams(body).get(name);
+  return v ?? undefined;
+}
+
+/**
+ * The ops console: server-rendered HTML, no script, refreshing itself. Opened by an ops
+ * token (OPS_TOKENS hashes or OPS_TOKEN), as `Authorization: Bearer` for scripts or
+ * through the login form, which sets a signed session cookie. IdP tokens do not open it.
+ */
+export default async function consoleRoutes(app: FastifyInstance) {
+  const { deps } = app;
+  const tokens = deps.opsTokens;
+  const sessions = new ConsoleSessions(() => sha256(`console-session:${tokens.map((t) => `${t.name}:${t.sha256.toString('hex')}`).join(',')}`));
+  const quiet = { logLevel: 'warn' as const };
+
+  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: 4096 }, (_req, body, done) => done(null, body));
+
+  /** The operator: a bearer ops token, or a session cookie. */
+  const operator = (req: FastifyRequest): { name: string; cookie?: string } | undefined => {
+    const bearer = matchToken(req.headers.authorization, tokens);
+    if (bearer) return { name: bearer };
+    const cookie = cookieValue(req.headers.cookie, COOKIE);
+    const name = sessions.verify(cookie);
+    return name && cookie ? { name, cookie } : undefined;
+  };
+  const disabled = (reply: FastifyReply) => reply.code(404).type('text/plain').send('The console is off: set OPS_TOKENS (or OPS_TOKEN) to open it.\n');
+  const cookieFlags = (req: FastifyRequest) => `Path=/console; HttpOnly; SameSite=Strict${req.protocol === 'https' ? '; Secure' : ''}`;
+
+  app.get<{ Querystring: { user?: string; notice?: string } }>('/console', quiet, async (req, reply) => {
+    if (tokens.length === 0) return disabled(reply);
+    const who = operator(req);
+    if (!who) return reply.code(req.headers.authorization ? 401 : 200).type(HTML).send(loginPage(req.headers.authorization ? 'That token does not open the console.' : undefined));
+    const view = await gather(app, who.name, who.cookie ? sessions.csrf(who.cookie) : '', req.query.user ?? '', req.query.notice);
+    return reply.type(HTML).header('cache-control', 'no-store').send(consolePage(view));
+  });
+
+  app.post('/console/login', quiet, async (req, reply) => {
+    if (tokens.length === 0) return disabled(reply);
+    const token = formField(req.body, 'token');
+    const name = token ? matchToken(`Bearer ${token}`, tokens) : undefined;
+    if (!name) return reply.code(401).type(HTML).send(loginPage('That token does not open the console.'));
+    const cookie = sessions.issue(name);
+    return reply.header('set-cookie', `${COOKIE}=${encodeURIComponent(cookie)}; Max-Age=${SESSION_MS / 1000}; ${cookieFlags(req)}`).redirect('/console', 303);
+  });
+
+  app.post('/console/logout', quiet, async (req, reply) => reply.header('set-cookie', `${COOKIE}=; Max-Age=0; ${cookieFlags(req)}`).redirect('/console', 303));
+
+  app.post<{ Params: { id: string } }>('/console/holds/:id/release', quiet, async (req, reply) => {
+    const who = operator(req);
+    if (!who) return reply.code(401).type(HTML).send(loginPage('Sign in to release a held change.'));
+    // A cookie session must carry its form token; a bearer script has no cookie to forge.
+    if (who.cookie && !sessions.checkCsrf(who.cookie, formField(req.body, 'csrf'))) return reply.code(403).type('text/plain').send('Missing or wrong form token (CSRF).\n');
+    const hold = (await deps.store.read((r) => r.guard.holds('held'))).find((h) => h.id === req.params.id);
+    if (!hold) return reply.redirect(`/console?notice=${encodeURIComponent('That change is no longer held.')}`, 303);
+    let notice = `Released: ${hold.kind} of ${hold.userName ?? hold.userId}.`;
+    try {
+      await releaseHold({ store: deps.store, users: deps.users, kick: deps.kick }, hold);
+      deps.audit.add({ token_name: `ops:${who.name}`, user_agent: null, method: 'POST', operation: 'guard.release', resource_type: 'User', resource_id: hold.userId, subject: hold.userName, outcome: 'success', status: 200, upstream_status: null, detail: `released ${hold.id}` });
+    } catch (err) {
+      notice = `Could not release it: ${(err as Error).message}`;
+    }
+    return reply.redirect(`/console?notice=${encodeURIComponent(notice)}`, 303);
+  });
+}
+
+async function gather(app: FastifyInstance, operator: string, csrf: string, search: string, notice?: string): Promise<ConsoleView> {
+  const { deps } = app;
+  const { readiness, store, config } = deps;
+  const caps = readiness.capabilities;
+  const roles = deps.roleDelivery();
+  const extra = readiness.extra ? await readiness.extra() : {};
+  const since = new Date(Date.now() - 7 * 86_400_000).toISOString();
+  const q = search.trim().toLowerCase();
+  const [stats, failing, holds, audit] = await store.read(async (r) => [await r.roleSync.stats(), await r.roleSync.failing(50), await r.guard.holds('held'), await r.audit.since(since, 20_000)] as const);
+  const matches = audit.filter((a) => !q || (a.subject ?? '').toLowerCase().includes(q) || (a.resource_id ?? '').toLowerCase() === q);
+  return {
+    operator,
+    csrf,
+    mode: deps.mode,
+    ready: readiness.ok,
+    readyWhy: readiness.ok ? 'the store answers and the last FullStory preflight passed' : (readiness.reason ?? 'not checked yet'),
+    checkedAt: readiness.checkedAt ?? null,
+    capabilities: caps
+      ? [
+          ['PATCH /Users', caps.patchUsers ? 'yes' : 'no (read, then PUT)'],
+          ['DELETE /Users', caps.deleteUsers ? 'yes' : 'no (deactivated instead)'],
+          ['/Groups', caps.groups ? `yes${caps.groupFilters ? ', filtered by displayName' : ', listed (no filter)'}` : 'no'],
+          ['user filters', [...caps.filters].join(', ')],
+          ['largest page', String(caps.maxPage)],
+          ['role groups found', [...caps.roleGroups.keys()].join(', ') || 'none'],
+        ]
+      : [['FullStory', 'not checked yet']],
+    roleDelivery: { mode: roles.delivery.delivery ?? 'undecided', why: roles.delivery.why, degraded: roles.health.degraded ? (roles.health.reason ?? 'degraded') : null },
+    budget: { ratePerSecond: config.fullstory.ratePerSecond, burst: config.fullstory.rateBurst, callsLastMinute: deps.metrics.upstreamCallsLastMinute(), waiting: Number(extra.budgetWaiting ?? 0), circuit: String(extra.circuit ?? 'closed') },
+    roleSync: stats,
+    failing: [...failing],
+    holds: [...holds],
+    planPending: deps.pendingPlan(),
+    audit: matches.slice(-50).reverse(),
+    search,
+    refreshSeconds: REFRESH_SECONDS,
+    ...(notice ? { notice } : {}),
+  };
+}
