@@ -23,12 +23,14 @@ import { sha256 } from './lib/hash.js';
 import { reconcileAllRoles } from './provisioning/effective-roles.js';
 import { DeprovisionGuard } from './provisioning/guard.js';
 import { LastAdmin } from './provisioning/last-admin.js';
+import { IndexRefresh } from './provisioning/index-refresh.js';
 import { isActive, toUpstream } from './provisioning/user-mapping.js';
 import { GroupsService } from './provisioning/groups-service.js';
 import { RolePolicy } from './provisioning/role-policy.js';
 import { UsersService } from './provisioning/users-service.js';
 import type { RunningSandbox } from './sandbox/server.js';
 import { Store, type HoldRow } from './store/store.js';
+import { planDefaultRole } from './config/roles.js';
 import { buildRoleSync } from './sync/role-sync.js';
 import type { RoleSyncWorker } from './sync/worker.js';
 
@@ -124,6 +126,7 @@ export async function createBridge(config: Config, opts: BridgeOptions = {}): Pr
     const { worker, health } = buildRoleSync({ config, store, api: upstream.api, capabilities: upstream.capabilities, channel: upstream.roles, logger: logger.child({ component: 'role-sync' }), audit: (e) => audit.add(e), onApplied: (ok, failed) => metrics.roleSyncOutcomes(ok, failed) });
     const kick = () => worker.kick();
     const guard = new DeprovisionGuard(store, config.guard, (hold) => onHeld(hold, { metrics, audit, logger }));
+    const index = closers.push(new IndexRefresh({ store, api: upstream.api, logger: logger.child({ component: 'index' }), freshnessMs: config.index.freshnessSeconds * 1000 }), (i) => i.stop());
     const lastAdmin = new LastAdmin({ api: upstream.api, capabilities: upstream.capabilities, delivery: () => upstream.roles.delivery });
     const authThrottle = closers.push(new AuthThrottle(config.idp.authFailureLimit, store.authFailures), (t) => t.stop());
     authThrottle.start();
@@ -138,7 +141,7 @@ export async function createBridge(config: Config, opts: BridgeOptions = {}): Pr
       tokens,
       readiness: upstream.readiness,
       roleDelivery: () => ({ delivery: upstream.roles.choice, health: health.verdict() }),
-      users: new UsersService({ store, api: upstream.api, capabilities: upstream.capabilities, policy, roles: upstream.roles, kick, mode: config.bridge.mode, guard, lastAdmin }),
+      users: new UsersService({ store, api: upstream.api, capabilities: upstream.capabilities, policy, roles: upstream.roles, kick, mode: config.bridge.mode, guard, lastAdmin, index, newUserRole: planDefaultRole(config.fullstory.plan) }),
       groups: new GroupsService({ store, policy, kick, guard, lastAdmin }),
       mode: config.bridge.mode,
       pendingPlan: () => links.pendingCount,
@@ -149,6 +152,8 @@ export async function createBridge(config: Config, opts: BridgeOptions = {}): Pr
     const tls = config.server.tls.certFile ? closers.push(new TlsReloader(app.server as unknown as TlsServer, config.server.tls, logger), (r) => r.close()) : undefined;
     tls?.watch();
     if (opts.startWorker !== false) worker.start();
+    // The import runs behind IdP calls; until it finishes, lookups ask FullStory as before.
+    if (config.bridge.mode === 'live' && upstream.readiness.ok) index.start();
     const engine = { api: upstream.api, capabilities: upstream.capabilities, delivery: () => upstream.roles.delivery, lastAdmin, bodyRoles: (role: string | null) => upstream.roles.bodyRoles(role) };
     return { app, deps, worker, client: upstream.client, engine, ...(target.demo ? { demo: target.demo } : {}), reloadTokens: (next) => reload(tokens, next), reloadTls: (why) => tls?.reload(why) ?? false, close: () => closers.closeAll() };
   } catch (err) {

@@ -151,6 +151,15 @@ export const configSchema = z
         mode: z.enum(['live', 'shadow']).default('live'),
       })
       .prefault({}),
+    index: z
+      .object({
+        /**
+         * How stale the index may be when it answers a lookup or a GET by id without asking
+         * FullStory; also how often it is refreshed from FullStory. 0: always ask FullStory.
+         */
+        freshnessSeconds: z.coerce.number().int().min(0).default(600),
+      })
+      .prefault({}),
     guard: z
       .object({
         /** Deactivations, deletions and demotions let through per window, on all replicas; 0 turns the guard off. */
@@ -246,6 +255,7 @@ export const ENV_VARS: Record<string, { path: string; doc: string }> = {
   OPS_TOKENS: { path: 'ops.tokens', doc: 'Named SHA-256 hashes of the tokens that open /console: name:hex,name:hex' },
   OPS_TOKEN: { path: 'ops.token', doc: 'One plain /console token (for trying it out)' },
   BRIDGE_MODE: { path: 'bridge.mode', doc: 'live, or shadow: answer the IdP and record what it wants, write nothing to FullStory' },
+  INDEX_FRESHNESS_SECONDS: { path: 'index.freshnessSeconds', doc: 'How stale the index may be when it answers lookups and reads alone (and how often it is refreshed from FullStory); 0: always ask FullStory' },
   GUARD_MAX_DEPROVISIONS: { path: 'guard.maxDeprovisions', doc: 'Deactivations, deletions and demotions per window before the guard holds more; 0 turns it off' },
   GUARD_WINDOW_MINUTES: { path: 'guard.windowMinutes', doc: "The deprovisioning guard's window" },
   NODE_ENV: { path: 'nodeEnv', doc: 'production forbids the sandbox fallback' },

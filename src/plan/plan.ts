@@ -68,7 +68,9 @@ export async function makePlan(src: PlanSource): Promise<Plan> {
   const managed = new Set<string>();
   for (const row of await allRows(src.store)) {
     const fs = src.isPending(row.id) ? byName.get(row.userName.toLowerCase()) : byId.get(row.id);
-    if (fs) managed.add(fs.id);
+    // A teammate adopted from FullStory that the IdP never changed stays unmanaged.
+    const touched = row.role !== null || src.isPending(row.id) || row.deleted || !isActive(row.resource);
+    if (fs && touched) managed.add(fs.id);
     items.push(...compare(row, fs, src.isPending(row.id), fs ? roleOf(fs) : undefined));
   }
   for (const u of fsUsers) if (!managed.has(u.id) && !items.some((i) => i.userId === u.id)) items.push({ action: 'unmanaged', userId: u.id, userName: u.userName, why: 'FullStory holds this user; the IdP never managed it (left alone)' });

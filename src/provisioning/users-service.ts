@@ -20,6 +20,7 @@ import { fromUpstream, isActive, mergeUpstream, toUpstream, toUpstreamPut, upstr
 import { upstreamToScim } from './upstream-errors.js';
 import type { DeprovisionGuard } from './guard.js';
 import type { LastAdmin } from './last-admin.js';
+import type { IndexRefresh } from './index-refresh.js';
 
 /** What a user operation returns: the IdP's view, ready to render. */
 export interface UserView {
@@ -79,6 +80,10 @@ export interface UsersServiceDeps {
   guard?: DeprovisionGuard;
   /** Asks FullStory whether an admin would remain. */
   lastAdmin?: LastAdmin;
+  /** Whether the index is a complete, fresh copy of FullStory's users (then it answers alone). */
+  index?: IndexRefresh;
+  /** The role FullStory gives a new user that carries none (its plan's default). */
+  newUserRole?: string;
 }
 
 /**
@@ -151,6 +156,8 @@ export class UsersService {
     if (indexed?.deleted) throw new ScimError(404, `User ${id} not found`);
     // Recorded in shadow mode and not applied yet: FullStory has nothing to add.
     if (indexed && this.api.links.isPending(id)) return this.view(indexed);
+    // A fresh index answers alone, with FullStory's word as its last refresh saw it.
+    if (indexed && this.deps.index?.fresh()) return this.view(indexed, (indexed.upstream ?? undefined) as FsUser | undefined);
     let fs: FsUser;
     try {
       fs = await this.upstream(ctx, () => this.api.getUser(id));
@@ -169,6 +176,8 @@ export class UsersService {
     const count = Math.min(MAX_PAGE, Math.max(0, query.count));
     const parsed = query.filter ? parseFilter(query.filter, USER_FILTER_VOCABULARY, query.anyAttribute ? () => true : filterableUserAttr) : undefined;
     if (parsed && 'terms' in parsed && !query.sortBy) return this.filtered(parsed.terms, startIndex, count);
+    // A complete index answers an import page by itself, oldest first as FullStory would.
+    if (!parsed && !query.sortBy && this.deps.mode !== 'shadow' && this.deps.index?.fresh()) return this.filtered([], startIndex, count);
     // In shadow mode the IdP's users are in the index, not (yet) in FullStory.
     if (parsed || query.sortBy || this.deps.mode === 'shadow') return this.scanned(parsed && 'terms' in parsed ? parsed.terms : [], parsed && 'match' in parsed ? parsed.match : undefined, query, startIndex, count);
     // Unfiltered (an IdP's import): FullStory's own list, so users created outside the bridge show too.
@@ -190,7 +199,9 @@ export class UsersService {
    */
   private async filtered(terms: EqTerm[], startIndex: number, count: number) {
     const { rows, total } = await this.store.read((r) => r.users.query(terms, startIndex - 1, count));
-    if (total > 0) return { total, startIndex, views: rows.map((r) => this.view(r)) };
+    if (total > 0) return { total, startIndex, views: rows.map((r) => this.view(r, (r.upstream ?? undefined) as FsUser | undefined)) };
+    // A complete index has every FullStory user: a miss is a miss.
+    if (this.deps.index?.complete()) return { total: 0, startIndex, views: [] };
     const upstreamable = terms.every((t) => t.type === undefined && this.deps.capabilities().filters.has(t.key.toLowerCase()));
     if (!upstreamable || terms.some((t) => typeof t.value !== 'string')) return { total: 0, startIndex, views: [] };
     const expr = terms.map((t) => `${t.key} eq ${JSON.stringify(t.value)}`).join(' and ');
@@ -234,7 +245,9 @@ export class UsersService {
 
       const fs = await this.createUpstream(resource, this.deps.roles.bodyRoles(role), ctx);
       // A role FullStory's answer does not show is left to the worker, which writes and verifies it.
-      const viaOutbox = role !== null && !showsRole(fs, role);
+      // With role groups a new user is in none, so it holds FullStory's default role: nothing to write for that.
+      const defaultByGroups = this.deps.roles.delivery === 'role-groups' && role === this.deps.newUserRole;
+      const viaOutbox = role !== null && !showsRole(fs, role) && !defaultByGroups;
       try {
         await this.store.transaction(async (tx) => {
           await tx.users.insert({ id: fs.id, resource, role, ...createdOf(fs) });
@@ -278,7 +291,12 @@ export class UsersService {
       } catch (err) {
         if (!(err instanceof UpstreamError)) throw err;
         ctx.upstreamStatus = err.status;
-        if (err.status === 409) throw new ScimError(409, DUPLICATE, 'uniqueness');
+        if (err.status === 409) {
+          // FullStory holds the userName and the index did not: adopt it, so the IdP's next lookup finds it.
+          const existing = await this.api.findUserByUserName(resource.userName).catch(() => undefined);
+          if (existing) await this.adopt([existing]);
+          throw new ScimError(409, DUPLICATE, 'uniqueness');
+        }
         if (!err.transient || err.status === 429 || attempt >= 2) throw upstreamToScim(err);
         const landed = await this.upstream(ctx, () => this.api.findUserByUserName(resource.userName));
         if (landed) {
@@ -310,6 +328,8 @@ export class UsersService {
       checkPrecondition(ctx, row.version);
       await this.assertUserNameFree(resource.userName, id);
       if (row.active && !isActive(resource)) await this.admit(row, 'deactivate', ctx);
+      // A PUT that changes nothing FullStory keeps costs no call, where the index is fresh.
+      if (this.deps.index?.fresh() && upstreamDiff(row.resource, resource).length === 0) return { row, after: resource, fs: undefined };
       const roles = await this.putRoles(id, row.role, adopted, ctx);
       const fs = await this.upstream(ctx, () => this.api.replaceUser(id, toUpstreamPut(resource, row.resource, roles)));
       return { row, after: resource, fs };
@@ -344,7 +364,8 @@ export class UsersService {
       checkPrecondition(ctx, row.version);
       const caps = this.deps.capabilities();
       // Without PATCH upstream: read FullStory's copy, apply, PUT the whole user.
-      const fsNow = caps.patchUsers ? adoptedFrom : (adoptedFrom ?? (await this.upstream(ctx, () => this.api.getUser(id))));
+      // Without PATCH upstream the whole user is PUT: from FullStory's copy, or the index's when it is fresh.
+      const fsNow = caps.patchUsers || this.deps.index?.fresh() ? adoptedFrom : (adoptedFrom ?? (await this.upstream(ctx, () => this.api.getUser(id))));
       const before = mergeUpstream(row.resource, fsNow);
       const after = applyUserPatch(before, ops, id);
       if (after.userName !== before.userName) await this.assertUserNameFree(after.userName, id);

@@ -47,6 +47,7 @@ export interface ReadRepos {
   audit: AuditReads;
   links: LinkReads;
   guard: GuardReads;
+  kv: KvReads;
 }
 
 export interface Repos {
@@ -56,6 +57,16 @@ export interface Repos {
   audit: AuditWrites;
   links: LinkWrites;
   guard: GuardWrites;
+  kv: KvWrites;
+}
+
+/** Small facts replicas share (when the index was last refreshed from FullStory). */
+export interface KvReads {
+  get(key: string): Promise<string | undefined>;
+}
+
+export interface KvWrites extends KvReads {
+  set(key: string, value: string): Promise<void>;
 }
 
 /**
@@ -123,6 +134,8 @@ export interface UserWrites extends UserReads {
    */
   update(id: string, resource: UserResource, expectedVersion?: number, previous?: UserResource): Promise<void>;
   setRoles(changes: ReadonlyMap<string, string | null>): Promise<void>;
+  /** Records FullStory's copy as a refresh saw it (null: the same as the IdP's); no version bump. */
+  setUpstream(id: string, upstream: Record<string, unknown> | null): Promise<void>;
   /**
    * Forgets a user: gone from every group and from the outbox. With `tombstone` the row
    * stays, deleted (FullStory still holds the user, deactivated), so reads answer 404 and

@@ -143,6 +143,12 @@ const migrations: Record<string, Migration> = {
       await db.schema.createIndex('holds_user').on('holds').columns(['user_id', 'status']).execute();
     },
   },
+  '0005_user_upstream': {
+    async up(db: Kysely<unknown>) {
+      // FullStory's copy of what it keeps, as the last index refresh saw it, where it differs from the IdP's.
+      await db.schema.alterTable('users').addColumn('upstream', 'text').execute();
+    },
+  },
   '0004_auth_failures': {
     async up(db: Kysely<unknown>) {
       // Failed token checks per client address and minute, shared by replicas (PostgreSQL only uses it).

@@ -20,6 +20,8 @@ export interface UserRow {
   version: number;
   /** The IdP deleted it; FullStory may still hold it, deactivated. */
   deleted: boolean;
+  /** FullStory's copy, where the last index refresh found it differing from what the IdP wrote. */
+  upstream: Record<string, unknown> | null;
 }
 
 export interface NewUser {
@@ -127,6 +129,7 @@ export function toUserRow(r: UsersTable): UserRow {
     updatedAt: r.updated_at,
     version: Number(r.version),
     deleted: r.deleted_at !== null,
+    upstream: r.upstream ? (JSON.parse(r.upstream) as Record<string, unknown>) : null,
   };
 }
 

@@ -16,6 +16,8 @@ export interface UsersTable {
   updated_at: string;
   version: number;
   deleted_at: string | null;
+  /** FullStory's copy (JSON) where the last index refresh found it differing from `resource`. */
+  upstream: string | null;
 }
 
 export interface UserEmailsTable {

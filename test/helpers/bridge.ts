@@ -139,6 +139,8 @@ export async function startTestBridge(opts: TestBridgeOptions = {}): Promise<Tes
       log: { level: 'debug', format: 'json' },
       // Off unless a test is about it: most tests deprovision freely, in sandboxes with no other admin.
       guard: { maxDeprovisions: 0 },
+      // Off unless a test is about it: most tests change FullStory behind the bridge and read it back at once.
+      index: { freshnessSeconds: 0 },
       ...Object.fromEntries(Object.entries(opts.config ?? {}).filter(([k]) => k !== 'fullstory' && k !== 'idp')),
     },
   );

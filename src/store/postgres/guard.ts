@@ -2,7 +2,7 @@ import { sql, type Kysely } from 'kysely';
 import { v7 as uuidv7 } from 'uuid';
 import { toHoldRow, type HoldRow, type NewHold } from '../rows.js';
 import type { Database } from '../schema.js';
-import type { GuardWrites, LinkWrites } from '../interfaces.js';
+import type { GuardWrites, KvWrites, LinkWrites } from '../interfaces.js';
 
 /** Shadow-mode id links on PostgreSQL. */
 export class PostgresLinks implements LinkWrites {
@@ -58,5 +58,18 @@ export class PostgresGuard implements GuardWrites {
 
   async release(id: string): Promise<void> {
     await this.db.updateTable('holds').set({ status: 'released', released_at: new Date().toISOString() }).where('id', '=', id).where('status', '=', 'held').execute();
+  }
+}
+
+/** Small shared facts on PostgreSQL. */
+export class PostgresKv implements KvWrites {
+  constructor(private readonly db: Kysely<Database>) {}
+
+  async get(key: string): Promise<string | undefined> {
+    return (await this.db.selectFrom('kv').select('value').where('key', '=', key).executeTakeFirst())?.value;
+  }
+
+  async set(key: string, value: string): Promise<void> {
+    await this.db.insertInto('kv').values({ key, value }).onConflict((oc) => oc.column('key').doUpdateSet({ value })).execute();
   }
 }

@@ -6,7 +6,7 @@ import type { Database } from '../schema.js';
 import type { Repos, Store } from '../interfaces.js';
 import { PostgresAudit } from './audit.js';
 import { PostgresGroups } from './groups.js';
-import { PostgresGuard, PostgresLinks } from './guard.js';
+import { PostgresGuard, PostgresKv, PostgresLinks } from './guard.js';
 import { PostgresRateBudget } from './rate-budget.js';
 import { PostgresAuthFailures } from './auth-failures.js';
 import { PostgresRoleSync } from './role-sync.js';
@@ -19,6 +19,7 @@ const repos = (db: Kysely<Database>): Repos => ({
   audit: new PostgresAudit(db),
   links: new PostgresLinks(db),
   guard: new PostgresGuard(db),
+  kv: new PostgresKv(db),
 });
 
 /**

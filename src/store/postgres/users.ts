@@ -123,7 +123,7 @@ export class PostgresUsers implements UserWrites {
     const r = await unique('user', () =>
       this.db
         .updateTable('users')
-        .set({ ...userColumns(resource), updated_at: new Date().toISOString(), version: sql`version + 1`, deleted_at: null })
+        .set({ ...userColumns(resource), updated_at: new Date().toISOString(), version: sql`version + 1`, deleted_at: null, upstream: null })
         .where('id', '=', id)
         .$if(expectedVersion !== undefined, (q) => q.where('version', '=', expectedVersion!).where('deleted_at', 'is', null))
         .executeTakeFirst(),
@@ -139,6 +139,10 @@ export class PostgresUsers implements UserWrites {
     const byRole = new Map<string | null, string[]>();
     for (const [id, role] of changes) byRole.set(role, [...(byRole.get(role) ?? []), id]);
     for (const [role, ids] of byRole) for (const part of chunks(ids)) await this.db.updateTable('users').set({ role }).where('id', 'in', part).execute();
+  }
+
+  async setUpstream(id: string, upstream: Record<string, unknown> | null): Promise<void> {
+    await this.db.updateTable('users').set({ upstream: upstream ? JSON.stringify(upstream) : null }).where('id', '=', id).execute();
   }
 
   async delete(id: string, tombstone: boolean): Promise<void> {

@@ -1,7 +1,7 @@
 import { v7 as uuidv7 } from 'uuid';
 import { toHoldRow, type HoldRow, type NewHold } from '../rows.js';
 import type { HoldsTable } from '../schema.js';
-import type { GuardWrites, LinkWrites } from '../interfaces.js';
+import type { GuardWrites, KvWrites, LinkWrites } from '../interfaces.js';
 import type { Prepared } from './prepared.js';
 import type { ReadSnapshot } from './read-snapshot.js';
 
@@ -79,5 +79,22 @@ export class SqliteGuard implements GuardWrites {
 
   async release(id: string): Promise<void> {
     this.p.sql(SQL.release).run(new Date().toISOString(), id);
+  }
+}
+
+/** Small shared facts on SQLite. */
+export class SqliteKv implements KvWrites {
+  constructor(
+    private readonly p: Prepared,
+    private readonly snapshot?: ReadSnapshot,
+  ) {}
+
+  async get(key: string): Promise<string | undefined> {
+    this.snapshot?.enter();
+    return this.p.sql<[string], { value: string }>('select "value" from "kv" where "key" = ?').get(key)?.value;
+  }
+
+  async set(key: string, value: string): Promise<void> {
+    this.p.sql('insert into "kv" ("key", "value") values (?, ?) on conflict ("key") do update set "value" = excluded."value"').run(key, value);
   }
 }

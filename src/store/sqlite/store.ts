@@ -7,7 +7,7 @@ import type { ReadRepos, Repos, Store } from '../interfaces.js';
 import { SqliteAudit } from './audit.js';
 import { GroupCommit } from './group-commit.js';
 import { SqliteGroups } from './groups.js';
-import { SqliteGuard, SqliteLinks } from './guard.js';
+import { SqliteGuard, SqliteKv, SqliteLinks } from './guard.js';
 import { Prepared } from './prepared.js';
 import { dataVersion, ReadSnapshot } from './read-snapshot.js';
 import { SqliteRoleSync } from './role-sync.js';
@@ -20,6 +20,7 @@ function repos(p: Prepared, snapshot?: ReadSnapshot, cache?: UserRowCache): Repo
     groups: new SqliteGroups(p, snapshot), roleSync: new SqliteRoleSync(p, snapshot), audit: new SqliteAudit(p, snapshot),
     links: new SqliteLinks(p, snapshot),
     guard: new SqliteGuard(p, snapshot),
+    kv: new SqliteKv(p, snapshot),
   };
 }
 

@@ -8,7 +8,7 @@ import type { ReadSnapshot } from './read-snapshot.js';
 import type { UserRowCache } from './user-cache.js';
 
 const COLUMNS = '"id", "user_name", "user_name_lc", "external_id", "active", "role", "resource", "created_at", "updated_at", "version"';
-const SET = '"user_name" = ?, "user_name_lc" = ?, "external_id" = ?, "active" = ?, "resource" = ?, "updated_at" = ?, "version" = "version" + 1, "deleted_at" = null';
+const SET = '"user_name" = ?, "user_name_lc" = ?, "external_id" = ?, "active" = ?, "resource" = ?, "updated_at" = ?, "version" = "version" + 1, "deleted_at" = null, "upstream" = null';
 
 const SQL = {
   byId: 'select * from "users" where "id" = ?',
@@ -25,6 +25,7 @@ const SQL = {
   update: `update "users" set ${SET} where "id" = ?`,
   updateIf: `update "users" set ${SET} where "id" = ? and "version" = ? and "deleted_at" is null`,
   setRole: 'update "users" set "role" = ? where "id" = ?',
+  setUpstream: 'update "users" set "upstream" = ? where "id" = ?',
   insertEmail: 'insert into "user_emails" ("user_id", "value_lc", "type") values (?, ?, ?)',
   deleteEmails: 'delete from "user_emails" where "user_id" = ?',
   leaveGroups: 'delete from "group_members" where "user_id" = ?',
@@ -155,6 +156,10 @@ export class SqliteUsers implements UserWrites {
     for (const u of users) {
       if (adopt.run(u.id, ...values(userColumns(u.resource), u.role, u.createdAt ?? now, now)).changes === 1) this.setEmails(u.id, u.resource, false);
     }
+  }
+
+  async setUpstream(id: string, upstream: Record<string, unknown> | null): Promise<void> {
+    this.p.sql(SQL.setUpstream).run(upstream ? JSON.stringify(upstream) : null, id);
   }
 
   async update(id: string, resource: UserResource, expectedVersion?: number, previous?: UserResource): Promise<void> {
