@@ -26,7 +26,7 @@ const ROUND_SECONDS = QUICK ? 1 : 2;
 const LATENCY_SAMPLES = QUICK ? 200 : 1000;
 const PROPAGATION_RATE = Number(process.env.BENCH_RATE ?? 500);
 const SCALE = QUICK ? 2_000 : 10_000;
-/** BENCH_ONLY=propagation skips the overhead table (for iterating on propagation). */
+/** BENCH_ONLY=propagation skips the overhead table; BENCH_ONLY=first-sync runs only the first sync (for iterating). */
 const ONLY = process.env.BENCH_ONLY;
 
 /** As the container and `npm start` run the bridge (a smaller young generation: see docs/benchmarks.md). */
@@ -111,6 +111,8 @@ async function startBridge(o: BridgeOpts): Promise<Proc & { pid: number; schema?
     FULLSTORY_RATE_PER_SECOND: String(o.rate ?? 1_000_000),
     FULLSTORY_RATE_BURST: String(o.burst ?? 1_000_000),
     FULLSTORY_IDP_RESERVE: '0',
+    // Thousands of deactivations a second are the benchmark's, not an accident to hold.
+    GUARD_MAX_DEPROVISIONS: '0',
     NODE_ENV: 'production',
     ...(o.configFile ? { CONFIG_FILE: o.configFile } : {}),
     ...(schema ? { DATABASE_URL: PG_URL, DATABASE_SCHEMA: schema } : { DATA_DIR: o.dataDir ?? mkdtempSync(join(tmpdir(), 'fsb-bench-')) }),
@@ -395,6 +397,91 @@ async function propagation() {
   };
 }
 
+const FIRST_SYNC_USERS = QUICK ? 500 : 2_000;
+const FIRST_SYNC_RATE = Number(process.env.BENCH_FIRST_SYNC_RATE ?? 100);
+
+/** Runs `jobs` with `width` at a time. */
+async function pooled(jobs: (() => Promise<void>)[], width: number): Promise<void> {
+  let next = 0;
+  await Promise.all(Array.from({ length: width }, async () => {
+    while (next < jobs.length) await jobs[next++]!();
+  }));
+}
+
+/** A client that keeps to `rate` calls a second by itself, as a well-behaved direct integration would. */
+function paced(rate: number): () => Promise<void> {
+  let at = performance.now();
+  return async () => {
+    at = Math.max(at + 1000 / rate, performance.now());
+    const wait = at - performance.now();
+    if (wait > 0) await sleep(wait);
+  };
+}
+
+/**
+ * An Okta-style first push of N users (lookup, then create) and a group push mapping a
+ * quarter of them to a role, with FullStory limited to R calls a second: going direct
+ * (lookup and create each a call, then a role write per user) against the bridge (the
+ * index answers the lookup; roles through the outbox). Both bound by R; the floor is
+ * the writes FullStory must see divided by R.
+ */
+async function firstSync() {
+  const n = FIRST_SYNC_USERS;
+  const mapped = n / 4;
+  const rate = FIRST_SYNC_RATE;
+  const floorS = (n + mapped) / rate;
+  const body = (i: number, who: string) => ({ schemas: ['urn:ietf:params:scim:schemas:core:2.0:User'], userName: `${who}${i}@first.example`, active: true });
+
+  // Direct: the IdP's calls go to FullStory one for one.
+  const direct = await startSandbox(rate, 50);
+  const pace = paced(rate);
+  const t0 = performance.now();
+  const ids: string[] = [];
+  await pooled(Array.from({ length: n }, (_, i) => async () => {
+    await pace();
+    await json(direct.url, 'GET', `/scim/v2/Users?filter=${encodeURIComponent(`userName eq "d${i}@first.example"`)}`, FS_TOKEN);
+    await pace();
+    ids[i] = (await json(direct.url, 'POST', '/scim/v2/Users', FS_TOKEN, body(i, 'd'))).id;
+  }), 8);
+  await pooled(ids.slice(0, mapped).map((id) => async () => {
+    await pace();
+    await json(direct.url, 'PATCH', `/scim/v2/Users/${id}`, FS_TOKEN, { schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'], Operations: [{ op: 'replace', path: 'roles', value: [{ value: 'admin' }] }] });
+  }), 8);
+  const directS = (performance.now() - t0) / 1000;
+  await direct.close();
+
+  // Through the bridge, FullStory limited the same way.
+  const sandbox = await startSandbox(rate, 50);
+  const dir = mkdtempSync(join(tmpdir(), 'fsb-bench-first-'));
+  const configFile = join(dir, 'bridge.yaml');
+  writeFileSync(configFile, 'roles:\n  groups:\n    "FS Admins": admin\n');
+  const bridge = await startBridge({ sandbox, store: 'sqlite', rate, burst: 50, configFile });
+  await sleep(1500);
+  await fetch(`${sandbox.url}/_sandbox/reset-counters`, { method: 'POST' });
+  let peakMb = 0;
+  const sampler = setInterval(() => (peakMb = Math.max(peakMb, memory(bridge.pid).rssMb)), 100);
+  const t1 = performance.now();
+  const made: string[] = [];
+  await pooled(Array.from({ length: n }, (_, i) => async () => {
+    const found = await json(bridge.url, 'GET', `/scim/v2/Users?filter=${encodeURIComponent(`userName eq "b${i}@first.example"`)}`, IDP);
+    if (found.totalResults === 0) made[i] = (await json(bridge.url, 'POST', '/scim/v2/Users', IDP, body(i, 'b'))).id;
+  }), 8);
+  await json(bridge.url, 'POST', '/scim/v2/Groups?excludedAttributes=members', IDP, { displayName: 'FS Admins', members: made.slice(0, mapped).map((value) => ({ value })) });
+  for (;;) {
+    const admins = ((await json(sandbox.url, 'GET', '/_sandbox/role-counts', FS_TOKEN)) as Record<string, number>).admin ?? 0;
+    if (admins >= mapped) break;
+    if (performance.now() - t1 > floorS * 4000 + 30_000) throw new Error(`first sync stalled at ${admins} admins`);
+    await sleep(50);
+  }
+  const bridgeS = (performance.now() - t1) / 1000;
+  clearInterval(sampler);
+  const counters = (await json(sandbox.url, 'GET', '/_sandbox/counters', FS_TOKEN)) as Record<string, number>;
+  const calls = Object.values(counters).reduce((a, b) => a + b, 0);
+  await bridge.close();
+  await sandbox.close();
+  return { users: n, mapped, rate, floorS, directS, bridgeS, bridgeRatio: bridgeS / floorS, directRatio: directS / floorS, fullstoryCalls: calls, callsPerChange: calls / (n + mapped), peakRssMb: peakMb };
+}
+
 const lines: string[] = [];
 function report(line: string) {
   lines.push(line);
@@ -406,7 +493,7 @@ async function main() {
   const machine = { cpus: cpus().length, cpu: cpus()[0]?.model ?? 'unknown', memGb: Math.round(totalmem() / 2 ** 30), node: process.version };
   report(`fullstory-scim-bridge benchmark: ${machine.cpus} x ${machine.cpu}, ${machine.memGb} GB, Node ${machine.node}${QUICK ? ' (quick)' : ''}`);
   report('\n1. Overhead over FullStory (the sandbox, rate limit off): latency one at a time, throughput at 32 connections');
-  const sqlite = ONLY === 'propagation' ? { rows: [], idleRssMb: 0, peakRssMb: 0 } : await overhead('sqlite');
+  const sqlite = ONLY === 'propagation' || ONLY === 'first-sync' ? { rows: [], idleRssMb: 0, peakRssMb: 0 } : await overhead('sqlite');
   let postgres: Awaited<ReturnType<typeof overhead>> | undefined;
   const pgUp = await (async () => {
     const c = new pg.Client({ connectionString: PG_URL, connectionTimeoutMillis: 2000 });
@@ -418,16 +505,22 @@ async function main() {
       return false;
     }
   })();
-  if (ONLY === 'propagation') report('(overhead skipped: BENCH_ONLY=propagation)');
+  if (ONLY) report(`(overhead skipped: BENCH_ONLY=${ONLY})`);
   else if (pgUp) postgres = await overhead('postgres');
   else report('(PostgreSQL unreachable: its rows are skipped)');
   report(`\n2-4. Propagation, import and memory (${SCALE.toLocaleString()} users, FullStory limited to ${PROPAGATION_RATE} requests/s)`);
-  const prop = await propagation();
+  const prop = ONLY === 'first-sync' ? undefined : await propagation();
+  if (!prop) return void report(`(propagation skipped) first sync: ${JSON.stringify(await firstSync())}`);
   report(`  group replace answered in ${prop.answeredS.toFixed(2)} s; FullStory held every role after ${prop.doneS.toFixed(1)} s = ${prop.ratio.toFixed(3)} x the floor of ${prop.floorS.toFixed(1)} s; 429s from FullStory: ${prop.upstream429}; changes failed after retries: ${prop.failedAfterRetries}`);
   report(`  import (count=100 pages): ${prop.importBridgeS.toFixed(2)} s through the bridge vs ${prop.importDirectS.toFixed(2)} s direct`);
   report(`  bridge RSS: idle ${prop.idleRssMb.toFixed(0)} MB; peak during import ${prop.importPeakRssMb.toFixed(0)} MB; peak while propagating ${prop.propagationPeakRssMb.toFixed(0)} MB`);
 
-  const results = { at: new Date().toISOString(), machine, quick: QUICK, overhead: [...sqlite.rows, ...(postgres?.rows ?? [])], overheadMemory: { sqlite: { idleRssMb: sqlite.idleRssMb, peakRssMb: sqlite.peakRssMb }, ...(postgres ? { postgres: { idleRssMb: postgres.idleRssMb, peakRssMb: postgres.peakRssMb } } : {}) }, propagation: prop };
+  report(`\n5. A first sync bound by FullStory's budget: ${FIRST_SYNC_USERS.toLocaleString()} users (lookup, create) and ${(FIRST_SYNC_USERS / 4).toLocaleString()} mapped to a role, FullStory limited to ${FIRST_SYNC_RATE} requests/s`);
+  const first = await firstSync();
+  report(`  floor (writes FullStory must see / rate) ${first.floorS.toFixed(1)} s; through the bridge ${first.bridgeS.toFixed(1)} s = ${first.bridgeRatio.toFixed(2)} x; direct ${first.directS.toFixed(1)} s = ${first.directRatio.toFixed(2)} x`);
+  report(`  FullStory calls per change through the bridge: ${first.callsPerChange.toFixed(2)} (${first.fullstoryCalls} calls); bridge peak RSS ${first.peakRssMb.toFixed(0)} MB`);
+
+  const results = { at: new Date().toISOString(), machine, quick: QUICK, firstSync: first, overhead: [...sqlite.rows, ...(postgres?.rows ?? [])], overheadMemory: { sqlite: { idleRssMb: sqlite.idleRssMb, peakRssMb: sqlite.peakRssMb }, ...(postgres ? { postgres: { idleRssMb: postgres.idleRssMb, peakRssMb: postgres.peakRssMb } } : {}) }, propagation: prop };
   mkdirSync(join(ROOT, 'bench/results'), { recursive: true });
   writeFileSync(join(ROOT, 'bench/results/latest.json'), `${JSON.stringify(results, null, 2)}\n`);
   report('\nTargets (embedded store): added p50 < 1 ms, p99 < 5 ms; throughput >= 35 % of direct for GET by id, >= 25 % for writes; propagation <= 1.05 x floor with no unhandled 429; peak RSS < 150 MB while propagating.');
@@ -440,6 +533,8 @@ async function main() {
     [`propagation ${prop.ratio.toFixed(3)} x floor <= 1.05`, prop.ratio <= 1.05] as const,
     [`no change failed after retries (${prop.failedAfterRetries})`, prop.failedAfterRetries === 0] as const,
     [`peak RSS while propagating ${prop.propagationPeakRssMb.toFixed(0)} MB < 150 MB`, prop.propagationPeakRssMb < 150] as const,
+    [`first sync ${first.bridgeRatio.toFixed(2)} x floor <= 1.1 (direct ${first.directRatio.toFixed(2)} x)`, first.bridgeRatio <= 1.1] as const,
+    [`FullStory calls per change ${first.callsPerChange.toFixed(2)} <= 1.1`, first.callsPerChange <= 1.1] as const,
   ];
   for (const [what, ok] of verdicts) report(`  ${ok ? 'met ' : 'MISS'}  ${what}`);
   report('\nWritten to bench/results/latest.json');
