@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import pg from 'pg';
 import { Pool } from 'undici';
+import { writeReadmeTable } from './readme-table.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const CLI = join(ROOT, 'dist/cli/index.js');
@@ -537,7 +538,8 @@ async function main() {
     [`FullStory calls per change ${first.callsPerChange.toFixed(2)} <= 1.1`, first.callsPerChange <= 1.1] as const,
   ];
   for (const [what, ok] of verdicts) report(`  ${ok ? 'met ' : 'MISS'}  ${what}`);
-  report('\nWritten to bench/results/latest.json');
+  writeReadmeTable(results as never);
+  report('\nWritten to bench/results/latest.json, and the README table from it');
 }
 
 main().then(

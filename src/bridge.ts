@@ -155,7 +155,7 @@ export async function createBridge(config: Config, opts: BridgeOptions = {}): Pr
     // The import runs behind IdP calls; until it finishes, lookups ask FullStory as before.
     if (config.bridge.mode === 'live' && upstream.readiness.ok) index.start();
     const engine = { api: upstream.api, capabilities: upstream.capabilities, delivery: () => upstream.roles.delivery, lastAdmin, bodyRoles: (role: string | null) => upstream.roles.bodyRoles(role) };
-    return { app, deps, worker, client: upstream.client, engine, ...(target.demo ? { demo: target.demo } : {}), reloadTokens: (next) => reload(tokens, next), reloadTls: (why) => tls?.reload(why) ?? false, close: () => closers.closeAll() };
+    return { app, deps, worker, client: upstream.client, engine, ...(target.demo ? { demo: target.demo } : {}), reloadTokens: (next) => reload(tokens, next, deps.opsTokens), reloadTls: (why) => tls?.reload(why) ?? false, close: () => closers.closeAll() };
   } catch (err) {
     await closers.closeAll().catch((e: unknown) => logger.error({ err: e }, 'closing after a failed start failed too'));
     throw err;
@@ -256,9 +256,11 @@ async function reconcileOnStart(store: Store, policy: RolePolicy, logger: Logger
 }
 
 /** In place: the auth plugin reads this array on every request. */
-function reload(tokens: AppDeps['tokens'], next: Config): string[] {
+function reload(tokens: AppDeps['tokens'], next: Config, ops: AppDeps['opsTokens']): string[] {
   const fresh = idpTokens(next);
   if (fresh.length === 0) throw new ConfigError('The reloaded config has no IdP token; keeping the current ones.');
   tokens.splice(0, tokens.length, ...fresh);
+  // The console's tokens too (a changed set also ends every console session).
+  ops.splice(0, ops.length, ...opsTokens(next));
   return fresh.map((t) => t.name);
 }

@@ -4,7 +4,7 @@ import { createBridge, makeLogger, type Bridge } from '../bridge.js';
 import { ConfigError, loadConfig } from '../config/load.js';
 import { applyPlan } from '../plan/apply.js';
 import { releaseHold } from '../provisioning/release.js';
-import { makePlan, type Plan, type PlanItem } from '../plan/plan.js';
+import { LAST_PLAN_KEY, makePlan, type Plan, type PlanItem } from '../plan/plan.js';
 import type { HoldRow } from '../store/store.js';
 
 const formatOption = { format: { type: 'string', default: 'text' } } as const;
@@ -27,9 +27,13 @@ async function withBridge<T>(fn: (b: Bridge) => Promise<T>): Promise<T> {
   }
 }
 
-function planOf(b: Bridge): Promise<Plan> {
+/** The plan, its summary kept in the store for the console's drift line. */
+async function planOf(b: Bridge): Promise<Plan> {
   const { api, capabilities, delivery } = b.engine;
-  return makePlan({ store: b.deps.store, api, delivery: delivery(), capabilities: capabilities(), isPending: (id) => api.links.isPending(id) });
+  const p = await makePlan({ store: b.deps.store, api, delivery: delivery(), capabilities: capabilities(), isPending: (id) => api.links.isPending(id) });
+  const summary = { at: new Date().toISOString(), creates: p.creates, updates: p.updates, deactivations: p.deactivations, roleChanges: p.roleChanges, unmanaged: p.unmanaged };
+  await b.deps.store.transaction((tx) => tx.kv.set(LAST_PLAN_KEY, JSON.stringify(summary)));
+  return p;
 }
 
 const changes = (p: Plan) => p.creates + p.updates + p.deactivations + p.roleChanges;

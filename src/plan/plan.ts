@@ -7,6 +7,9 @@ import { roleGroupMembership } from '../provisioning/reconcile.js';
 import { isActive, toUpstream } from '../provisioning/user-mapping.js';
 import type { Store, UserRow } from '../store/store.js';
 
+/** Where the last plan's counts are kept (the console shows them). */
+export const LAST_PLAN_KEY = 'plan.last';
+
 export type PlanAction = 'create' | 'update' | 'deactivate' | 'roleChange' | 'unmanaged';
 
 /** One change going live (or repairing drift) would make in FullStory, with who and why. */

@@ -87,6 +87,8 @@ describe.each(dbs)('shadow mode, plan and apply on %s', (db) => {
     expect(first.code).toBe(2);
     expect({ creates: first.plan.creates, updates: first.plan.updates, deactivations: first.plan.deactivations, roleChanges: first.plan.roleChanges }).toEqual({ creates: 2, updates: 0, deactivations: 1, roleChanges: 0 });
     expect(first.plan.items).toContainEqual(expect.objectContaining({ action: 'unmanaged', userName: 'owner@corp.example' }));
+    // The console's drift line reads the last plan's counts from the store.
+    expect(JSON.parse((await t.bridge.deps.store.read((r) => r.kv.get('plan.last')))!)).toMatchObject({ creates: 2, deactivations: 1 });
     const text = await runCli(['plan'], env, 60_000);
     expect(text.stdout).toMatch(/2 to create, 0 to update, 1 to deactivate, 0 role changes; 1 unmanaged/);
     expect(text.stdout).toMatch(/deactivate\s+veteran@okta\.local: the IdP deactivated this user/);

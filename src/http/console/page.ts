@@ -19,6 +19,8 @@ export interface ConsoleView {
   failing: RoleSyncItem[];
   holds: HoldRow[];
   planPending: number;
+  /** The counts of the last `plan` run, if one ran. */
+  lastPlan: { at: string; creates: number; updates: number; deactivations: number; roleChanges: number; unmanaged: number } | null;
   audit: AuditTable[];
   search: string;
   refreshSeconds: number;
@@ -79,7 +81,14 @@ export function consolePage(v: ConsoleView): string {
 <td><form method="post" action="/console/holds/${esc(h.id)}/release"><input type="hidden" name="csrf" value="${esc(v.csrf)}"><button>Release</button></form></td></tr>`,
       )}</table>`,
     ),
-    section('Drift and plan', `<p id="plan">${v.planPending > 0 ? `<span class="warn">${v.planPending} users recorded in shadow mode are not in FullStory yet.</span> ` : ''}Run <code>fullstory-scim-bridge plan</code> for what FullStory holds against what the IdP wants; <code>apply</code> repairs it.</p>`),
+    section(
+      'Drift and plan',
+      `<p id="plan">${v.planPending > 0 ? `<span class="warn">${v.planPending} users recorded in shadow mode are not in FullStory yet.</span> ` : ''}${
+        v.lastPlan
+          ? `Last <code>plan</code> (${esc(v.lastPlan.at)}): ${v.lastPlan.creates} to create, ${v.lastPlan.updates} to update, ${v.lastPlan.deactivations} to deactivate, ${v.lastPlan.roleChanges} role changes, ${v.lastPlan.unmanaged} unmanaged. `
+          : 'No plan has run yet. '
+      }Run <code>fullstory-scim-bridge plan</code> for what FullStory holds against what the IdP wants; <code>apply</code> repairs it.</p>`,
+    ),
     section(
       'Recent audit events',
       `<form method="get" action="/console"><label>User <input name="user" value="${esc(v.search)}" placeholder="userName or id"></label> <button>Search</button></form>

@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { matchToken } from '../plugins/auth.js';
 import { sha256 } from '../../lib/hash.js';
 import { releaseHold } from '../../provisioning/release.js';
+import { LAST_PLAN_KEY } from '../../plan/plan.js';
 import { consolePage, loginPage, type ConsoleView } from '../console/page.js';
 import { ConsoleSessions, COOKIE, cookieValue, SESSION_MS } from '../console/session.js';
 
@@ -84,7 +85,9 @@ async function gather(app: FastifyInstance, operator: string, csrf: string, sear
   const extra = readiness.extra ? await readiness.extra() : {};
   const since = new Date(Date.now() - 7 * 86_400_000).toISOString();
   const q = search.trim().toLowerCase();
-  const [stats, failing, holds, audit] = await store.read(async (r) => [await r.roleSync.stats(), await r.roleSync.failing(50), await r.guard.holds('held'), await r.audit.since(since, 20_000)] as const);
+  const [stats, failing, holds, audit, lastPlan] = await store.read(
+    async (r) => [await r.roleSync.stats(), await r.roleSync.failing(50), await r.guard.holds('held'), await r.audit.since(since, 20_000), await r.kv.get(LAST_PLAN_KEY)] as const,
+  );
   const matches = audit.filter((a) => !q || (a.subject ?? '').toLowerCase().includes(q) || (a.resource_id ?? '').toLowerCase() === q);
   return {
     operator,
@@ -109,6 +112,7 @@ async function gather(app: FastifyInstance, operator: string, csrf: string, sear
     failing: [...failing],
     holds: [...holds],
     planPending: deps.pendingPlan(),
+    lastPlan: lastPlan ? (JSON.parse(lastPlan) as ConsoleView['lastPlan']) : null,
     audit: matches.slice(-50).reverse(),
     search,
     refreshSeconds: REFRESH_SECONDS,
