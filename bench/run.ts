@@ -5,7 +5,7 @@
  * bench/results/latest.json. Bounded: about three minutes.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -26,7 +26,7 @@ const THROUGHPUT_ROUNDS = QUICK ? 2 : 3;
 const ROUND_SECONDS = QUICK ? 1 : 2;
 const LATENCY_SAMPLES = QUICK ? 200 : 1000;
 const PROPAGATION_RATE = Number(process.env.BENCH_RATE ?? 500);
-const SCALE = QUICK ? 2_000 : 10_000;
+const SCALE = Number(process.env.BENCH_USERS ?? (QUICK ? 2_000 : 10_000));
 /** BENCH_ONLY=propagation skips the overhead table; BENCH_ONLY=first-sync runs only the first sync (for iterating). */
 const ONLY = process.env.BENCH_ONLY;
 
@@ -114,6 +114,8 @@ async function startBridge(o: BridgeOpts): Promise<Proc & { pid: number; schema?
     FULLSTORY_IDP_RESERVE: '0',
     // Thousands of deactivations a second are the benchmark's, not an accident to hold.
     GUARD_MAX_DEPROVISIONS: '0',
+    // A 100,000-member group PUT is about 5 MB.
+    BODY_LIMIT_BYTES: String(64 * 1024 * 1024),
     NODE_ENV: 'production',
     ...(o.configFile ? { CONFIG_FILE: o.configFile } : {}),
     ...(schema ? { DATABASE_URL: PG_URL, DATABASE_SCHEMA: schema } : { DATA_DIR: o.dataDir ?? mkdtempSync(join(tmpdir(), 'fsb-bench-')) }),
@@ -324,7 +326,7 @@ async function propagation() {
   const ids: string[] = [];
   const seedOne = async (i: number): Promise<void> => {
     for (;;) {
-      const res = await seedPool.request({ method: 'POST', path: '/scim/v2/Users', headers: { authorization: `Bearer ${FS_TOKEN}`, 'content-type': 'application/scim+json' }, body: JSON.stringify({ userName: `p${i}@bench.example` }) });
+      const res = await seedPool.request({ method: 'POST', path: '/scim/v2/Users', headers: { authorization: `Bearer ${FS_TOKEN}`, 'content-type': 'application/scim+json' }, body: JSON.stringify({ userName: `p${i}@bench.example`, externalId: `ext-${i}`, emails: [{ value: `p${i}@mail.bench.example`, primary: true }] }) });
       const text = await res.body.text();
       if (res.statusCode === 201) {
         ids[i] = JSON.parse(text).id;
@@ -347,6 +349,7 @@ async function propagation() {
   const importDirectStart = performance.now();
   for (let start = 1; start <= SCALE; start += 100) await json(sandbox.url, 'GET', `/scim/v2/Users?startIndex=${start}&count=100`, FS_TOKEN);
   const importDirectS = (performance.now() - importDirectStart) / 1000;
+  const lookups = await lookupFigures(importer.url, SCALE);
   const afterImport = memory(importer.pid);
   await importer.close();
 
@@ -394,8 +397,38 @@ async function propagation() {
     idleRssMb: idle.rssMb,
     importPeakRssMb: afterImport.peakMb,
     propagationPeakRssMb: Math.max(peakMb, final.peakMb),
+    lookups,
+    storeMb: dirMb(dataDir),
     seeded: made,
   };
+}
+
+/** p50/p99 of `eq` lookups through the bridge on each indexed key, random users, one at a time. */
+async function lookupFigures(url: string, n: number) {
+  const keys: [string, (i: number) => string][] = [
+    ['userName', (i) => `p${i}@bench.example`],
+    ['externalId', (i) => `ext-${i}`],
+    ['emails.value', (i) => `p${i}@mail.bench.example`],
+  ];
+  const out: Record<string, { p50: number; p99: number }> = {};
+  for (const [key, value] of keys) {
+    const times: number[] = [];
+    for (let k = 0; k < 300; k++) {
+      const i = Math.floor(Math.random() * n);
+      const t = performance.now();
+      const found = await json(url, 'GET', `/scim/v2/Users?filter=${encodeURIComponent(`${key} eq "${value(i)}"`)}`, IDP);
+      times.push(performance.now() - t);
+      if (found.totalResults !== 1) throw new Error(`${key} eq ${value(i)} found ${found.totalResults}`);
+    }
+    times.sort((a, b) => a - b);
+    out[key] = { p50: times[Math.floor(times.length * 0.5)]!, p99: times[Math.floor(times.length * 0.99)]! };
+  }
+  return out;
+}
+
+/** Megabytes a folder's files take (the SQLite store, its WAL included). */
+function dirMb(dir: string): number {
+  return readdirSync(dir).reduce((n, f) => n + statSync(join(dir, f)).size, 0) / 2 ** 20;
 }
 
 const FIRST_SYNC_USERS = QUICK ? 500 : 2_000;
@@ -494,6 +527,7 @@ async function main() {
   const machine = { cpus: cpus().length, cpu: cpus()[0]?.model ?? 'unknown', memGb: Math.round(totalmem() / 2 ** 30), node: process.version };
   report(`fullstory-scim-bridge benchmark: ${machine.cpus} x ${machine.cpu}, ${machine.memGb} GB, Node ${machine.node}${QUICK ? ' (quick)' : ''}`);
   report('\n1. Overhead over FullStory (the sandbox, rate limit off): latency one at a time, throughput at 32 connections');
+  if (ONLY === 'scale') return scaleMode();
   const sqlite = ONLY === 'propagation' || ONLY === 'first-sync' ? { rows: [], idleRssMb: 0, peakRssMb: 0 } : await overhead('sqlite');
   let postgres: Awaited<ReturnType<typeof overhead>> | undefined;
   const pgUp = await (async () => {
@@ -540,6 +574,20 @@ async function main() {
   for (const [what, ok] of verdicts) report(`  ${ok ? 'met ' : 'MISS'}  ${what}`);
   writeReadmeTable(results as never);
   report('\nWritten to bench/results/latest.json, and the README table from it');
+}
+
+/** `npm run bench:scale`: the propagation part at BENCH_USERS (100,000), merged into latest.json as `scale`. */
+async function scaleMode() {
+  report(`Scale: ${SCALE.toLocaleString()} users, FullStory limited to ${PROPAGATION_RATE} requests/s`);
+  const s = await propagation();
+  report(`  Okta import through the bridge (all pages of 100): ${s.importBridgeS.toFixed(1)} s vs ${s.importDirectS.toFixed(1)} s direct`);
+  for (const [k, v] of Object.entries(s.lookups)) report(`  ${k} eq: p50 ${fmt(v.p50)}  p99 ${fmt(v.p99)}${v.p99 < 5 ? '' : '  MISS (goal p99 < 5 ms)'}`);
+  report(`  ${SCALE.toLocaleString()}-member group replace answered in ${s.answeredS.toFixed(2)} s${s.answeredS <= 10 ? '' : '  MISS (goal 10 s)'}; roles in FullStory after ${s.doneS.toFixed(1)} s = ${s.ratio.toFixed(3)} x the floor${s.ratio <= 1.05 ? '' : '  MISS (goal 1.05)'}`);
+  report(`  store on disk ${s.storeMb.toFixed(0)} MB; bridge RSS idle ${s.idleRssMb.toFixed(0)} MB, peak during import ${s.importPeakRssMb.toFixed(0)} MB, peak while propagating ${s.propagationPeakRssMb.toFixed(0)} MB (goal 150 MB)`);
+  const file = join(ROOT, 'bench/results/latest.json');
+  const latest = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+  writeFileSync(file, `${JSON.stringify({ ...latest, scale: { at: new Date().toISOString(), ...s } }, null, 2)}\n`);
+  report('Merged into bench/results/latest.json as "scale"');
 }
 
 main().then(
