@@ -94,6 +94,8 @@ export interface UsersServiceDeps {
 export class UsersService {
   /** Writes to one user (or one userName) queue behind each other here; across replicas, versions decide. */
   private readonly queue = new KeyedMutex();
+  /** Where the import page starting at each index begins (the last id of the page before it). */
+  private readonly cursors = new Map<number, string>();
 
   constructor(private readonly deps: UsersServiceDeps) {}
 
@@ -177,7 +179,7 @@ export class UsersService {
     const parsed = query.filter ? parseFilter(query.filter, USER_FILTER_VOCABULARY, query.anyAttribute ? () => true : filterableUserAttr) : undefined;
     if (parsed && 'terms' in parsed && !query.sortBy) return this.filtered(parsed.terms, startIndex, count);
     // A complete index answers an import page by itself, oldest first as FullStory would.
-    if (!parsed && !query.sortBy && this.deps.mode !== 'shadow' && this.deps.index?.fresh()) return this.filtered([], startIndex, count);
+    if (!parsed && !query.sortBy && this.deps.mode !== 'shadow' && this.deps.index?.fresh()) return this.indexPage(startIndex, count);
     // In shadow mode the IdP's users are in the index, not (yet) in FullStory.
     if (parsed || query.sortBy || this.deps.mode === 'shadow') return this.scanned(parsed && 'terms' in parsed ? parsed.terms : [], parsed && 'match' in parsed ? parsed.match : undefined, query, startIndex, count);
     // Unfiltered (an IdP's import): FullStory's own list, so users created outside the bridge show too.
@@ -190,6 +192,24 @@ export class UsersService {
       return row && !row.deleted ? [this.view(row, fs)] : [];
     });
     return { total: page.totalResults, startIndex, views };
+  }
+
+  /**
+   * An import page from a fresh index, in id order. An IdP imports page after page, so the
+   * page that follows one served here is read by key from where that one ended (a deep
+   * OFFSET costs as much as the rows it skips); any other page by offset.
+   */
+  private async indexPage(startIndex: number, count: number) {
+    const after = startIndex > 1 ? this.cursors.get(startIndex) : undefined;
+    const { rows, total } = await this.store.read(async (r) => ({
+      rows: after !== undefined ? await r.users.page(after, count) : await r.users.page(undefined, count, startIndex - 1),
+      total: (await r.users.query([], 0, 0)).total,
+    }));
+    if (rows.length > 0) {
+      this.cursors.set(startIndex + rows.length, rows[rows.length - 1]!.id);
+      if (this.cursors.size > 64) this.cursors.delete(this.cursors.keys().next().value!);
+    }
+    return { total, startIndex, views: rows.map((r) => this.view(r, (r.upstream ?? undefined) as FsUser | undefined)) };
   }
 
   /**

@@ -117,7 +117,7 @@ export interface UserReads {
   /** Users the IdP deleted that FullStory still holds, deactivated. */
   tombstones(): Promise<UserRow[]>;
   /** Users not deleted, in id order, after `afterId`: a whole-index read in pages that cost the same at any depth. */
-  page(afterId: string | undefined, limit: number): Promise<UserRow[]>;
+  page(afterId: string | undefined, limit: number, offset?: number): Promise<UserRow[]>;
 }
 
 export interface UserWrites extends UserReads {

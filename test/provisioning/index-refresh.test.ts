@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { startSandbox } from '../../src/sandbox/server.js';
 import { eventually, entraUser, oktaUser, PATCH_OP, postgresAvailable, startTestBridge, U, type TestBridge } from '../helpers/bridge.js';
 
 const dbs = (await postgresAvailable()) ? (['sqlite', 'postgres'] as const) : (['sqlite'] as const);
@@ -64,6 +65,24 @@ describe.each(dbs.flatMap((db) => profiles.map((profile) => [db, profile] as con
     const still = calls(t);
     expect((await t.req('PUT', `${U}/${one.id}`, one)).status).toBe(200);
     expect(calls(t)).toBe(still);
+  });
+
+  it('an import paged from the fresh index sees every user once, read in order or not, and costs FullStory nothing', async () => {
+    const sandbox = await startSandbox({ profile, patch: { rateLimit: null } });
+    for (let i = 0; i < 250; i++) sandbox.state.createUser({ userName: `imp${i}@okta.local` });
+    const t = await startTestBridge({ db, profile, sharedSandbox: sandbox, config: { index: { freshnessSeconds: 600 } } });
+    open.push(t, { close: () => sandbox.close() } as TestBridge);
+    await eventually(() => t.logs().includes('index refreshed from FullStory'), 'the startup import');
+    const before = calls(t);
+    const page = async (start: number) => (await t.req('GET', `${U}?startIndex=${start}&count=100`)).body;
+    const inOrder = [await page(1), await page(101), await page(201)];
+    expect(inOrder.map((p) => p.totalResults)).toEqual([250, 250, 250]);
+    const ids = inOrder.flatMap((p) => p.Resources.map((u: { id: string }) => u.id));
+    expect(new Set(ids).size).toBe(250);
+    const outOfOrder = [await page(201), await page(1), await page(101)];
+    expect(outOfOrder.flatMap((p) => p.Resources.map((u: { id: string }) => u.id)).sort()).toEqual([...ids].sort());
+    expect((await page(201)).Resources.map((u: { id: string }) => u.id)).toEqual(ids.slice(200));
+    expect(calls(t)).toBe(before);
   });
 
   it('a user made in FullStory is found after the refresh, or at once when the IdP creates it (409, adopted), and never duplicated; a change made in FullStory shows within the freshness', async () => {

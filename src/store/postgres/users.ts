@@ -68,7 +68,7 @@ export class PostgresUsers implements UserWrites {
     return found;
   }
 
-  async page(afterId: string | undefined, limit: number): Promise<UserRow[]> {
+  async page(afterId: string | undefined, limit: number, offset = 0): Promise<UserRow[]> {
     const rows = await this.db
       .selectFrom('users')
       .selectAll()
@@ -76,6 +76,7 @@ export class PostgresUsers implements UserWrites {
       .$if(afterId !== undefined, (q) => q.where('id', '>', afterId!))
       .orderBy('id')
       .limit(limit)
+      .$if(afterId === undefined && offset > 0, (q) => q.offset(offset))
       .execute();
     return rows.map(toUserRow);
   }

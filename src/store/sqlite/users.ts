@@ -20,6 +20,7 @@ const SQL = {
   tombstones: 'select * from "users" where "deleted_at" is not null',
   pageFirst: 'select * from "users" where "deleted_at" is null order by "id" limit ?',
   pageAfter: 'select * from "users" where "deleted_at" is null and "id" > ? order by "id" limit ?',
+  pageAt: 'select * from "users" where "deleted_at" is null order by "id" limit ? offset ?',
   insert: `insert into "users" (${COLUMNS}) values (?, ?, ?, ?, ?, ?, ?, ?, ?, 1)`,
   adopt: `insert into "users" (${COLUMNS}) values (?, ?, ?, ?, ?, ?, ?, ?, ?, 1) on conflict do nothing`,
   update: `update "users" set ${SET} where "id" = ?`,
@@ -128,7 +129,8 @@ export class SqliteUsers implements UserWrites {
     return new Set(ids.filter((id) => isLive.get(id) !== undefined));
   }
 
-  async page(afterId: string | undefined, limit: number): Promise<UserRow[]> {
+  async page(afterId: string | undefined, limit: number, offset = 0): Promise<UserRow[]> {
+    if (afterId === undefined && offset > 0) return this.select<UsersTable>(SQL.pageAt, limit, offset).map(toUserRow);
     return (afterId === undefined ? this.select<UsersTable>(SQL.pageFirst, limit) : this.select<UsersTable>(SQL.pageAfter, afterId, limit)).map(toUserRow);
   }
 
