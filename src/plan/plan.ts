@@ -103,8 +103,8 @@ function compare(row: UserRow, fs: FsUser | undefined, pending: boolean, actualR
     return fs && fs.active !== false && !wantActive ? [{ ...base, action: 'deactivate', why: row.deleted ? 'the IdP deleted this user' : 'the IdP deactivated this user', actual: { active: true }, desired: { active: false } }] : [];
   }
   if (!fs) {
-    if (!pending) return [{ ...base, action: 'create', why: 'FullStory no longer holds this user the IdP manages', desired: { ...desired, active: wantActive, role: row.role } }];
-    return [{ ...base, action: 'create', why: 'recorded in shadow mode; FullStory does not hold it', desired: { ...desired, active: wantActive, role: row.role } }];
+    const why = pending ? 'recorded in shadow mode; FullStory does not hold it' : 'FullStory no longer holds this user the IdP manages';
+    return [{ ...base, action: 'create', why, desired: { ...desired, active: wantActive, role: row.role } }];
   }
   const out: PlanItem[] = [];
   const changed = COMPARED.filter((p) => typeof attr(desired, p) === 'string' && typeof attr(fs, p) === 'string' && attr(desired, p) !== attr(fs, p));
