@@ -236,7 +236,8 @@ function idpTokensOrDemo(config: Config, demo: FullStoryTarget['demo']): AppDeps
   return [{ name: 'demo', sha256: sha256(demo.idpToken) }];
 }
 
-function openStore(config: Config, opts: BridgeOptions): Promise<Store> {
+/** The store the config names (the CLI's audit, reconcile and holds open it without a bridge). */
+export function openStore(config: Config, opts: Pick<BridgeOptions, 'pgSchema'> = {}): Promise<Store> {
   const pgSchema = opts.pgSchema ?? config.database.schema;
   return Store.open({ url: config.database.url, dataDir: config.database.dataDir, ...(pgSchema ? { pgSchema } : {}) });
 }

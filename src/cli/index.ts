@@ -2,7 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import closeWithGrace from 'close-with-grace';
-import { clientOptions, createBridge, makeLogger, PreflightError } from '../bridge.js';
+import { clientOptions, createBridge, makeLogger, openStore, PreflightError } from '../bridge.js';
 import { ConfigError, loadConfig } from '../config/load.js';
 import { FullStoryClient } from '../fullstory/client.js';
 import { FullStoryApi } from '../fullstory/api.js';
@@ -13,7 +13,6 @@ import { apply, holds, plan, release } from './plan.js';
 import { sha256 } from '../lib/hash.js';
 import { flagName, parseSwitch, PROFILES, SWITCHES, type ProfileName } from '../sandbox/profile.js';
 import { startSandbox } from '../sandbox/server.js';
-import { Store } from '../store/store.js';
 
 const USAGE = `fullstory-scim-bridge <command>
 
@@ -116,7 +115,7 @@ async function audit(args: string[]): Promise<number> {
   const { values } = parseArgs({ args, options: { since: { type: 'string', default: '24h' }, format: { type: 'string', default: 'jsonl' } } });
   if (values.format !== 'jsonl' && values.format !== 'csv') throw new ConfigError('--format is jsonl or csv');
   const config = loadConfig();
-  const store = await Store.open({ url: config.database.url, dataDir: config.database.dataDir, ...(config.database.schema ? { pgSchema: config.database.schema } : {}) });
+  const store = await openStore(config);
   try {
     const since = parseSince(values.since!).toISOString();
     const rows = await store.read((r) => r.audit.since(since));
@@ -138,7 +137,7 @@ async function reconcile(args: string[]): Promise<number> {
   const { values } = parseArgs({ args, options: { 'dry-run': { type: 'boolean', default: false } } });
   const config = loadConfig();
   if (!config.fullstory.token) throw new ConfigError('FULLSTORY_SCIM_TOKEN is not set: there is no FullStory to compare with.');
-  const store = await Store.open({ url: config.database.url, dataDir: config.database.dataDir, ...(config.database.schema ? { pgSchema: config.database.schema } : {}) });
+  const store = await openStore(config);
   const client = new FullStoryClient({ ...clientOptions(config), baseUrl: config.fullstory.url, token: config.fullstory.token });
   try {
     const result = await preflight(client, { delivery: config.roles.delivery });

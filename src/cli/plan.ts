@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import pino from 'pino';
-import { createBridge, makeLogger, type Bridge } from '../bridge.js';
+import { createBridge, makeLogger, openStore, type Bridge } from '../bridge.js';
 import { ConfigError, loadConfig } from '../config/load.js';
 import { applyPlan } from '../plan/apply.js';
 import { releaseHold } from '../provisioning/release.js';
@@ -114,8 +114,7 @@ function printHolds(holds: HoldRow[], format: string): void {
 export async function holds(args: string[]): Promise<number> {
   const { values } = parseArgs({ args, options: formatOption });
   const config = loadConfig();
-  const { Store } = await import('../store/store.js');
-  const store = await Store.open({ url: config.database.url, dataDir: config.database.dataDir, ...(config.database.schema ? { pgSchema: config.database.schema } : {}) });
+  const store = await openStore(config);
   try {
     printHolds(await store.read((r) => r.guard.holds('held')), values.format!);
     return 0;

@@ -116,6 +116,11 @@ export class UsersService {
     };
   }
 
+  /** A read answered from the index: what the IdP wrote, with FullStory's copy as the last refresh saw it. */
+  private indexed(row: UserRow): UserView {
+    return this.view(row, (row.upstream ?? undefined) as FsUser | undefined);
+  }
+
   /** FullStory's call, with its failure translated and its status noted. */
   private async upstream<T>(ctx: OpContext, run: () => Promise<T>): Promise<T> {
     try {
@@ -159,7 +164,7 @@ export class UsersService {
     // Recorded in shadow mode and not applied yet: FullStory has nothing to add.
     if (indexed && this.api.links.isPending(id)) return this.view(indexed);
     // A fresh index answers alone, with FullStory's word as its last refresh saw it.
-    if (indexed && this.deps.index?.fresh()) return this.view(indexed, (indexed.upstream ?? undefined) as FsUser | undefined);
+    if (indexed && this.deps.index?.fresh()) return this.indexed(indexed);
     let fs: FsUser;
     try {
       fs = await this.upstream(ctx, () => this.api.getUser(id));
@@ -178,7 +183,7 @@ export class UsersService {
     const count = Math.min(MAX_PAGE, Math.max(0, query.count));
     const parsed = query.filter ? parseFilter(query.filter, USER_FILTER_VOCABULARY, query.anyAttribute ? () => true : filterableUserAttr) : undefined;
     if (parsed && 'terms' in parsed && !query.sortBy) return this.filtered(parsed.terms, startIndex, count);
-    // A complete index answers an import page by itself, oldest first as FullStory would.
+    // A fresh index answers an import page by itself (in id order, the same on every page).
     if (!parsed && !query.sortBy && this.deps.mode !== 'shadow' && this.deps.index?.fresh()) return this.indexPage(startIndex, count);
     // In shadow mode the IdP's users are in the index, not (yet) in FullStory.
     if (parsed || query.sortBy || this.deps.mode === 'shadow') return this.scanned(parsed && 'terms' in parsed ? parsed.terms : [], parsed && 'match' in parsed ? parsed.match : undefined, query, startIndex, count);
@@ -209,7 +214,7 @@ export class UsersService {
       this.cursors.set(startIndex + rows.length, rows[rows.length - 1]!.id);
       if (this.cursors.size > 64) this.cursors.delete(this.cursors.keys().next().value!);
     }
-    return { total, startIndex, views: rows.map((r) => this.view(r, (r.upstream ?? undefined) as FsUser | undefined)) };
+    return { total, startIndex, views: rows.map((r) => this.indexed(r)) };
   }
 
   /**
@@ -219,7 +224,7 @@ export class UsersService {
    */
   private async filtered(terms: EqTerm[], startIndex: number, count: number) {
     const { rows, total } = await this.store.read((r) => r.users.query(terms, startIndex - 1, count));
-    if (total > 0) return { total, startIndex, views: rows.map((r) => this.view(r, (r.upstream ?? undefined) as FsUser | undefined)) };
+    if (total > 0) return { total, startIndex, views: rows.map((r) => this.indexed(r)) };
     // A complete index has every FullStory user: a miss is a miss.
     if (this.deps.index?.complete()) return { total: 0, startIndex, views: [] };
     const upstreamable = terms.every((t) => t.type === undefined && this.deps.capabilities().filters.has(t.key.toLowerCase()));
@@ -383,7 +388,6 @@ export class UsersService {
       ctx.subject = row.userName;
       checkPrecondition(ctx, row.version);
       const caps = this.deps.capabilities();
-      // Without PATCH upstream: read FullStory's copy, apply, PUT the whole user.
       // Without PATCH upstream the whole user is PUT: from FullStory's copy, or the index's when it is fresh.
       const fsNow = caps.patchUsers || this.deps.index?.fresh() ? adoptedFrom : (adoptedFrom ?? (await this.upstream(ctx, () => this.api.getUser(id))));
       const before = mergeUpstream(row.resource, fsNow);
