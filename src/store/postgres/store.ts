@@ -1,4 +1,4 @@
-import { Kysely, PostgresDialect, sql } from 'kysely';
+import { Kysely, sql } from 'kysely';
 import type pg from 'pg';
 import { KeyedMutex } from '../../lib/keyed-mutex.js';
 import { migrate } from '../migrations.js';
@@ -9,6 +9,7 @@ import { PostgresGroups } from './groups.js';
 import { PostgresGuard, PostgresKv, PostgresLinks } from './guard.js';
 import { PostgresRateBudget } from './rate-budget.js';
 import { PostgresAuthFailures } from './auth-failures.js';
+import { SchemaBoundDialect } from './dialect.js';
 import { PostgresRoleSync } from './role-sync.js';
 import { PostgresUsers } from './users.js';
 
@@ -48,7 +49,7 @@ export class PostgresStore implements Store {
     // Loaded only for PostgreSQL: the embedded store never pays its memory (about 15 MB).
     const { default: postgres } = await import('pg');
     const pool = new postgres.Pool({ connectionString: url, max: 20, ...(schema ? { options: `-c search_path=${schema}` } : {}) });
-    const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+    const db = new Kysely<Database>({ dialect: new SchemaBoundDialect(pool, schema) });
     try {
       if (schema) await sql`CREATE SCHEMA IF NOT EXISTS ${sql.id(schema)}`.execute(db);
       await migrate({ db, schema });
