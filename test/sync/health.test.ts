@@ -33,3 +33,17 @@ describe('DeliveryHealth: degraded when most users fail, not when one does', () 
     expect(h.verdict(40_001)).toEqual({ degraded: false });
   });
 });
+
+describe('DeliveryHealth at scale', () => {
+  it('keeps the latest outcomes of a bounded number of users, and its counts agree with them', () => {
+    const h = new DeliveryHealth(10 * 60_000, 3, 1_000);
+    for (let i = 0; i < 100_000; i++) h.record(`u${i}`, null, i);
+    expect(h.size).toBe(1_000);
+    // The latest thousand all fail now: the counts must drop every delivered outcome they replace.
+    for (let i = 99_000; i < 100_000; i++) h.record(`u${i}`, 'ignored roles', 100_000 + i);
+    expect(h.verdict(200_000)).toMatchObject({ degraded: true, reason: 'ignored roles', failingUsers: 1_000, deliveredUsers: 0 });
+    for (let i = 0; i < 1_000; i++) h.record(`v${i}`, null, 200_000 + i);
+    expect(h.verdict(201_000)).toEqual({ degraded: false });
+    expect(h.size).toBe(1_000);
+  });
+});
