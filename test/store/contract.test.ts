@@ -72,6 +72,16 @@ describe.each(kinds)('the store contract on %s', (kind) => {
       expect((await both((r) => r.users.page('u2', 2))).map((u) => u.id)).toEqual(['u3']);
     });
 
+    it('the live users\' count (an import page\'s total) follows every commit, though read on every page', async () => {
+      const total = () => both(async (r) => (await r.users.query([], 0, 0)).total);
+      const before = await total();
+      expect(await total()).toBe(before);
+      await tx((t) => t.users.insert({ id: 'count-1', resource: user('count-1@example.com'), role: null }));
+      expect(await total()).toBe(before + 1);
+      await tx((t) => t.users.delete('count-1', false));
+      expect(await total()).toBe(before);
+    });
+
     it('query answers each index key, and their conjunction, in creation order with a true total', async () => {
       const ids = async (terms: { key: string; value: string | boolean; type?: string }[], offset = 0, limit = 10) => {
         const res = await both((r) => r.users.query(terms as never, offset, limit));

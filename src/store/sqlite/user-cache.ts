@@ -26,6 +26,8 @@ function deepFreeze<T>(value: T): T {
  */
 export class UserRowCache {
   private readonly rows = new Map<string, UserRow>();
+  /** How many live users there are, as last counted (an import asks on every page). */
+  private live: number | undefined;
   private version: unknown;
   private nextCheck = 0;
 
@@ -47,7 +49,7 @@ export class UserRowCache {
     const version = this.dataVersion();
     if (version !== this.version) {
       this.version = version;
-      this.rows.clear();
+      this.clear();
     }
   }
 
@@ -57,7 +59,15 @@ export class UserRowCache {
     return row;
   }
 
+  /** The live users' count, counted again only after a commit. */
+  liveCount(count: () => number): number {
+    const now = performance.now();
+    if (now >= this.nextCheck) this.check(now);
+    return (this.live ??= count());
+  }
+
   clear(): void {
     this.rows.clear();
+    this.live = undefined;
   }
 }

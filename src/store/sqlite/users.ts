@@ -110,11 +110,18 @@ export class SqliteUsers implements UserWrites {
       return { rows, total: rows.length };
     }
     const [filter, params] = where(terms);
+    // The total an import asks for on every page: a count of the whole table, kept until a commit.
+    if (terms.length === 0 && limit === 0) return { rows: [], total: this.countLive(filter) };
     const rows = limit > 0 ? this.select<UsersTable>(`select * from "users"${filter} order by "created_at", "id" limit ? offset ?`, ...params, limit, offset).map(toUserRow) : [];
     // A first page that is not full holds every match: no count needed (the common lookup).
     if (offset === 0 && rows.length < limit) return { rows, total: rows.length };
     const [count] = this.select<{ n: number }>(`select count(*) as "n" from "users"${filter}`, ...params);
     return { rows, total: Number(count!.n) };
+  }
+
+  private countLive(filter: string): number {
+    const count = () => Number(this.select<{ n: number }>(`select count(*) as "n" from "users"${filter}`)[0]!.n);
+    return this.cache ? this.cache.liveCount(count) : count();
   }
 
   async rolesOf(ids: readonly string[]): Promise<Map<string, string | null>> {
