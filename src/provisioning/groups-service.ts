@@ -120,10 +120,10 @@ export class GroupsService {
     return result;
   }
 
-  async replace(id: string, body: unknown, ctx: OpContext = {}): Promise<GroupView> {
+  async replace(id: string, body: unknown, ctx: OpContext = {}, withMembers = true): Promise<GroupView> {
     const input = normaliseGroup(body);
     const changes: GroupChange[] = [{ kind: 'displayName', value: input.displayName }, { kind: 'externalId', value: input.externalId }, { kind: 'replace', ids: input.members, displays: input.displays }];
-    return this.apply(id, changes, ctx, input.extra);
+    return this.apply(id, changes, ctx, input.extra, withMembers);
   }
 
   /**

@@ -71,6 +71,23 @@ describe.each(dbs)('groups on %s', (db) => {
     expect((await t.req('DELETE', `${G}/${id}`)).status).toBe(404);
   });
 
+  it('a POST or PUT answers as a GET would with the same attributes or excludedAttributes, the change made either way', async () => {
+    const [a, b] = [await user('proj.g1'), await user('proj.g2')];
+    const created = await t.req('POST', `${G}?excludedAttributes=members`, { schemas: [GROUP_SCHEMA], displayName: 'Projected', members: [{ value: a }] });
+    expect(created.status).toBe(201);
+    expect(created.body).not.toHaveProperty('members');
+    expect(created.body).toMatchObject({ id: expect.any(String), displayName: 'Projected' });
+    const id = created.body.id;
+    const put = await t.req('PUT', `${G}/${id}?excludedAttributes=members`, { schemas: [GROUP_SCHEMA], displayName: 'Projected', members: [{ value: a }, { value: b }] });
+    expect(put.status).toBe(200);
+    expect(put.body).not.toHaveProperty('members');
+    expect(await members(id)).toEqual([a, b].sort());
+    const only = await t.req('PUT', `${G}/${id}?attributes=displayName`, { schemas: [GROUP_SCHEMA], displayName: 'Projected', members: [{ value: b }] });
+    expect(Object.keys(only.body).sort()).toEqual(['displayName', 'id', 'schemas']);
+    const whole = await t.req('PUT', `${G}/${id}`, { schemas: [GROUP_SCHEMA], displayName: 'Projected', members: [{ value: a }] });
+    expect(whole.body.members.map((m: { value: string }) => m.value)).toEqual([a]);
+  });
+
   it("Entra's group sequence: lookup without members, capitalised ops, Remove with a value list, several changes in one PATCH, re-adding a member is a no-op", async () => {
     const [a, b, c] = [await user('entra.g1'), await user('entra.g2'), await user('entra.g3')];
     const created = await t.req('POST', G, {

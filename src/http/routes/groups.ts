@@ -26,15 +26,19 @@ export default async function groupsRoutes(app: FastifyInstance) {
     return sendScim(reply, project(renderGroup(view, baseUrl(req)), q.attributes, q.excludedAttributes));
   });
 
+  // A write answers with the resource, projected as a GET would be (RFC 7644 §3.9).
   app.post('/Groups', async (req, reply) => {
+    const q = scimQuery(req);
     const view = await groups.create(req.body, req.opCtx);
     req.resourceId = view.id;
-    return sendScim(reply, renderGroup(view, baseUrl(req)), 201);
+    return sendScim(reply, project(renderGroup(view, baseUrl(req)), q.attributes, q.excludedAttributes), 201);
   });
 
   app.put<IdParams>('/Groups/:id', async (req, reply) => {
-    const view = await groups.replace(req.params.id, req.body, req.opCtx);
-    return sendScim(reply, renderGroup(view, baseUrl(req)));
+    const q = scimQuery(req);
+    // A replace of 100,000 members need not build them again for an answer that leaves them out.
+    const view = await groups.replace(req.params.id, req.body, req.opCtx, wantsMembers(q.attributes, q.excludedAttributes));
+    return sendScim(reply, project(renderGroup(view, baseUrl(req)), q.attributes, q.excludedAttributes));
   });
 
   app.patch<IdParams>('/Groups/:id', async (req, reply) => {
