@@ -112,6 +112,17 @@ export class SandboxState {
     return new Map([...this.users.values()].map((u) => [u, this.roleOf(u, membership)]));
   }
 
+  /** How many users hold each role, with nothing built per user (a benchmark polls it at 100,000 users). */
+  roleCounts(): Record<string, number> {
+    const membership = this.profile().roleDelivery === 'roles-attribute' ? undefined : this.roleGroupMembership();
+    const counts: Record<string, number> = {};
+    for (const u of this.users.values()) {
+      const role = this.roleOf(u, membership);
+      counts[role] = (counts[role] ?? 0) + 1;
+    }
+    return counts;
+  }
+
   render(user: SbUser, location: string): Body {
     const p = this.profile();
     return {
