@@ -145,6 +145,7 @@ export async function createBridge(config: Config, opts: BridgeOptions = {}): Pr
       groups: new GroupsService({ store, policy, kick, guard, lastAdmin }),
       mode: config.bridge.mode,
       pendingPlan: () => links.pendingCount,
+      index: () => index.status(),
       ...banner(config, target),
     };
     const app = await buildServer(config, logger, deps);

@@ -35,6 +35,8 @@ export interface AppDeps {
   mode: 'live' | 'shadow';
   /** Users recorded in shadow mode that FullStory does not hold yet (a plan is pending). */
   pendingPlan: () => number;
+  /** Whether the index holds every FullStory user, and as of when (null: no refresh yet, or refresh off). */
+  index: () => { complete: boolean; refreshedAt: string | null };
 }
 
 declare module 'fastify' {

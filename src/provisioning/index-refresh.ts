@@ -45,6 +45,11 @@ export class IndexRefresh {
     return this.enabled && now - this.refreshedAt <= this.deps.freshnessMs * 2;
   }
 
+  /** For /readyz: complete or not, and the last refresh this process knows of. */
+  status(now = Date.now()): { complete: boolean; refreshedAt: string | null } {
+    return { complete: this.complete(now), refreshedAt: this.refreshedAt > 0 ? new Date(this.refreshedAt).toISOString() : null };
+  }
+
   /** The index may answer a read alone. */
   fresh(now = Date.now()): boolean {
     return this.enabled && now - this.refreshedAt <= this.deps.freshnessMs;

@@ -98,3 +98,21 @@ describe.each(dbs.flatMap((db) => profiles.map((profile) => [db, profile] as con
     expect([...t.sandbox.state.users.values()].filter((u) => u.userName === 'made.in.fs@okta.local')).toHaveLength(1);
   });
 });
+
+describe('the index in /readyz', () => {
+  it('says the index is complete, and since when, once the startup import is done; never while the refresh is off', async () => {
+    const off = await startTestBridge({ config: { index: { freshnessSeconds: 0 } } });
+    const on = await startTestBridge({ config: { index: { freshnessSeconds: 600 } } });
+    try {
+      const readyz = async (t: TestBridge) => JSON.parse((await t.bridge.app.inject({ method: 'GET', url: '/readyz' })).body).index;
+      await eventually(() => on.logs().includes('index refreshed from FullStory'), 'the startup import');
+      const shown = await readyz(on);
+      expect(shown.complete).toBe(true);
+      expect(Date.now() - Date.parse(shown.refreshedAt)).toBeLessThan(60_000);
+      expect(await readyz(off)).toEqual({ complete: false, refreshedAt: null });
+    } finally {
+      await off.close();
+      await on.close();
+    }
+  });
+});

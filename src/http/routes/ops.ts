@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 
 /** For ops, at the root, no auth, out of the access log. */
 export default async function opsRoutes(app: FastifyInstance) {
-  const { store, readiness, metrics, roleDelivery, mode, pendingPlan } = app.deps;
+  const { store, readiness, metrics, roleDelivery, mode, pendingPlan, index } = app.deps;
   const quiet = { logLevel: 'silent' as const };
 
   app.get('/healthz', quiet, async (_req, reply) => reply.type('application/json').send('{"status":"ok"}'));
@@ -41,6 +41,7 @@ export default async function opsRoutes(app: FastifyInstance) {
       lastPreflightAt: readiness.checkedAt ?? null,
       roleDelivery: { mode: roles.delivery.delivery ?? 'undecided', why: roles.delivery.why },
       roleSync,
+      index: index(),
       ...(readiness.extra ? await readiness.extra() : {}),
     };
     return reply.code(ready ? 200 : 503).type('application/json').send(JSON.stringify(body));
