@@ -70,61 +70,99 @@ export class RoleSyncWorker {
   }
 
   private async run(): Promise<void> {
-    const { store, logger, delivery } = this.opts;
     while (this.running) {
-      let items: RoleSyncItem[] = [];
-      try {
-        this.kicked = false;
-        // Read per claim: an adaptive delivery may have changed its way since the last.
-        const batch = delivery.batched ? GROUP_BATCH : this.opts.concurrency * 4;
-        items = await store.transaction((tx) => tx.roleSync.claim(this.id, batch, this.opts.claimTtlMs));
-      } catch (err) {
-        logger.error({ err }, 'role sync: could not claim work');
-      }
-      if (items.length === 0) {
-        if (!this.kicked) await this.sleep(this.opts.pollMs);
-        continue;
-      }
-      await this.process(items);
+      this.kicked = false;
+      // Read per round: an adaptive delivery may have changed its way since the last.
+      const found = this.opts.delivery.batched ? await this.batchRound() : await this.laneRound();
+      if (!found && !this.kicked) await this.sleep(this.opts.pollMs);
     }
   }
 
-  private async process(items: RoleSyncItem[]): Promise<void> {
-    const { store, delivery, logger, concurrency } = this.opts;
+  private async claim(limit: number): Promise<RoleSyncItem[]> {
+    try {
+      return await this.opts.store.transaction((tx) => tx.roleSync.claim(this.id, limit, this.opts.claimTtlMs));
+    } catch (err) {
+      this.opts.logger.error({ err }, 'role sync: could not claim work');
+      return [];
+    }
+  }
+
+  /** Role groups: a claim of up to GROUP_BATCH rows, delivered as one batch. */
+  private async batchRound(): Promise<boolean> {
+    const items = await this.claim(GROUP_BATCH);
+    if (items.length === 0) return false;
+    const results = await this.opts.delivery.deliver(items.map((i) => ({ userId: i.userId, role: i.desiredRole })));
     let failed = 0;
-    // Deliveries run `concurrency` at a time; the rate budget paces them.
-    const slices: RoleSyncItem[][] = [];
-    const per = delivery.batched ? items.length : 1;
-    for (let i = 0; i < items.length; i += per) slices.push(items.slice(i, i + per));
-    let next = 0;
+    for (const item of items) if (!(await this.record(item, results.get(item.userId) ?? null))) failed++;
+    this.opts.onApplied?.(items.length - failed, failed);
+    return true;
+  }
+
+  /**
+   * One write per user: `concurrency` lanes take rows from a queue that is claimed again
+   * while the lanes still have work, so none waits for the slowest of a batch or for the
+   * next claim (at 2,000 writes a second the gaps cost a tenth of the time). Returns when
+   * the outbox has nothing due, or delivery turned batched.
+   */
+  private async laneRound(): Promise<boolean> {
+    const { concurrency, delivery } = this.opts;
+    const queue: RoleSyncItem[] = [];
+    let refill: Promise<boolean> | undefined;
+    let dry = false;
+    let any = false;
+    const claimMore = () =>
+      (refill ??= this.claim(concurrency * 4).then((items) => {
+        refill = undefined;
+        queue.push(...items);
+        if (items.length === 0) dry = true;
+        return items.length > 0;
+      }));
     const lane = async () => {
-      while (next < slices.length) {
-        const slice = slices[next++]!;
-        const results = await delivery.deliver(slice.map((i) => ({ userId: i.userId, role: i.desiredRole })));
-        for (const item of slice) {
-          const err = results.get(item.userId) ?? null;
-          try {
-            if (!err) {
-              await store.transaction((tx) => tx.roleSync.complete(this.id, item));
-              this.opts.onOutcome?.(item, null);
-            } else if (err instanceof UpstreamError && err.status === 404) {
-              logger.warn({ userId: item.userId }, 'role sync: user no longer exists in FullStory; dropping');
-              await store.transaction((tx) => tx.roleSync.complete(this.id, item));
-            } else {
-              failed++;
-              const why = failureText(err);
-              logger.warn({ userId: item.userId, role: item.desiredRole, attempts: item.attempts + 1, err: why }, 'role sync: delivery failed; will retry');
-              await store.transaction((tx) => tx.roleSync.fail(this.id, item, why, new Date(Date.now() + retryDelayMs(item.attempts, err))));
-              this.opts.onOutcome?.(item, why);
-            }
-          } catch (dbErr) {
-            logger.error({ err: dbErr }, 'role sync: could not record the outcome; the claim will expire and be retried');
-          }
+      while (this.running && !delivery.batched) {
+        if (queue.length <= concurrency && !dry) void claimMore();
+        const item = queue.shift();
+        if (!item) {
+          if (dry || !(await claimMore())) return;
+          continue;
         }
+        any = true;
+        const results = await delivery.deliver([{ userId: item.userId, role: item.desiredRole }]);
+        // The lane writes on while the outcome commits: the row stays claimed until then,
+        // and a write whose outcome was lost to a crash is only repeated.
+        const recorded = this.record(item, results.get(item.userId) ?? null).then((ok) => {
+          recording.delete(recorded);
+          this.opts.onApplied?.(ok ? 1 : 0, ok ? 0 : 1);
+        });
+        recording.add(recorded);
       }
     };
-    await Promise.all(Array.from({ length: Math.min(concurrency, slices.length) }, lane));
-    this.opts.onApplied?.(items.length - failed, failed);
+    const recording = new Set<Promise<void>>();
+    await Promise.all(Array.from({ length: concurrency }, lane));
+    await Promise.all([refill, ...recording]);
+    // Claimed and not started (stopping, or delivery turned batched): handed back at once.
+    if (queue.length > 0) await this.opts.store.transaction((tx) => tx.roleSync.release(this.id, queue.map((i) => i.userId))).catch(() => undefined);
+    return any;
+  }
+
+  /** Keeps the outcome in the outbox; false when the delivery failed (the user gone from FullStory is done). */
+  private async record(item: RoleSyncItem, err: Error | null): Promise<boolean> {
+    const { store, logger } = this.opts;
+    const gone = err instanceof UpstreamError && err.status === 404;
+    try {
+      if (!err || gone) {
+        if (gone) logger.warn({ userId: item.userId }, 'role sync: user no longer exists in FullStory; dropping');
+        await store.transaction((tx) => tx.roleSync.complete(this.id, item));
+        if (!err) this.opts.onOutcome?.(item, null);
+      } else {
+        const why = failureText(err);
+        logger.warn({ userId: item.userId, role: item.desiredRole, attempts: item.attempts + 1, err: why }, 'role sync: delivery failed; will retry');
+        await store.transaction((tx) => tx.roleSync.fail(this.id, item, why, new Date(Date.now() + retryDelayMs(item.attempts, err))));
+        this.opts.onOutcome?.(item, why);
+      }
+    } catch (dbErr) {
+      logger.error({ err: dbErr }, 'role sync: could not record the outcome; the claim will expire and be retried');
+    }
+    return !err || gone;
   }
 
   private sleep(ms: number): Promise<void> {
