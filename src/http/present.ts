@@ -8,11 +8,20 @@ import type { JsonObject } from '../scim/values.js';
 export const BASE_PATH = '/scim/v2';
 
 /** Answers with a SCIM document; a 201 also says where the new resource lives; a resource carries its version as an ETag. */
-export function sendScim(reply: FastifyReply, body: JsonObject, status = 200): FastifyReply {
+export function sendScim(reply: FastifyReply, body: JsonObject, status = 200, shown: JsonObject = body): FastifyReply {
   if (status === 201) reply.header('location', (body.meta as { location: string }).location);
   const version = (body.meta as { version?: unknown } | undefined)?.version;
   if (typeof version === 'string') reply.header('etag', version);
-  return reply.code(status).type(SCIM_CONTENT_TYPE).send(JSON.stringify(body));
+  return reply.code(status).type(SCIM_CONTENT_TYPE).send(JSON.stringify(shown));
+}
+
+/**
+ * A resource, as asked for by `attributes`/`excludedAttributes` (on reads and writes
+ * alike, RFC 7644 §3.9); Location and ETag come from the whole resource, so leaving
+ * `meta` out of the body does not lose them.
+ */
+export function sendResource(reply: FastifyReply, body: JsonObject, q: { attributes?: string | undefined; excludedAttributes?: string | undefined }, status = 200): FastifyReply {
+  return sendScim(reply, body, status, project(body, q.attributes, q.excludedAttributes));
 }
 
 export function baseUrl(req: FastifyRequest): string {

@@ -32,6 +32,24 @@ describe.each(dbs)('users on %s', (db) => {
     expect(t.sandbox.state.users.has(res.body.id)).toBe(true);
   });
 
+  it('a POST, PUT or PATCH answers as a GET would with the same attributes or excludedAttributes; Location and ETag stay when meta is left out', async () => {
+    const created = await t.req('POST', `${U}?attributes=userName`, oktaUser('projected@okta.local'));
+    expect(created.status).toBe(201);
+    expect(Object.keys(created.body).sort()).toEqual(['id', 'schemas', 'userName']);
+    expect(created.headers.location).toMatch(new RegExp(`/Users/${created.body.id}$`));
+    expect(created.headers.etag).toMatch(/^W\//);
+    const id = created.body.id;
+    const put = await t.req('PUT', `${U}/${id}?excludedAttributes=meta,emails`, { ...oktaUser('projected@okta.local'), displayName: 'Projected' });
+    expect(put.status).toBe(200);
+    expect(put.body).toMatchObject({ id, displayName: 'Projected' });
+    expect(put.body).not.toHaveProperty('meta');
+    expect(put.body).not.toHaveProperty('emails');
+    expect(put.headers.etag).toMatch(/^W\//);
+    const patched = await t.req('PATCH', `${U}/${id}?attributes=active`, { schemas: [PATCH_OP], Operations: [{ op: 'replace', value: { active: false } }] });
+    expect(Object.keys(patched.body).sort()).toEqual(['active', 'id', 'schemas']);
+    expect((await t.req('GET', `${U}/${id}`)).body).toMatchObject({ displayName: 'Projected', active: false });
+  });
+
   it('locations follow the public address a trusted proxy forwards, and only then', async () => {
     const proxied = await startTestBridge({ db, config: { server: { trustProxy: true } } });
     try {

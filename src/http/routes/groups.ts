@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { asksForMembers, baseUrl, listResponse, project, renderGroup, sendScim, wantsMembers } from '../present.js';
+import { asksForMembers, baseUrl, listResponse, project, renderGroup, sendResource, sendScim, wantsMembers } from '../present.js';
 import { etagOf, notModified } from '../etag.js';
 import { listQuery, scimQuery, searchQuery, type ScimQuery } from '../query.js';
 import type { FastifyReply, FastifyRequest } from 'fastify';
@@ -23,7 +23,7 @@ export default async function groupsRoutes(app: FastifyInstance) {
     const q = scimQuery(req);
     const view = await groups.get(req.params.id, wantsMembers(q.attributes, q.excludedAttributes));
     if (notModified(req, view.version)) return reply.code(304).header('etag', etagOf(view.version)).send();
-    return sendScim(reply, project(renderGroup(view, baseUrl(req)), q.attributes, q.excludedAttributes));
+    return sendResource(reply, renderGroup(view, baseUrl(req)), q);
   });
 
   // A write answers with the resource, projected as a GET would be (RFC 7644 §3.9).
@@ -31,20 +31,20 @@ export default async function groupsRoutes(app: FastifyInstance) {
     const q = scimQuery(req);
     const view = await groups.create(req.body, req.opCtx);
     req.resourceId = view.id;
-    return sendScim(reply, project(renderGroup(view, baseUrl(req)), q.attributes, q.excludedAttributes), 201);
+    return sendResource(reply, renderGroup(view, baseUrl(req)), q, 201);
   });
 
   app.put<IdParams>('/Groups/:id', async (req, reply) => {
     const q = scimQuery(req);
     // A replace of 100,000 members need not build them again for an answer that leaves them out.
     const view = await groups.replace(req.params.id, req.body, req.opCtx, wantsMembers(q.attributes, q.excludedAttributes));
-    return sendScim(reply, project(renderGroup(view, baseUrl(req)), q.attributes, q.excludedAttributes));
+    return sendResource(reply, renderGroup(view, baseUrl(req)), q);
   });
 
   app.patch<IdParams>('/Groups/:id', async (req, reply) => {
     const q = scimQuery(req);
     const view = await groups.patch(req.params.id, req.body, req.opCtx, asksForMembers(q.attributes));
-    return sendScim(reply, project(renderGroup(view, baseUrl(req)), q.attributes, q.excludedAttributes));
+    return sendResource(reply, renderGroup(view, baseUrl(req)), q);
   });
 
   app.delete<IdParams>('/Groups/:id', async (req, reply) => {

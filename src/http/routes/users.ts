@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { baseUrl, listResponse, project, renderUser, sendScim } from '../present.js';
+import { baseUrl, listResponse, project, renderUser, sendResource, sendScim } from '../present.js';
 import { etagOf, notModified } from '../etag.js';
 import { listQuery, scimQuery, searchQuery, type ScimQuery } from '../query.js';
 import type { FastifyReply, FastifyRequest } from 'fastify';
@@ -24,24 +24,24 @@ export default async function usersRoutes(app: FastifyInstance) {
     const q = scimQuery(req);
     const view = await users.get(req.params.id);
     if (notModified(req, view.version)) return reply.code(304).header('etag', etagOf(view.version)).send();
-    return sendScim(reply, project(renderUser(view, baseUrl(req)), q.attributes, q.excludedAttributes));
+    return sendResource(reply, renderUser(view, baseUrl(req)), q);
   });
+
+  // A write answers with the resource, projected as a GET would be (RFC 7644 §3.9).
+  const answer = (req: FastifyRequest, reply: FastifyReply, view: Parameters<typeof renderUser>[0], status?: number) => {
+    const q = scimQuery(req);
+    return sendResource(reply, renderUser(view, baseUrl(req)), q, status);
+  };
 
   app.post('/Users', async (req, reply) => {
     const view = await users.create(req.body, req.opCtx);
     req.resourceId = view.id;
-    return sendScim(reply, renderUser(view, baseUrl(req)), 201);
+    return answer(req, reply, view, 201);
   });
 
-  app.put<IdParams>('/Users/:id', async (req, reply) => {
-    const view = await users.replace(req.params.id, req.body, req.opCtx);
-    return sendScim(reply, renderUser(view, baseUrl(req)));
-  });
+  app.put<IdParams>('/Users/:id', async (req, reply) => answer(req, reply, await users.replace(req.params.id, req.body, req.opCtx)));
 
-  app.patch<IdParams>('/Users/:id', async (req, reply) => {
-    const view = await users.patch(req.params.id, req.body, req.opCtx);
-    return sendScim(reply, renderUser(view, baseUrl(req)));
-  });
+  app.patch<IdParams>('/Users/:id', async (req, reply) => answer(req, reply, await users.patch(req.params.id, req.body, req.opCtx)));
 
   app.delete<IdParams>('/Users/:id', async (req, reply) => {
     await users.delete(req.params.id, req.opCtx);
