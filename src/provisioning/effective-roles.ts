@@ -10,21 +10,36 @@ export interface Guarded {
   adminsRemain: boolean;
 }
 
+/** Users whose rows are read at once: a 100,000-member replace reads them a slice at a time. */
+const CHUNK = 5_000;
+
 /**
  * Recomputes the effective role of the given users inside the caller's transaction and
  * writes the ones that changed to the outbox; a demotion the guard holds is recorded as
  * the bridge's role but not sent. Returns how many changed.
  */
 export async function recomputeRoles(tx: Repos, policy: RolePolicy, userIds: Iterable<string>, guarded?: Guarded): Promise<number> {
-  const ids = [...new Set(userIds)];
+  // In id order, a slice at a time: transactions that share users lock them in one order.
+  const ids = [...new Set(userIds)].sort();
   if (ids.length === 0) return 0;
+  const changed = new Map<string, string | null>();
+  const current = new Map<string, string | null>();
+  for (let i = 0; i < ids.length; i += CHUNK) await desiredRoles(tx, policy, ids.slice(i, i + CHUNK), changed, current);
+  if (changed.size === 0) return 0;
+  await tx.users.setRoles(changed);
+  const held = guarded ? await holdDemotions(tx, guarded, current, changed) : new Set<string>();
+  const sent = new Map([...changed].filter(([id]) => !held.has(id)));
+  if (sent.size > 0) await tx.roleSync.enqueue(sent as Map<string, string>);
+  return sent.size;
+}
+
+/** Adds to `changed` the users of `ids` whose role moves, with their role before it in `current`. */
+async function desiredRoles(tx: Repos, policy: RolePolicy, ids: string[], changed: Map<string, string | null>, current: Map<string, string | null>): Promise<void> {
   // Two transactions on different groups may touch one user: the second waits here and
   // then reads memberships the first committed, so neither writes a stale role.
   await tx.users.lockForUpdate(ids);
   const ranks = await tx.groups.bestRanks(ids);
-  const current = await tx.users.rolesOf(ids);
-  const changed = new Map<string, string | null>();
-  for (const [id, role] of current) {
+  for (const [id, role] of await tx.users.rolesOf(ids)) {
     // A teammate adopted from FullStory (role null) in no mapped group is not the bridge's
     // to manage: the default role is not imposed on them (it would demote an admin).
     if (role === null && !ranks.has(id)) continue;
@@ -32,13 +47,8 @@ export async function recomputeRoles(tx: Repos, policy: RolePolicy, userIds: Ite
     // "unchanged" (null) never overrides a role the bridge already asked for.
     if (desired === null || desired === role) continue;
     changed.set(id, desired);
+    current.set(id, role);
   }
-  if (changed.size === 0) return 0;
-  await tx.users.setRoles(changed);
-  const held = guarded ? await holdDemotions(tx, guarded, current, changed) : new Set<string>();
-  const sent = new Map([...changed].filter(([id]) => !held.has(id)));
-  if (sent.size > 0) await tx.roleSync.enqueue(sent as Map<string, string>);
-  return sent.size;
 }
 
 async function holdDemotions(tx: Repos, { guard, tokenName, adminsRemain }: Guarded, current: Map<string, string | null>, changed: Map<string, string | null>): Promise<Set<string>> {
