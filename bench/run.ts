@@ -636,8 +636,10 @@ async function scaleMode() {
   report(`  store on disk ${s.storeMb.toFixed(0)} MB; bridge RSS idle ${s.idleRssMb.toFixed(0)} MB, peak during import ${s.importPeakRssMb.toFixed(0)} MB, peak while propagating ${s.propagationPeakRssMb.toFixed(0)} MB (goal 150 MB)`);
   const file = join(ROOT, 'bench/results/latest.json');
   const latest = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
-  writeFileSync(file, `${JSON.stringify({ ...latest, scale: { at: new Date().toISOString(), ...s } }, null, 2)}\n`);
-  report('Merged into bench/results/latest.json as "scale"');
+  const merged = { ...latest, scale: { at: new Date().toISOString(), ...s } };
+  writeFileSync(file, `${JSON.stringify(merged, null, 2)}\n`);
+  writeReadmeTable(merged as never);
+  report('Merged into bench/results/latest.json as "scale", and the README table from it');
 }
 
 main().then(
