@@ -23,18 +23,19 @@ export async function recomputeRoles(tx: Repos, policy: RolePolicy, userIds: Ite
   const ids = [...new Set(userIds)].sort();
   if (ids.length === 0) return 0;
   const changed = new Map<string, string | null>();
-  const current = new Map<string, string | null>();
+  // The roles before are only asked for by the guard.
+  const current = guarded ? new Map<string, string | null>() : undefined;
   for (let i = 0; i < ids.length; i += CHUNK) await desiredRoles(tx, policy, ids.slice(i, i + CHUNK), changed, current);
   if (changed.size === 0) return 0;
   await tx.users.setRoles(changed);
-  const held = guarded ? await holdDemotions(tx, guarded, current, changed) : new Set<string>();
-  const sent = new Map([...changed].filter(([id]) => !held.has(id)));
+  const held = guarded && current ? await holdDemotions(tx, guarded, current, changed) : new Set<string>();
+  const sent = held.size === 0 ? changed : new Map([...changed].filter(([id]) => !held.has(id)));
   if (sent.size > 0) await tx.roleSync.enqueue(sent as Map<string, string>);
   return sent.size;
 }
 
 /** Adds to `changed` the users of `ids` whose role moves, with their role before it in `current`. */
-async function desiredRoles(tx: Repos, policy: RolePolicy, ids: string[], changed: Map<string, string | null>, current: Map<string, string | null>): Promise<void> {
+async function desiredRoles(tx: Repos, policy: RolePolicy, ids: string[], changed: Map<string, string | null>, current?: Map<string, string | null>): Promise<void> {
   // Two transactions on different groups may touch one user: the second waits here and
   // then reads memberships the first committed, so neither writes a stale role.
   await tx.users.lockForUpdate(ids);
@@ -47,7 +48,7 @@ async function desiredRoles(tx: Repos, policy: RolePolicy, ids: string[], change
     // "unchanged" (null) never overrides a role the bridge already asked for.
     if (desired === null || desired === role) continue;
     changed.set(id, desired);
-    current.set(id, role);
+    current?.set(id, role);
   }
 }
 

@@ -39,7 +39,8 @@ export function memberIds(value: Json, where = 'members'): string[] {
 
 /** Member ids, deduplicated, and the `display` each was sent with (type and $ref follow from the id). */
 export function memberRefs(value: Json, where = 'members'): { ids: string[]; displays: Map<string, string> } {
-  const list = Array.isArray(value) ? value : [value];
+  // `null` means "not set" (Entra): a null member, or a null display, is left out.
+  const list = (Array.isArray(value) ? value : [value]).filter((m) => m !== null);
   const displays = new Map<string, string>();
   const ids = list.map((m, i) => {
     const field = (name: string) => (isObject(m) ? Object.entries(m).find(([k]) => k.toLowerCase() === name)?.[1] : undefined);
@@ -59,11 +60,12 @@ export function normaliseGroup(input: unknown): GroupInput {
   if (schemas !== undefined && (!Array.isArray(schemas) || !schemas.some((s) => typeof s === 'string' && s.toLowerCase() === SCHEMA.group.toLowerCase()))) {
     throw badRequest(`"schemas" must include ${SCHEMA.group}`, 'invalidSyntax');
   }
-  const body = dropNulls(input);
   const out: GroupInput = { displayName: '', externalId: null, members: [], displays: new Map(), extra: {} };
-  for (const [key, value] of Object.entries(body)) {
+  for (const [key, raw] of Object.entries(input)) {
     const lower = key.toLowerCase();
-    if (IGNORED.has(lower)) continue;
+    if (raw === null || IGNORED.has(lower)) continue;
+    // Members are read where they lie (memberRefs skips their nulls): a copy of 100,000 of them would only be garbage.
+    const value = lower === 'members' ? raw : dropNulls(raw);
     if (lower === 'displayname') {
       if (typeof value !== 'string') throw badRequest('"displayName" must be a string');
       out.displayName = value;

@@ -67,6 +67,13 @@ describe('groups, normalised and patched', () => {
     });
   });
 
+  it("nulls mean not set (Entra): a null member, a null display or $ref, a null externalId are left out, not refused", () => {
+    const g = normaliseGroup({ schemas: ['urn:ietf:params:scim:schemas:core:2.0:Group'], displayName: 'G', externalId: null, members: [null, { value: 'u1', display: null, $ref: null }, { value: 'u2', display: 'B' }] });
+    expect(g).toMatchObject({ displayName: 'G', externalId: null, members: ['u1', 'u2'] });
+    expect([...g.displays]).toEqual([['u2', 'B']]);
+    expect(() => normaliseGroup({ displayName: 'G', members: [{ value: null }] })).toThrow(/needs a "value"/);
+  });
+
   it("Okta's add and filtered remove, and Entra's pathless rename, become member and name changes", () => {
     const ops = parsePatchBody({ Operations: [{ op: 'add', path: 'members', value: [{ value: 'u2' }] }, { op: 'remove', path: 'members[value eq "u1"]' }, { op: 'replace', path: 'displayName', value: 'H' }] });
     expect(groupChanges(ops, 'g1')).toEqual([{ kind: 'add', ids: ['u2'], displays: new Map() }, { kind: 'remove', ids: ['u1'] }, { kind: 'displayName', value: 'H' }]);
