@@ -252,10 +252,21 @@ function sharedBudget(store: Store, config: Config): TokenSource | undefined {
 }
 
 /** After a restart or a mapping change: every group's role from its name, every user's role again. */
+/**
+ * Every user's role again, when the role mapping differs from the one the store last
+ * reconciled with: otherwise each change already recomputed whom it touched, and reading
+ * every user at each start (100,000 of them) would only cost memory and time.
+ */
 async function reconcileOnStart(store: Store, policy: RolePolicy, logger: Logger): Promise<void> {
-  const changed = await store.transaction((tx) => reconcileAllRoles(tx, policy));
+  const changed = await store.transaction(async (tx) => {
+    if ((await tx.kv.get(MAPPING_KEY)) === policy.fingerprint) return 0;
+    const n = await reconcileAllRoles(tx, policy);
+    await tx.kv.set(MAPPING_KEY, policy.fingerprint);
+    return n;
+  });
   if (changed > 0) logger.info({ users: changed }, 'role mapping changed: role updates queued');
 }
+const MAPPING_KEY = 'roles.mapping';
 
 /** In place: the auth plugin reads this array on every request. */
 function reload(tokens: AppDeps['tokens'], next: Config, ops: AppDeps['opsTokens']): string[] {

@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { SMALL_GROUP } from '../../src/provisioning/groups-service.js';
 import { fromUpstream } from '../../src/provisioning/user-mapping.js';
 import { startSandbox } from '../../src/sandbox/server.js';
-import { eventually, G, GROUP_SCHEMA, oktaUser, PATCH_OP, postgresAvailable, startTestBridge, tempSchema, U, type TestBridge } from '../helpers/bridge.js';
+import { Store } from '../../src/store/store.js';
+import { eventually, G, GROUP_SCHEMA, oktaUser, PATCH_OP, PG_URL, postgresAvailable, startTestBridge, tempSchema, U, type TestBridge } from '../helpers/bridge.js';
 
 const dbs = (await postgresAvailable()) ? (['sqlite', 'postgres'] as const) : (['sqlite'] as const);
 
@@ -236,7 +237,7 @@ describe.each(dbs)('groups on %s', (db) => {
     expect(roleOf('renamed.member')).toBe('standard');
   });
 
-  it('a restart with a changed mapping re-maps members, and a teammate adopted from FullStory keeps its own role', async () => {
+  it('a restart with a changed mapping re-maps members, and a teammate adopted from FullStory keeps its own role; with the same mapping it reads no role again', async () => {
     const sandbox = await startSandbox({ patch: { rateLimit: null } });
     const schema = db === 'postgres' ? await tempSchema() : undefined;
     const where: { pgSchema?: string; dataDir?: string } = schema ? { pgSchema: schema.schema } : { dataDir: mkdtempSync(join(tmpdir(), 'fsb-restart-')) };
@@ -249,6 +250,17 @@ describe.each(dbs)('groups on %s', (db) => {
       await before.req('POST', G, { schemas: [GROUP_SCHEMA], displayName: 'Support', members: [{ value: member }] });
       await eventually(() => sandbox.roles().get('member@example.com') === 'explorer', 'explorer before the restart');
       await before.close();
+      // A role the store holds that the mapping would not give: only a reconcile would move it.
+      const raw = await Store.open(where.dataDir ? { dataDir: where.dataDir } : { url: PG_URL, dataDir: ':memory:', pgSchema: where.pgSchema! });
+      await raw.transaction((tx) => tx.users.setRoles(new Map([[member, 'architect']])));
+      await raw.close();
+      const same = await boot({ support: 'explorer' });
+      try {
+        expect((await same.bridge.deps.store.read((r) => r.users.rolesOf([member]))).get(member)).toBe('architect');
+        expect((await same.bridge.deps.store.read((r) => r.roleSync.stats())).backlog).toBe(0);
+      } finally {
+        await same.close();
+      }
       const after = await boot({ Support: 'guest' });
       try {
         await eventually(() => sandbox.roles().get('member@example.com') === 'guest', 'the new mapping applied at start');
