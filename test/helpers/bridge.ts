@@ -55,6 +55,27 @@ export async function tempSchema(): Promise<{ schema: string; drop: () => Promis
   };
 }
 
+/** Where a bridge keeps its data, so that a restart, the CLI or the test itself can open it again. */
+export interface DataPlace {
+  dataDir?: string;
+  pgSchema?: string;
+}
+
+/** A data place of the test's own on `db` (a SQLite folder or a PostgreSQL schema), and how to remove it. */
+export async function dataPlace(db: DbKind): Promise<{ where: DataPlace; remove: () => Promise<void> }> {
+  if (db === 'postgres') {
+    const { schema, drop } = await tempSchema();
+    return { where: { pgSchema: schema }, remove: drop };
+  }
+  const dataDir = mkdtempSync(join(tmpdir(), 'fsb-data-'));
+  return { where: { dataDir }, remove: async () => rmSync(dataDir, { recursive: true, force: true }) };
+}
+
+/** The environment that points the CLI at a data place. */
+export function dataEnv(where: DataPlace): Record<string, string> {
+  return where.pgSchema ? { DATABASE_URL: PG_URL, DATABASE_SCHEMA: where.pgSchema } : { DATA_DIR: where.dataDir! };
+}
+
 /** A store on a PostgreSQL schema of its own; `close` closes it and drops the schema. */
 export async function tempPgStore(): Promise<{ store: PostgresStore; close: () => Promise<void> }> {
   const { schema, drop } = await tempSchema();

@@ -1,12 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { SMALL_GROUP } from '../../src/provisioning/groups-service.js';
 import { fromUpstream } from '../../src/provisioning/user-mapping.js';
 import { startSandbox } from '../../src/sandbox/server.js';
 import { Store } from '../../src/store/store.js';
-import { eventually, G, GROUP_SCHEMA, oktaUser, PATCH_OP, PG_URL, postgresAvailable, startTestBridge, tempSchema, U, type TestBridge } from '../helpers/bridge.js';
+import { eventually, G, GROUP_SCHEMA, oktaUser, dataPlace, PATCH_OP, PG_URL, postgresAvailable, startTestBridge, U, type TestBridge } from '../helpers/bridge.js';
 
 const dbs = (await postgresAvailable()) ? (['sqlite', 'postgres'] as const) : (['sqlite'] as const);
 
@@ -239,8 +236,7 @@ describe.each(dbs)('groups on %s', (db) => {
 
   it('a restart with a changed mapping re-maps members, and a teammate adopted from FullStory keeps its own role; with the same mapping it reads no role again', async () => {
     const sandbox = await startSandbox({ patch: { rateLimit: null } });
-    const schema = db === 'postgres' ? await tempSchema() : undefined;
-    const where: { pgSchema?: string; dataDir?: string } = schema ? { pgSchema: schema.schema } : { dataDir: mkdtempSync(join(tmpdir(), 'fsb-restart-')) };
+    const { where, remove } = await dataPlace(db);
     const boot = (groups: Record<string, string>) => startTestBridge({ db, sharedSandbox: sandbox, ...where, config: { roles: { ...ROLES, groups } } });
     try {
       const before = await boot({ Support: 'explorer' });
@@ -271,8 +267,7 @@ describe.each(dbs)('groups on %s', (db) => {
       }
     } finally {
       await sandbox.close();
-      await schema?.drop();
-      if (where.dataDir) rmSync(where.dataDir, { recursive: true, force: true });
+      await remove();
     }
   });
 

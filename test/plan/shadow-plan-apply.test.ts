@@ -1,7 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startSandbox, type RunningSandbox } from '../../src/sandbox/server.js';
-import { G, GROUP_SCHEMA, IDP_TOKEN, oktaUser, PATCH_OP, postgresAvailable, startTestBridge, tempSchema, U, type TestBridge } from '../helpers/bridge.js';
+import { G, GROUP_SCHEMA, IDP_TOKEN, oktaUser, PATCH_OP, postgresAvailable, startTestBridge, U, dataEnv, dataPlace, type DataPlace, type TestBridge } from '../helpers/bridge.js';
 import { runCli, startCli } from '../helpers/cli.js';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,7 +11,7 @@ const dbs = (await postgresAvailable()) ? (['sqlite', 'postgres'] as const) : ([
 const ROLES = { groups: { 'FS Admins': 'admin' } };
 
 /** What an admin runs: the CLI with the server's environment. */
-function envFor(sb: RunningSandbox, where: { dataDir?: string; pgSchema?: string }, mode: 'shadow' | 'live') {
+function envFor(sb: RunningSandbox, where: DataPlace, mode: 'shadow' | 'live') {
   const dir = mkdtempSync(join(tmpdir(), 'fsb-plan-cfg-'));
   const configFile = join(dir, 'bridge.yaml');
   writeFileSync(configFile, "roles:\n  groups:\n    'FS Admins': admin\n");
@@ -21,7 +21,7 @@ function envFor(sb: RunningSandbox, where: { dataDir?: string; pgSchema?: string
     FULLSTORY_SCIM_TOKEN: sb.token,
     IDP_TOKEN,
     BRIDGE_MODE: mode,
-    ...(where.pgSchema ? { DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/test', DATABASE_SCHEMA: where.pgSchema } : { DATA_DIR: where.dataDir! }),
+    ...dataEnv(where),
   };
 }
 
@@ -42,10 +42,8 @@ describe.each(dbs)('shadow mode, plan and apply on %s', (db) => {
     open.push(sb);
     const owner = Object.assign(sb.state.createUser({ userName: 'owner@corp.example' }), { role: 'admin' });
     const veteran = sb.state.createUser({ userName: 'veteran@okta.local' });
-    const schema = db === 'postgres' ? await tempSchema() : undefined;
-    if (schema) open.push({ close: schema.drop });
-    const dataDir = db === 'sqlite' ? mkdtempSync(join(tmpdir(), 'fsb-shadow-')) : undefined;
-    const where = { ...(dataDir ? { dataDir } : {}), ...(schema ? { pgSchema: schema.schema } : {}) };
+    const { where, remove } = await dataPlace(db);
+    open.push({ close: remove });
     const t = await startTestBridge({ db, sharedSandbox: sb, ...where, config: { bridge: { mode: 'shadow' }, roles: ROLES } });
     open.push(t);
     return { sb, t, owner, veteran, where };
@@ -159,10 +157,8 @@ describe.each(dbs)('shadow mode, plan and apply on %s', (db) => {
     const sb = await startSandbox({ patch: { rateLimit: null } });
     open.push(sb);
     Object.assign(sb.state.createUser({ userName: 'owner@corp.example' }), { role: 'admin' });
-    const schema = db === 'postgres' ? await tempSchema() : undefined;
-    if (schema) open.push({ close: schema.drop });
-    const dataDir = db === 'sqlite' ? mkdtempSync(join(tmpdir(), 'fsb-drift-')) : undefined;
-    const where = { ...(dataDir ? { dataDir } : {}), ...(schema ? { pgSchema: schema.schema } : {}) };
+    const { where, remove } = await dataPlace(db);
+    open.push({ close: remove });
     const t = await startTestBridge({ db, sharedSandbox: sb, ...where, config: { roles: ROLES } });
     open.push(t);
     const ada = (await t.req('POST', U, oktaUser('ada@okta.local'))).body;

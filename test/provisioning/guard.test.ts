@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startSandbox } from '../../src/sandbox/server.js';
-import { eventually, G, GROUP_SCHEMA, IDP_TOKEN, oktaUser, PATCH_OP, postgresAvailable, startTestBridge, tempSchema, U, type TestBridge } from '../helpers/bridge.js';
+import { eventually, G, GROUP_SCHEMA, IDP_TOKEN, oktaUser, PATCH_OP, postgresAvailable, startTestBridge, U, dataEnv, dataPlace, type TestBridge } from '../helpers/bridge.js';
 import { runCli } from '../helpers/cli.js';
 
 const dbs = (await postgresAvailable()) ? (['sqlite', 'postgres'] as const) : (['sqlite'] as const);
@@ -19,10 +19,9 @@ describe.each(dbs)('the deprovisioning guard on %s', (db) => {
     const sb = await startSandbox({ patch: { rateLimit: null } });
     open.push(sb);
     Object.assign(sb.state.createUser({ userName: 'owner@corp.example' }), { role: 'admin' });
-    const schema = db === 'postgres' ? await tempSchema() : undefined;
-    if (schema) open.push({ close: schema.drop });
-    const dataDir = db === 'sqlite' ? mkdtempSync(join(tmpdir(), 'fsb-guard-')) : undefined;
-    const t = await startTestBridge({ db, sharedSandbox: sb, ...(dataDir ? { dataDir } : {}), ...(schema ? { pgSchema: schema.schema } : {}), config: { guard: { maxDeprovisions: max }, roles: ROLES } });
+    const { where, remove } = await dataPlace(db);
+    open.push({ close: remove });
+    const t = await startTestBridge({ db, sharedSandbox: sb, ...where, config: { guard: { maxDeprovisions: max }, roles: ROLES } });
     open.push(t);
     const cfg = join(mkdtempSync(join(tmpdir(), 'fsb-guard-cfg-')), 'bridge.yaml');
     writeFileSync(cfg, "roles:\n  groups:\n    'FS Admins': admin\n    Engineering: architect\n");
@@ -32,9 +31,9 @@ describe.each(dbs)('the deprovisioning guard on %s', (db) => {
       FULLSTORY_SCIM_TOKEN: sb.token,
       IDP_TOKEN,
       GUARD_MAX_DEPROVISIONS: String(max),
-      ...(schema ? { DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/test', DATABASE_SCHEMA: schema.schema } : { DATA_DIR: dataDir! }),
+      ...dataEnv(where),
     };
-    return { sb, t, env, schema };
+    return { sb, t, env, where };
   }
   const users = async (t: TestBridge, prefix: string, n: number) => {
     const out: { id: string; userName: string }[] = [];
@@ -121,8 +120,8 @@ describe.each(dbs)('the deprovisioning guard on %s', (db) => {
 
   if (db === 'postgres') {
     it('two replicas on one PostgreSQL share the count', async () => {
-      const { sb, t, schema } = await guarded(3);
-      const other = await startTestBridge({ db, sharedSandbox: sb, pgSchema: schema!.schema, config: { guard: { maxDeprovisions: 3 }, roles: ROLES } });
+      const { sb, t, where } = await guarded(3);
+      const other = await startTestBridge({ db, sharedSandbox: sb, pgSchema: where.pgSchema!, config: { guard: { maxDeprovisions: 3 }, roles: ROLES } });
       open.push(other);
       const list = await users(t, 'rep', 4);
       expect((await deactivate(t, list[0]!.id)).status).toBe(200);
