@@ -11,6 +11,7 @@ import opsRoutes from './http/routes/ops.js';
 import searchRoutes from './http/routes/search.js';
 import usersRoutes from './http/routes/users.js';
 import type { AppDeps } from './http/types.js';
+import { SCIM_CONTENT_TYPE } from './scim/constants.js';
 import { ScimError } from './scim/errors.js';
 
 /** The bridge as a Fastify plugin: cross-cutting plugins, then thin routes. */
@@ -18,14 +19,17 @@ export default async function app(fastify: FastifyInstance, opts: { deps: AppDep
   const { deps } = opts;
   fastify.decorate('deps', deps);
   await fastify.register(scimPlugin);
-  await fastify.register(edgePlugin);
   await fastify.register(authPlugin);
   await fastify.register(opsRoutes);
   await fastify.register(consoleRoutes);
 
   await fastify.register(
     async (scim) => {
+      // The edge and the token check are this context's hooks, not a prefix test on the raw
+      // URL: they run on every route below and on this context's 404s, however spelled.
+      await scim.register(edgePlugin);
       scim.addHook('onRequest', scim.auth([scim.verifyIdpToken]));
+      scim.setNotFoundHandler((req, reply) => reply.code(404).type(SCIM_CONTENT_TYPE).send(JSON.stringify(new ScimError(404, `No endpoint ${req.method} ${req.url.split('?')[0]!.slice(0, 200)}`).toJSON())));
       // Degraded start: the IdP is told plainly, with a time to come back, instead of half-working.
       scim.addHook('preHandler', (req, _reply, done) => {
         if (!deps.readiness.ok && !req.url.includes('/ServiceProviderConfig')) {

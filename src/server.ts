@@ -1,4 +1,4 @@
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from 'fastify';
 import type { Logger } from 'pino';
 import app from './app.js';
 import type { Config } from './config/schema.js';
@@ -7,6 +7,8 @@ import { scimClientError } from './http/client-error.js';
 import { lazyChildLogger } from './http/lazy-logger.js';
 import { readTls, TLS_VERSIONS } from './http/tls.js';
 import type { AppDeps } from './http/types.js';
+import { SCIM_CONTENT_TYPE } from './scim/constants.js';
+import { ScimError } from './scim/errors.js';
 
 /** The bridge's Fastify server, ready to listen. */
 export async function buildServer(config: Config, logger: Logger, deps: AppDeps): Promise<FastifyInstance> {
@@ -24,6 +26,10 @@ export async function buildServer(config: Config, logger: Logger, deps: AppDeps)
     return503OnClosing: true,
     trustProxy: config.server.trustProxy,
     clientErrorHandler: scimClientError,
+    // A URL the router cannot decode (`/scim/v2/Users/%ff`): a SCIM Error, not Fastify's own body.
+    frameworkErrors: (_err, _req, reply: FastifyReply) => {
+      void reply.code(400).type(SCIM_CONTENT_TYPE).send(JSON.stringify(new ScimError(400, 'The URL is not validly percent-encoded', 'invalidSyntax').toJSON()));
+    },
   }) as unknown as FastifyInstance;
   try {
     await fastify.register(app, { deps });

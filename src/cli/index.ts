@@ -13,6 +13,8 @@ import { apply, holds, plan, release } from './plan.js';
 import { sha256 } from '../lib/hash.js';
 import { flagName, parseSwitch, PROFILES, SWITCHES, type ProfileName } from '../sandbox/profile.js';
 import { startSandbox } from '../sandbox/server.js';
+import { csvRow } from '../lib/csv.js';
+import { hardenPrototypes } from '../lib/harden.js';
 
 const USAGE = `fullstory-scim-bridge <command>
 
@@ -123,9 +125,8 @@ async function audit(args: string[]): Promise<number> {
       for (const r of rows) process.stdout.write(`${JSON.stringify(r)}\n`);
     } else {
       const cols = ['at', 'token_name', 'user_agent', 'method', 'operation', 'resource_type', 'resource_id', 'subject', 'outcome', 'status', 'upstream_status', 'detail'] as const;
-      const cell = (v: unknown) => (v === null || v === undefined ? '' : /[",\n]/.test(String(v)) ? `"${String(v).replace(/"/g, '""')}"` : String(v));
-      process.stdout.write(`${cols.join(',')}\n`);
-      for (const r of rows) process.stdout.write(`${cols.map((c) => cell(r[c])).join(',')}\n`);
+      process.stdout.write(csvRow(cols));
+      for (const r of rows) process.stdout.write(csvRow(cols.map((c) => r[c])));
     }
     return 0;
   } finally {
@@ -255,6 +256,8 @@ async function main(argv: string[]): Promise<number | undefined> {
   }
 }
 
+// Before any input is read: pollution that slipped past every check throws instead of spreading.
+hardenPrototypes();
 main(process.argv.slice(2)).then(
   (code) => {
     if (code !== undefined) process.exit(code);

@@ -40,7 +40,7 @@ export class Metrics {
     registers: [this.registry],
   });
 
-  authFailure(reason: 'missing' | 'invalid' | 'throttled' | 'address' | 'query-token'): void {
+  authFailure(reason: 'missing' | 'invalid' | 'throttled' | 'address' | 'query-token' | 'console'): void {
     this.authFailures.inc({ reason });
   }
 

@@ -21,6 +21,7 @@ import { upstreamToScim } from './upstream-errors.js';
 import type { DeprovisionGuard } from './guard.js';
 import type { LastAdmin } from './last-admin.js';
 import type { IndexRefresh } from './index-refresh.js';
+import { identityKey } from '../lib/identity-text.js';
 
 /** What a user operation returns: the IdP's view, ready to render. */
 export interface UserView {
@@ -261,7 +262,7 @@ export class UsersService {
     const resource = normaliseUser(body);
     ctx.subject = resource.userName;
     // In this process one create per userName at a time; across replicas FullStory's and the index's uniqueness decide.
-    return this.queue.run(`user-name:${resource.userName.toLowerCase()}`, async () => {
+    return this.queue.run(`user-name:${identityKey(resource.userName)}`, async () => {
       const role = this.deps.policy.defaultRole;
       const existing = await this.store.read((r) => r.users.findByUserName(resource.userName));
       if (existing?.deleted) return this.revive(existing, resource, role, ctx);

@@ -7,9 +7,12 @@ const CASE_EXACT = new Set(['id', 'externalid', 'members.value', 'members.$ref',
 /** Attributes holding dates (RFC 7643 §3.1), compared as instants. */
 const DATES = new Set(['meta.created', 'meta.lastmodified']);
 
-/** The value at a key, whatever its case (RFC 7643 §2.1: attribute names are case-insensitive). */
+/**
+ * The value at a key, whatever its case (RFC 7643 §2.1: attribute names are case-insensitive).
+ * Own properties only: `name.constructor` must find nothing, not Object.
+ */
 function get(obj: JsonObject, key: string): Json | undefined {
-  if (key in obj) return obj[key];
+  if (Object.hasOwn(obj, key)) return obj[key];
   const lc = key.toLowerCase();
   for (const k of Object.keys(obj)) if (k.toLowerCase() === lc) return obj[k];
   return undefined;

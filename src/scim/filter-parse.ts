@@ -1,4 +1,5 @@
 import { badRequest } from './errors.js';
+import { assertSafeName } from './safe-names.js';
 
 /**
  * RFC 7644 §3.4.2.2's filter grammar as a tree:
@@ -65,6 +66,16 @@ function tokenize(filter: string): Token[] {
     if (m[0].trim() === '') break;
   }
   return tokens;
+}
+
+/** Attributes holding dates (RFC 7643 §3.1); `meta.lastModified gt "not-a-date"` is a malformed filter, not a string comparison. */
+const DATE_ATTRS = /(^|[:.])meta\.(created|lastmodified)$/i;
+
+function assertComparable(attr: string, v: Token): void {
+  if (!DATE_ATTRS.test(attr)) return;
+  if (v.kind !== 'string' || Number.isNaN(Date.parse(v.value as string))) {
+    throw badRequest(`The filter compares ${attr} (a dateTime) with ${v.text.slice(0, 40)}, which is not a date, character ${v.at + 1}`, 'invalidFilter');
+  }
 }
 
 class Parser {
@@ -147,6 +158,7 @@ class Parser {
   private attrPath(): string {
     const t = this.peek();
     if (t?.kind !== 'word' || KEYWORDS.has(t.text.toLowerCase()) || OPS.has(t.text.toLowerCase())) this.fail('needs an attribute');
+    assertSafeName(t.text, 'The filter', 'invalidFilter');
     this.i++;
     return t.text;
   }
@@ -160,6 +172,7 @@ class Parser {
     const v = this.peek();
     if (v?.kind === 'string' || v?.kind === 'number') {
       this.i++;
+      assertComparable(attr, v);
       return { attr, op: op as CompareOp, value: v.value! };
     }
     if (v?.kind === 'word' && ['true', 'false', 'null'].includes(v.text.toLowerCase())) {
@@ -179,6 +192,7 @@ class Parser {
       this.expect(']');
       const sub = this.peek();
       if (sub?.kind === 'sub') {
+        assertSafeName(sub.text, 'The filter', 'invalidFilter');
         this.i++;
         return { attr, filter, then: this.comparison(sub.text) };
       }

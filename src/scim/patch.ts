@@ -1,5 +1,6 @@
 import { SCHEMA } from './constants.js';
 import { badRequest } from './errors.js';
+import { assertSafeName } from './safe-names.js';
 import { isObject, toBoolean, type Json } from './values.js';
 
 export type PatchVerb = 'add' | 'replace' | 'remove';
@@ -40,10 +41,12 @@ export function parsePatchBody(body: unknown): PatchOperation[] {
     if (path !== undefined && path !== null && (typeof path !== 'string' || path.trim() === '')) {
       throw badRequest(`Operations[${i}].path must be a non-empty string`, 'invalidPath');
     }
+    if (typeof path === 'string') assertSafeName(path, `Operations[${i}].path`, 'invalidPath');
     const out: PatchOperation = { op };
     if (typeof path === 'string') out.path = path.trim();
-    if ('value' in fields) out.value = fields.value as Json;
-    if (op !== 'remove' && !('value' in fields)) throw badRequest(`Operations[${i}] (${op}) needs a "value"`, 'invalidValue');
+    const hasValue = Object.hasOwn(fields, 'value');
+    if (hasValue) out.value = fields.value as Json;
+    if (op !== 'remove' && !hasValue) throw badRequest(`Operations[${i}] (${op}) needs a "value"`, 'invalidValue');
     if (op === 'remove' && out.path === undefined) throw badRequest(`Operations[${i}] (remove) needs a "path"`, 'noTarget');
     return out;
   });

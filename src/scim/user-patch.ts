@@ -53,6 +53,22 @@ function normaliseValue(target: Target, value: Json): Json {
 }
 
 /**
+ * scim-patch reads a dotted key in a value as a path and walks it (`{"toString.x": 1}`
+ * would reach Object.prototype.toString). Dotted keys are an IdP's way to name attributes
+ * in a pathless operation, which `expand` splits first; inside a value at a path they
+ * name nothing, and are refused before scim-patch sees them.
+ */
+function assertNoDottedKeys(value: Json, path: string, depth = 0): void {
+  if (depth > 8) return;
+  if (Array.isArray(value)) return value.forEach((v) => assertNoDottedKeys(v, path, depth + 1));
+  if (!isObject(value)) return;
+  for (const [k, v] of Object.entries(value)) {
+    if (k.includes('.')) throw badRequest(`The value at "${path.slice(0, 80)}" has a dotted key "${k.slice(0, 40)}"; name sub-attributes in the path instead`, 'invalidValue');
+    assertNoDottedKeys(v, path, depth + 1);
+  }
+}
+
+/**
  * Turns one IdP operation into plain RFC 7644 operations on canonical paths:
  * a pathless value is split into one operation per attribute (Entra's dotted keys
  * included), complex single-valued attributes per sub-attribute (so the others stay),
@@ -87,6 +103,7 @@ function expand(op: PatchOperation, userId: string, resource: UserResource): Sci
   if (target === 'ignore') return [];
   if (op.op === 'remove' || op.value === null) return [{ op: 'remove', path: target.path }];
   if (op.value === undefined) throw badRequest(`"${op.path}" needs a value`);
+  assertNoDottedKeys(op.value, target.path);
   const value = normaliseValue(target, op.value);
   // A manager is one person: the old manager's $ref or displayName must not survive into the new one
   // (add and replace both merge sub-attributes into a complex attribute, RFC 7644 §3.5.2).

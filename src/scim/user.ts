@@ -1,3 +1,4 @@
+import { identityProblem, identityText } from '../lib/identity-text.js';
 import { SCHEMA } from './constants.js';
 import { badRequest } from './errors.js';
 import { assertSafeValue, dropNulls, isObject, toBoolean, type Json, type JsonObject } from './values.js';
@@ -41,6 +42,13 @@ export function isEnterpriseUrn(name: string): boolean {
   return name.toLowerCase() === SCHEMA.enterprise.toLowerCase();
 }
 
+/** One person, one spelling (lib/identity-text.ts): NFC and trimmed, nothing invisible in it. */
+function personText(value: string, where: string): string {
+  const problem = identityProblem(value);
+  if (problem) throw badRequest(`"${where}" ${problem}`, 'invalidValue');
+  return identityText(value);
+}
+
 function expectString(value: Json, where: string): string {
   if (typeof value !== 'string') throw badRequest(`"${where}" must be a string`);
   return value;
@@ -57,6 +65,8 @@ function normaliseMulti(attr: string, value: Json): Json[] {
         const b = toBoolean(v);
         if (b === undefined) throw badRequest(`"${attr}[${i}].primary" must be a boolean`);
         out.primary = b;
+      } else if (key === 'value' && attr === 'emails') {
+        out.value = personText(expectString(v, `emails[${i}].value`), `emails[${i}].value`);
       } else if (key === 'value' && attr !== 'roles' && attr !== 'entitlements' && attr !== 'x509Certificates') {
         out.value = expectString(v, `${attr}[${i}].value`);
       } else {
@@ -152,6 +162,7 @@ export function normaliseUser(input: unknown): UserResource {
   if (typeof out.userName !== 'string' || out.userName.trim() === '') {
     throw badRequest('"userName" is required and must be a non-empty string');
   }
+  out.userName = personText(out.userName, 'userName');
   assertSafeValue(out, 'User');
   return out as UserResource;
 }

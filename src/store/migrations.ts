@@ -1,6 +1,7 @@
 import type BetterSqlite3 from 'better-sqlite3';
 import { Kysely, Migrator, SqliteDialect, type Migration, type MigrationProvider } from 'kysely';
 import type { Database } from './schema.js';
+import { rekeyIdentities } from './rekey.js';
 
 /** Written once for both dialects with Kysely's schema builder; types both accept. */
 const migrations: Record<string, Migration> = {
@@ -143,12 +144,6 @@ const migrations: Record<string, Migration> = {
       await db.schema.createIndex('holds_user').on('holds').columns(['user_id', 'status']).execute();
     },
   },
-  '0005_user_upstream': {
-    async up(db: Kysely<unknown>) {
-      // FullStory's copy of what it keeps, as the last index refresh saw it, where it differs from the IdP's.
-      await db.schema.alterTable('users').addColumn('upstream', 'text').execute();
-    },
-  },
   '0004_auth_failures': {
     async up(db: Kysely<unknown>) {
       // Failed token checks per client address and minute, shared by replicas (PostgreSQL only uses it).
@@ -159,6 +154,18 @@ const migrations: Record<string, Migration> = {
         .addColumn('failures', 'integer', (c) => c.notNull())
         .execute();
     },
+  },
+  '0005_user_upstream': {
+    async up(db: Kysely<unknown>) {
+      // FullStory's copy of what it keeps, as the last index refresh saw it, where it differs from the IdP's.
+      await db.schema.alterTable('users').addColumn('upstream', 'text').execute();
+    },
+  },
+  '0006_identity_keys': {
+    // One person, one key: userNames and emails re-keyed through identityKey (NFKC and case
+    // folded, trimmed) instead of lower case alone. Twins the new key finds are kept apart
+    // and reported, never merged (see rekeyUsers).
+    up: (db: Kysely<unknown>) => rekeyIdentities(db as unknown as Kysely<Database>),
   },
 };
 

@@ -2,6 +2,7 @@ import type { EqTerm } from '../scim/filter.js';
 import type { JsonObject } from '../scim/values.js';
 import type { UserResource } from '../scim/user.js';
 import type { AuditTable, GroupsTable, RoleSyncTable, UsersTable } from './schema.js';
+import { identityKey } from '../lib/identity-text.js';
 
 /**
  * The store's rows as the rules see them, and how each implementation turns its table
@@ -101,21 +102,24 @@ export type AuditEntry = Omit<AuditTable, 'id' | 'at'> & { at?: string };
 /** A filter's terms, as both stores answer them (scim/filter parses them). */
 export type Terms = readonly EqTerm[];
 
+/** A lookup table without a prototype: a name from input (`constructor`) finds nothing inherited. */
+const table = (entries: Record<string, string>): Record<string, string> => Object.assign(Object.create(null) as Record<string, string>, entries);
+
 /** Filter attributes the index answers for /Users (lower-cased path -> key). */
-export const USER_FILTER_VOCABULARY: Record<string, string> = {
+export const USER_FILTER_VOCABULARY = table({
   id: 'id',
   username: 'userName',
   externalid: 'externalId',
   active: 'active',
   'emails.value': 'emails.value',
-};
+});
 
-export const GROUP_FILTER_VOCABULARY: Record<string, string> = {
+export const GROUP_FILTER_VOCABULARY = table({
   id: 'id',
   displayname: 'displayName',
   externalid: 'externalId',
   'members.value': 'members.value',
-};
+});
 
 export function toUserRow(r: UsersTable): UserRow {
   return {
@@ -139,7 +143,7 @@ export type UserColumns = Pick<UsersTable, 'user_name' | 'user_name_lc' | 'exter
 export function userColumns(resource: UserResource): UserColumns {
   return {
     user_name: resource.userName,
-    user_name_lc: resource.userName.toLowerCase(),
+    user_name_lc: identityKey(resource.userName),
     external_id: typeof resource.externalId === 'string' ? resource.externalId : null,
     active: resource.active === false ? 0 : 1,
     resource: JSON.stringify(resource),
@@ -156,7 +160,7 @@ export function emailsOf(resource: UserResource): EmailRow[] {
   const emails = Array.isArray(resource.emails) ? resource.emails : [];
   return emails.flatMap((e) =>
     e && typeof e === 'object' && !Array.isArray(e) && typeof e.value === 'string'
-      ? [{ value_lc: e.value.toLowerCase(), type: typeof e.type === 'string' ? e.type.toLowerCase() : null }]
+      ? [{ value_lc: identityKey(e.value), type: typeof e.type === 'string' ? e.type.toLowerCase() : null }]
       : [],
   );
 }

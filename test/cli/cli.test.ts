@@ -122,8 +122,8 @@ describe('fullstory-scim-bridge CLI', () => {
     expect(jsonl.stdout).not.toContain(idp);
     expect(jsonl.stdout).not.toContain('pw-secret-123');
     const csv = await runCli(['audit', '--since', '1h', '--format', 'csv'], { DATA_DIR: dataDir });
-    expect(csv.stdout.split('\n')[0]).toBe('at,token_name,user_agent,method,operation,resource_type,resource_id,subject,outcome,status,upstream_status,detail');
-    expect(csv.stdout.trim().split('\n')).toHaveLength(3);
+    expect(csv.stdout.split(/\r?\n/)[0]).toBe('at,token_name,user_agent,method,operation,resource_type,resource_id,subject,outcome,status,upstream_status,detail');
+    expect(csv.stdout.trim().split(/\r?\n/)).toHaveLength(3);
     const none = await runCli(['audit', '--since', '2099-01-01'], { DATA_DIR: dataDir });
     expect(none.stdout).toBe('');
   });

@@ -1,32 +1,10 @@
 import { request } from 'node:http';
 import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { G, GROUP_SCHEMA, IDP_TOKEN, oktaUser, postgresAvailable, startTestBridge, U, USER_SCHEMA, type Res, type TestBridge } from '../helpers/bridge.js';
+import { G, GROUP_SCHEMA, IDP_TOKEN, oktaUser, postgresAvailable, startTestBridge, U, USER_SCHEMA, type TestBridge } from '../helpers/bridge.js';
+import { expectScimError, snapshot } from '../helpers/scim-assert.js';
 
 const dbs = (await postgresAvailable()) ? (['sqlite', 'postgres'] as const) : (['sqlite'] as const);
-
-/** Everything a bad request could have changed: the store's rows and FullStory's writes. */
-async function snapshot(t: TestBridge) {
-  const count = async (table: 'users' | 'groups' | 'group_members' | 'role_sync' | 'user_emails') => Number((await t.sql<{ n: number }>(`select count(*) as n from ${table}`))[0]!.n);
-  const users = await t.sql('select id, resource, version from users order by id');
-  const groups = await t.sql('select id, display_name, version from groups order by id');
-  return {
-    rows: { users: await count('users'), groups: await count('groups'), members: await count('group_members'), outbox: await count('role_sync'), emails: await count('user_emails') },
-    users,
-    groups,
-    fullstoryWrites: t.sandbox.counters.writes(),
-  };
-}
-
-function expectScimError(res: Res, status: number, scimType?: string) {
-  expect(res.status, JSON.stringify(res.body)).toBe(status);
-  expect(res.headers['content-type']).toMatch(/^application\/scim\+json/);
-  expect(res.body.schemas).toEqual(['urn:ietf:params:scim:api:messages:2.0:Error']);
-  expect(res.body.status).toBe(String(status));
-  expect(typeof res.body.detail).toBe('string');
-  expect(JSON.stringify(res.body)).not.toMatch(/\bat \w+ \(|node_modules|\.ts:\d+/);
-  if (scimType) expect(res.body.scimType).toBe(scimType);
-}
 
 describe.each(dbs)('hostile and broken input on %s', (db) => {
   let t: TestBridge;
@@ -109,7 +87,7 @@ describe.each(dbs)('hostile and broken input on %s', (db) => {
     }
     expect(await snapshot(t)).toEqual(before);
     // ...and stored as data, they come back as written.
-    const odd = "o'brien%_\\\u200f@example.com";
+    const odd = "o'brien%_\\@example.com";
     const created = await t.req('POST', U, { schemas: [USER_SCHEMA], userName: odd, externalId: "ext'); --" });
     expect(created.status).toBe(201);
     const found = await t.req('GET', `${U}?filter=${encodeURIComponent(`externalId eq ${JSON.stringify("ext'); --")}`)}`);

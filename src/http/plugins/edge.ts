@@ -2,7 +2,6 @@ import { BlockList, isIPv6 } from 'node:net';
 import fp from 'fastify-plugin';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { ScimError } from '../../scim/errors.js';
-import { BASE_PATH } from '../present.js';
 
 /** Query parameters that carry credentials in some clients: refused, never logged. */
 const TOKEN_PARAMS = new Set(['access_token', 'token', 'bearer', 'bearer_token', 'api_key', 'apikey', 'auth', 'authorization', 'id_token']);
@@ -40,13 +39,15 @@ export function tokenInQuery(url: string): boolean {
 /**
  * The edge of /scim/v2, before any token is looked at: a token in the URL is refused,
  * an address outside IDP_ALLOWED_CIDRS is refused (and audited), and an address that
- * failed too many token checks waits out its window.
+ * failed too many token checks waits out its window. Registered inside the SCIM routes'
+ * own context (app.ts), so it runs on whatever the router routes there, however the
+ * path was spelled (`/%73cim/v2/Users` is routed, so it is checked), and on that
+ * context's 404s.
  */
 export default fp(async function edge(app: FastifyInstance) {
   const { deps } = app;
   const list = allowList(deps.config.idp.allowedCidrs);
   app.addHook('onRequest', (req, reply, done) => {
-    if (!req.url.startsWith(BASE_PATH)) return done();
     if (tokenInQuery(req.url)) {
       deps.metrics.authFailure('query-token');
       return done(new ScimError(400, 'Credentials are accepted only in the Authorization header, never in the URL', 'invalidSyntax'));

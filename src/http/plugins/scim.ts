@@ -1,13 +1,11 @@
 import fp from 'fastify-plugin';
 import { ifMatch } from '../etag.js';
 import type { FastifyError, FastifyInstance } from 'fastify';
+import type { OpContext } from '../../provisioning/users-service.js';
 import { SCIM_CONTENT_TYPE } from '../../scim/constants.js';
 import { ScimError } from '../../scim/errors.js';
 import { drain } from '../drain.js';
-import { jsonDepthExceeds } from '../json-depth.js';
-
-/** Deeper than any SCIM resource needs (a user is 4 levels, a PatchOp 5). */
-export const MAX_JSON_DEPTH = 32;
+import { parseJsonBody } from '../json-body.js';
 
 /**
  * SCIM on the wire: the two content types IdPs send (Entra adds a charset), answers in
@@ -16,21 +14,18 @@ export const MAX_JSON_DEPTH = 32;
  */
 export default fp(async function scim(app: FastifyInstance) {
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser(['application/scim+json', 'application/json'], { parseAs: 'string' }, (_req, body, done) => {
-    if (body === '') return done(null, undefined);
-    if (jsonDepthExceeds(body as string, MAX_JSON_DEPTH)) {
-      return done(new ScimError(400, `The request body is nested deeper than ${MAX_JSON_DEPTH} levels`, 'invalidSyntax'));
-    }
+  app.addContentTypeParser(['application/scim+json', 'application/json'], { parseAs: 'buffer' }, (req, body, done) => {
     try {
-      done(null, JSON.parse(body as string));
-    } catch {
-      done(new ScimError(400, 'The request body is not valid JSON', 'invalidSyntax'));
+      done(null, parseJsonBody(req, body as Buffer));
+    } catch (err) {
+      done(err as Error, undefined);
     }
   });
 
   // Callback style, as every hook on the request path: an async hook costs a promise per request.
   app.addHook('onRequest', (req, _reply, done) => {
-    req.opCtx = {};
+    // No prototype: nothing inherited can stand in for a field the request never set.
+    req.opCtx = Object.create(null) as OpContext;
     // If-Match (RFC 7644 §3.14): the service checks it against the version it reads, before it writes.
     if (req.headers['if-match'] !== undefined) {
       const precondition = ifMatch(req);

@@ -12,7 +12,9 @@ const ACTIVE = 'Whether the user may sign in to FullStory. Absent (never given, 
 /** RFC 7643 schema definitions, rendered by scimmy; locations made absolute. */
 function schemaDocs(base: string): Json[] {
   return [SCIMMY.Schemas.User, SCIMMY.Schemas.EnterpriseUser, SCIMMY.Schemas.Group].map((s) => {
-    const described = s.definition.describe('/Schemas') as Json;
+    // scimmy's attributes are class instances whose toJSON is what RFC 7643 §7 defines; a
+    // spread would copy their internals (`config`) instead, which strict clients refuse.
+    const described = JSON.parse(JSON.stringify(s.definition.describe('/Schemas'))) as Json;
     const attributes = ((described.attributes ?? []) as Json[]).map((a) => (a.name === 'active' ? { ...a, description: ACTIVE } : a));
     const d: Json = { ...described, attributes };
     return { ...d, meta: { resourceType: 'Schema', location: `${base}/Schemas/${d.id as string}` } };

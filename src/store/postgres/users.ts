@@ -4,6 +4,7 @@ import { unique, VersionConflict } from '../errors.js';
 import { activeValue, chunks, emailsChanged, emailsOf, toUserRow, userColumns, type NewUser, type Terms, type UserRow } from '../rows.js';
 import type { Database } from '../schema.js';
 import type { UserWrites } from '../interfaces.js';
+import { identityKey } from '../../lib/identity-text.js';
 
 /** The user index on PostgreSQL, through Kysely; lists go in chunks to bound a statement's parameters. */
 export class PostgresUsers implements UserWrites {
@@ -21,7 +22,7 @@ export class PostgresUsers implements UserWrites {
   }
 
   async findByUserName(userName: string): Promise<UserRow | undefined> {
-    const r = await this.db.selectFrom('users').selectAll().where('user_name_lc', '=', userName.toLowerCase()).executeTakeFirst();
+    const r = await this.db.selectFrom('users').selectAll().where('user_name_lc', '=', identityKey(userName)).executeTakeFirst();
     return r && toUserRow(r);
   }
 
@@ -30,7 +31,7 @@ export class PostgresUsers implements UserWrites {
     for (const t of terms) {
       const v = String(t.value);
       if (t.key === 'id') q = q.where('id', '=', v);
-      else if (t.key === 'userName') q = q.where('user_name_lc', '=', v.toLowerCase());
+      else if (t.key === 'userName') q = q.where('user_name_lc', '=', identityKey(v));
       else if (t.key === 'externalId') q = q.where('external_id', '=', v);
       else if (t.key === 'active') q = q.where('active', '=', activeValue(t.value));
       else if (t.key === 'emails.value') {
@@ -39,7 +40,7 @@ export class PostgresUsers implements UserWrites {
           eb
             .selectFrom('user_emails')
             .select('user_emails.user_id')
-            .where('user_emails.value_lc', '=', v.toLowerCase())
+            .where('user_emails.value_lc', '=', identityKey(v))
             .$if(t.type !== undefined, (s) => s.where('user_emails.type', '=', t.type!.toLowerCase())),
         );
       } else throw new Error(`unsupported filter key ${t.key}`);

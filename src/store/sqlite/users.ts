@@ -6,6 +6,7 @@ import type { UserWrites } from '../interfaces.js';
 import { list, type Prepared } from './prepared.js';
 import type { ReadSnapshot } from './read-snapshot.js';
 import type { UserRowCache } from './user-cache.js';
+import { identityKey } from '../../lib/identity-text.js';
 
 const COLUMNS = '"id", "user_name", "user_name_lc", "external_id", "active", "role", "resource", "created_at", "updated_at", "version"';
 const SET = '"user_name" = ?, "user_name_lc" = ?, "external_id" = ?, "active" = ?, "resource" = ?, "updated_at" = ?, "version" = "version" + 1, "deleted_at" = null, "upstream" = null';
@@ -38,14 +39,14 @@ const SQL = {
 /** Each filter key as a condition on a live user, and its parameters. */
 const TERM: Record<string, (t: Terms[number]) => [string, unknown[]]> = {
   id: (t) => ['"id" = ?', [String(t.value)]],
-  userName: (t) => ['"user_name_lc" = ?', [String(t.value).toLowerCase()]],
+  userName: (t) => ['"user_name_lc" = ?', [identityKey(String(t.value))]],
   externalId: (t) => ['"external_id" = ?', [String(t.value)]],
   active: (t) => ['"active" = ?', [activeValue(t.value)]],
   // `in` over the emails' own index: an `exists` per user walked the whole table.
   'emails.value': (t) =>
     t.type === undefined
-      ? ['"id" in (select "user_id" from "user_emails" where "value_lc" = ?)', [String(t.value).toLowerCase()]]
-      : ['"id" in (select "user_id" from "user_emails" where "value_lc" = ? and "type" = ?)', [String(t.value).toLowerCase(), t.type.toLowerCase()]],
+      ? ['"id" in (select "user_id" from "user_emails" where "value_lc" = ?)', [identityKey(String(t.value))]]
+      : ['"id" in (select "user_id" from "user_emails" where "value_lc" = ? and "type" = ?)', [identityKey(String(t.value)), t.type.toLowerCase()]],
 };
 
 /** A filter as the text after `from "users"` and its parameters. */
@@ -93,7 +94,7 @@ export class SqliteUsers implements UserWrites {
   }
 
   async findByUserName(userName: string): Promise<UserRow | undefined> {
-    return this.findLc(userName.toLowerCase());
+    return this.findLc(identityKey(userName));
   }
 
   private findLc(userNameLc: string): UserRow | undefined {
@@ -105,7 +106,7 @@ export class SqliteUsers implements UserWrites {
   async query(terms: Terms, offset: number, limit: number): Promise<{ rows: UserRow[]; total: number }> {
     // The IdPs' usual lookup: userName is unique, so one row at most.
     if (terms.length === 1 && terms[0]!.key === 'userName' && offset === 0 && limit > 0) {
-      const row = this.findLc(String(terms[0]!.value).toLowerCase());
+      const row = this.findLc(identityKey(String(terms[0]!.value)));
       const rows = row && !row.deleted ? [row] : [];
       return { rows, total: rows.length };
     }
