@@ -17,7 +17,7 @@ FROM node:20-bookworm-slim
 # raise it with BODY_LIMIT_BYTES past its 4 MB default), and glibc handing freed native
 # memory back instead of keeping it per arena.
 ENV NODE_ENV=production \
-    NODE_OPTIONS="--max-semi-space-size=8 --max-old-space-size=128" \
+    NODE_OPTIONS="--max-semi-space-size=8 --max-old-space-size=128 --disable-proto=throw" \
     MALLOC_ARENA_MAX=2 \
     MALLOC_TRIM_THRESHOLD_=131072 \
     MALLOC_MMAP_THRESHOLD_=131072 \

@@ -30,6 +30,7 @@ import { RolePolicy } from './provisioning/role-policy.js';
 import { UsersService } from './provisioning/users-service.js';
 import type { RunningSandbox } from './sandbox/server.js';
 import { Store, type HoldRow } from './store/store.js';
+import { IDENTITY_TWINS_KEY } from './store/rekey.js';
 import { planDefaultRole } from './config/roles.js';
 import { buildRoleSync } from './sync/role-sync.js';
 import type { RoleSyncWorker } from './sync/worker.js';
@@ -101,6 +102,7 @@ export async function createBridge(config: Config, opts: BridgeOptions = {}): Pr
     const target = await fullstoryTarget(config, opts, logger, closers);
     const tokens = idpTokensOrDemo(config, target.demo);
     const store = closers.push(await openStore(config, opts), (s) => s.close());
+    await reportIdentityTwins(store, logger);
     const metrics = new Metrics();
     const policy = new RolePolicy(config.roles);
     const links = await idLinks(store, closers);
@@ -267,6 +269,13 @@ async function reconcileOnStart(store: Store, policy: RolePolicy, logger: Logger
   if (changed > 0) logger.info({ users: changed }, 'role mapping changed: role updates queued');
 }
 const MAPPING_KEY = 'roles.mapping';
+
+/** Users that migration 0006 found to be one person under two spellings: kept apart, and said at every start until settled. */
+async function reportIdentityTwins(store: Store, logger: Logger): Promise<void> {
+  const twins = await store.read((r) => r.kv.get(IDENTITY_TWINS_KEY));
+  if (!twins || twins === '[]') return;
+  logger.warn({ twins: JSON.parse(twins) as unknown }, 'users whose userNames differ only in Unicode form or width were made before the bridge folded them: each pair is one person with two FullStory teammates. Remove one in the IdP; the other keeps its access');
+}
 
 /** In place: the auth plugin reads this array on every request. */
 function reload(tokens: AppDeps['tokens'], next: Config, ops: AppDeps['opsTokens']): string[] {

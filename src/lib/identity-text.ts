@@ -17,7 +17,7 @@ export function identityText(value: string): string {
   return value.normalize('NFC').trim();
 }
 
-/** What makes a name unacceptable, in words, or undefined when it is fine. */
+/** What makes a name (already trimmed) unacceptable, in words, or undefined when it is fine. */
 export function identityProblem(value: string): string | undefined {
   const m = INVISIBLE.exec(value);
   if (!m) return undefined;

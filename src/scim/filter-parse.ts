@@ -178,6 +178,7 @@ class Parser {
     if (v?.kind === 'word' && ['true', 'false', 'null'].includes(v.text.toLowerCase())) {
       this.i++;
       const lc = v.text.toLowerCase();
+      if (lc !== 'null') assertComparable(attr, v);
       return { attr, op: op as CompareOp, value: lc === 'null' ? null : lc === 'true' };
     }
     return this.fail(`needs a value after "${attr} ${op}"`);

@@ -44,9 +44,10 @@ export function isEnterpriseUrn(name: string): boolean {
 
 /** One person, one spelling (lib/identity-text.ts): NFC and trimmed, nothing invisible in it. */
 function personText(value: string, where: string): string {
-  const problem = identityProblem(value);
+  const text = identityText(value);
+  const problem = identityProblem(text);
   if (problem) throw badRequest(`"${where}" ${problem}`, 'invalidValue');
-  return identityText(value);
+  return text;
 }
 
 function expectString(value: Json, where: string): string {

@@ -1,0 +1,74 @@
+import { join } from 'node:path';
+import SQLite from 'better-sqlite3';
+import pg from 'pg';
+import { afterEach, describe, expect, it } from 'vitest';
+import { IDENTITY_TWINS_KEY } from '../../src/store/rekey.js';
+import { Store } from '../../src/store/store.js';
+import { DATABASES, dataPlace, PG_URL, postgresAvailable, type DataPlace } from '../helpers/bridge.js';
+
+const dbs = (await postgresAvailable()) ? DATABASES : (['sqlite'] as const);
+
+/** Raw SQL on a data place, as a database from before migration 0006 would hold it. */
+async function raw(where: DataPlace, statements: [string, unknown[]][]): Promise<void> {
+  if (where.dataDir) {
+    const db = new SQLite(join(where.dataDir, 'bridge.sqlite'));
+    try {
+      for (const [text, params] of statements) db.prepare(text.replace(/\$\d+/g, '?')).run(...params);
+    } finally {
+      db.close();
+    }
+    return;
+  }
+  const client = new pg.Client({ connectionString: PG_URL, options: `-c search_path=${where.pgSchema}` });
+  await client.connect();
+  try {
+    for (const [text, params] of statements) await client.query(text, params);
+  } finally {
+    await client.end();
+  }
+}
+
+const open = (where: DataPlace) => Store.open({ url: where.pgSchema ? PG_URL : undefined, dataDir: where.dataDir ?? ':memory:', ...(where.pgSchema ? { pgSchema: where.pgSchema } : {}) });
+
+describe.each(dbs)('migration 0006 re-keys userNames and emails on %s', (db) => {
+  const cleanup: (() => Promise<void>)[] = [];
+  afterEach(async () => {
+    for (const c of cleanup.splice(0)) await c();
+  });
+
+  it('keys every user through NFKC and case; twins made before it are both kept and reported, never merged', async () => {
+    const { where, remove } = await dataPlace(db);
+    cleanup.push(remove);
+    await (await open(where)).close();
+    const user = (id: string, userName: string, at: string, email: string): [string, unknown[]] => [
+      'insert into users (id, user_name, user_name_lc, active, resource, created_at, updated_at, version) values ($1, $2, $3, 1, $4, $5, $6, 1)',
+      [id, userName, userName.toLowerCase(), JSON.stringify({ userName, emails: [{ value: email }] }), at, at],
+    ];
+    await raw(where, [
+      user('u-ascii', 'jos\u00e9@x.com', '2026-01-02T00:00:00.000Z', 'jos\u00e9@x.com'),
+      user('u-wide', '\uff4a\uff4f\uff53\u00e9@x.com', '2026-01-01T00:00:00.000Z', '\uff4a\uff4f\uff53\u00e9@x.com'),
+      user('u-alone', '\uff41\uff4c\uff4f\uff4e\uff45@x.com', '2026-01-03T00:00:00.000Z', 'ALONE@x.com'),
+      ['insert into user_emails (user_id, value_lc, type) values ($1, $2, null)', ['u-alone', 'alone@x.com']],
+      ["delete from kysely_migration where name = '0006_identity_keys'", []],
+    ]);
+    const store = await open(where);
+    try {
+      const rows = await store.read(async (r) => ({
+        byWide: await r.users.findByUserName('\uff4a\uff4f\uff53\u00e9@x.com'),
+        alone: await r.users.findByUserName('alone@x.com'),
+        twins: await r.kv.get(IDENTITY_TWINS_KEY),
+        all: await r.users.getMany(['u-ascii', 'u-wide', 'u-alone']),
+      }));
+      // The user already keyed so keeps the key; the other is kept, reported, and found by its id.
+      expect(rows.byWide?.id).toBe('u-ascii');
+      expect(rows.all.map((u) => u.id).sort()).toEqual(['u-alone', 'u-ascii', 'u-wide']);
+      expect(JSON.parse(rows.twins!)).toEqual([{ id: 'u-wide', userName: '\uff4a\uff4f\uff53\u00e9@x.com', twinOf: 'u-ascii' }]);
+      // A user without a twin is simply re-keyed, its emails too.
+      expect(rows.alone?.id).toBe('u-alone');
+      const byEmail = await store.read((r) => r.users.query([{ key: 'emails.value', value: '\uff41\uff4c\uff4f\uff4e\uff45@x.com' }], 0, 10));
+      expect(byEmail.rows.map((u) => u.id)).toEqual(['u-alone']);
+    } finally {
+      await store.close();
+    }
+  });
+});
