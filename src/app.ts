@@ -31,8 +31,9 @@ export default async function app(fastify: FastifyInstance, opts: { deps: AppDep
       scim.addHook('onRequest', scim.auth([scim.verifyIdpToken]));
       scim.setNotFoundHandler((req, reply) => reply.code(404).type(SCIM_CONTENT_TYPE).send(JSON.stringify(new ScimError(404, `No endpoint ${req.method} ${req.url.split('?')[0]!.slice(0, 200)}`).toJSON())));
       // Degraded start: the IdP is told plainly, with a time to come back, instead of half-working.
+      // The route as routed, not the raw URL: `?x=/ServiceProviderConfig` must not walk past it.
       scim.addHook('preHandler', (req, _reply, done) => {
-        if (!deps.readiness.ok && !req.url.includes('/ServiceProviderConfig')) {
+        if (!deps.readiness.ok && req.routeOptions.url !== `${BASE_PATH}/ServiceProviderConfig`) {
           return done(new ScimError(503, `The bridge cannot reach a usable FullStory: ${deps.readiness.reason ?? 'not checked yet'}`, undefined, 60));
         }
         done();

@@ -177,6 +177,10 @@ describe('startup policy', () => {
       expect(res.statusCode).toBe(503);
       expect(res.headers['retry-after']).toBeDefined();
       expect(res.json().detail).toMatch(/SCIM provisioning is not enabled/);
+      // Discovery stays open, by its route: a query string that names it does not walk past the gate.
+      const auth = { authorization: `Bearer ${'x'.repeat(20)}` };
+      expect((await bridge.app.inject({ url: '/scim/v2/ServiceProviderConfig', headers: auth })).statusCode).toBe(200);
+      expect((await bridge.app.inject({ url: '/scim/v2/Users?x=/ServiceProviderConfig', headers: auth })).statusCode).toBe(503);
       expect((await bridge.app.inject({ url: '/healthz' })).statusCode).toBe(200);
     } finally {
       await bridge.close();
