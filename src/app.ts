@@ -47,6 +47,9 @@ export default async function app(fastify: FastifyInstance, opts: { deps: AppDep
           deps.metrics.observeRequest(url, req.method, reply.statusCode, reply.elapsedTime, req.tokenName);
           // A search is a read that travels as POST: it changes nothing to audit.
           if (CHANGE_METHODS.has(req.method) && req.tokenName && !url.endsWith('/.search')) audit(deps, req, reply, url);
+          // FullStory's refusal passed on as a 4xx: counted, since the 5xx alert cannot see it.
+          const last = req.opCtx?.writes?.at(-1);
+          if (last && !last.ok && last.upstreamStatus && last.upstreamStatus >= 400 && last.upstreamStatus < 500 && reply.statusCode < 500) deps.metrics.refusedByFullStory.inc({ status: String(last.upstreamStatus) });
           // @fastify/auth pools its per-request state and keeps the last request it checked
           // until the pool hands it out again: without this, a 100,000-member PUT's parsed
           // body (about 10 MB) stayed alive after the answer (docs/benchmarks.md).
@@ -64,18 +67,20 @@ export default async function app(fastify: FastifyInstance, opts: { deps: AppDep
   );
 }
 
-/** The facts of one change an IdP asked for; the audit log shapes and redacts the row. */
+/** The facts of one change an IdP asked for, with the FullStory writes it made; the audit log shapes and redacts the rows. */
 function audit(deps: AppDeps, req: FastifyRequest, reply: FastifyReply, route: string): void {
   const ctx = req.opCtx;
   deps.audit.request({
-    tokenName: req.tokenName!,
+    actor: req.tokenName!,
     userAgent: req.headers['user-agent'],
     method: req.method,
     route: route.replace(BASE_PATH, ''),
     resourceId: (req.params as { id?: string } | undefined)?.id ?? req.resourceId ?? null,
     subject: ctx?.subject,
     status: reply.statusCode,
-    upstreamStatus: ctx?.upstreamStatus,
     detail: ctx?.error ?? ctx?.note,
+    writes: ctx?.writes ?? [],
+    shadow: deps.mode === 'shadow',
+    held: ctx?.held === true,
   });
 }

@@ -125,7 +125,7 @@ export async function createBridge(config: Config, opts: BridgeOptions = {}): Pr
     await reconcileOnStart(store, policy, logger);
     const audit = closers.push(new AuditLog(store, config.audit, logger), (a) => a.close());
     await audit.startRetention();
-    const { worker, health } = buildRoleSync({ config, store, api: upstream.api, capabilities: upstream.capabilities, channel: upstream.roles, logger: logger.child({ component: 'role-sync' }), audit: (e) => audit.add(e), onApplied: (ok, failed) => metrics.roleSyncOutcomes(ok, failed) });
+    const { worker, health } = buildRoleSync({ config, store, api: upstream.api, capabilities: upstream.capabilities, channel: upstream.roles, logger: logger.child({ component: 'role-sync' }), record: (write) => audit.write({ actor: 'role-sync', write }), onApplied: (ok, failed) => metrics.roleSyncOutcomes(ok, failed) });
     const kick = () => worker.kick();
     const guard = new DeprovisionGuard(store, config.guard, (hold) => onHeld(hold, { metrics, audit, logger }));
     const index = closers.push(new IndexRefresh({ store, api: upstream.api, logger: logger.child({ component: 'index' }), freshnessMs: config.index.freshnessSeconds * 1000 }), (i) => i.stop());
@@ -193,19 +193,7 @@ async function desiredUser(store: Store, id: string): Promise<DesiredUser | unde
 function onHeld(hold: HoldRow, { metrics, audit, logger }: { metrics: Metrics; audit: AuditLog; logger: Logger }): void {
   metrics.guardHeld.inc({ kind: hold.kind });
   logger.warn({ hold: hold.id, kind: hold.kind, userId: hold.userId, reason: hold.reason }, 'deprovisioning guard held a change');
-  audit.add({
-    token_name: hold.tokenName,
-    user_agent: null,
-    method: 'GUARD',
-    operation: `guard.hold.${hold.kind}`,
-    resource_type: 'User',
-    resource_id: hold.userId,
-    subject: hold.userName,
-    outcome: 'held',
-    status: 503,
-    upstream_status: null,
-    detail: `held ${hold.id}: ${hold.reason}`,
-  });
+  audit.hold({ actor: null, hold, action: 'held' });
 }
 
 interface FullStoryTarget {

@@ -84,15 +84,25 @@ export async function apply(args: string[]): Promise<number> {
   try {
     return await withBridge(async (b) => {
       const p = await planOf(b);
-      const report = await applyPlan(p, { store: b.deps.store, api: b.engine.api, capabilities: b.engine.capabilities, lastAdmin: b.engine.lastAdmin, bodyRoles: b.engine.bodyRoles, kick: () => b.worker.kick() }, progressPrinter());
+      const report = await applyPlan(p, { store: b.deps.store, api: b.engine.api, capabilities: b.engine.capabilities, lastAdmin: b.engine.lastAdmin, bodyRoles: b.engine.bodyRoles, kick: () => b.worker.kick(), record: (write) => b.deps.audit.write({ actor: 'cli:apply', write }) }, progressPrinter());
       const after = await planOf(b);
-      const summary = { applied: report.done - report.skipped.length, skipped: report.skipped.map((s) => ({ userName: s.item.userName, action: s.item.action, why: s.why })), rolesPending: report.rolesPending, remaining: changes(after) };
+      const summary = {
+        applied: report.done - report.skipped.length - report.failed.length,
+        skipped: report.skipped.map((s) => ({ userName: s.item.userName, action: s.item.action, why: s.why })),
+        failed: report.failed.map((f) => ({ userName: f.item.userName, action: f.item.action, why: f.why })),
+        rolesPending: report.rolesPending,
+        remaining: changes(after),
+      };
       if (values.format === 'json') process.stdout.write(`${JSON.stringify(summary)}\n`);
       else {
         process.stdout.write(`applied ${summary.applied} of ${p.items.filter((i) => i.action !== 'unmanaged').length}; ${summary.remaining} changes remain\n`);
         for (const s of summary.skipped) process.stdout.write(`  kept ${s.userName} (${s.action}): ${s.why}\n`);
-        if (report.rolesPending > 0) process.stdout.write(`  ${report.rolesPending} role changes still queued (a running bridge delivers them; /readyz shows their errors)\n`);
+        for (const f of summary.failed) process.stdout.write(`  FAILED ${f.userName} (${f.action}): ${f.why}\n`);
+        if (report.rolesPending > 0) process.stdout.write(`  ${report.rolesPending} role changes are still in the outbox: the bridge's role-sync worker delivers them while a bridge runs on this store (/readyz and the console show their errors); run apply again to wait for them here\n`);
       }
+      // Non-zero when FullStory refused anything or roles are left undelivered: apply again after fixing the cause.
+      if (report.failed.length > 0) return 1;
+      return report.rolesPending > 0 ? 2 : 0;
       return 0;
     });
   } catch (err) {
@@ -135,7 +145,7 @@ export async function release(args: string[]): Promise<number> {
     let failed = 0;
     for (const h of chosen) {
       try {
-        await releaseHold({ store: b.deps.store, users: b.deps.users, kick: () => b.worker.kick() }, h);
+        await releaseHold({ store: b.deps.store, users: b.deps.users, kick: () => b.worker.kick(), audit: b.deps.audit }, h, 'cli:release');
         process.stdout.write(`released ${h.id}: ${h.kind} ${h.userName ?? h.userId}\n`);
       } catch (err) {
         failed++;

@@ -45,11 +45,20 @@ export class Metrics {
   }
 
   readonly guardHeld = new Counter({
-    name: 'scim_bridge_guard_held',
+    name: 'scim_bridge_guard_held_total',
     help: 'Deactivations, deletions and demotions the deprovisioning guard held, by kind',
     labelNames: ['kind'],
     registers: [this.registry],
   });
+  /** An IdP change answered 4xx because FullStory refused it (its status passed on): the 5xx alert never sees these. */
+  readonly refusedByFullStory = new Counter({
+    name: 'scim_bridge_idp_refused_by_fullstory_total',
+    help: 'IdP changes answered 4xx because FullStory refused the write, by FullStory status',
+    labelNames: ['status'],
+    registers: [this.registry],
+  });
+  /** 1 while the last preflight found FullStory unusable (token refused, SCIM off, plan): the IdP is answered 503. */
+  readonly fullstoryUnusable = new Gauge({ name: 'scim_bridge_fullstory_unusable', help: '1 while the last FullStory preflight failed (the IdP is answered 503), else 0', registers: [this.registry] });
   readonly guardHolds = new Gauge({ name: 'scim_bridge_guard_holds', help: 'Changes held by the deprovisioning guard, not yet released', registers: [this.registry] });
   readonly roleSyncApplied = new Counter({
     name: 'scim_bridge_role_sync_applied_total',

@@ -4,6 +4,7 @@ import type { Capabilities } from '../fullstory/preflight.js';
 import type { LastAdmin } from '../provisioning/last-admin.js';
 import { isActive, toUpstream } from '../provisioning/user-mapping.js';
 import type { Store } from '../store/store.js';
+import { recordWrite, type WriteRecorder } from '../fullstory/writes.js';
 import type { Plan, PlanItem } from './plan.js';
 
 export interface ApplyDeps {
@@ -18,12 +19,16 @@ export interface ApplyDeps {
   kick: () => void;
   /** How long to wait for the role-sync worker to deliver the roles queued. */
   roleWaitMs?: number;
+  /** Every FullStory write apply makes, for the audit log (as `cli:apply`). */
+  record?: WriteRecorder;
 }
 
 export interface ApplyReport {
   done: number;
   /** Items not carried out, with why (an admin that would be the last to go). */
   skipped: { item: PlanItem; why: string }[];
+  /** Items FullStory refused (or that failed on the way): the others were still carried out. */
+  failed: { item: PlanItem; why: string }[];
   /** Role changes still in the outbox when apply stopped waiting (a running bridge finishes them). */
   rolesPending: number;
 }
@@ -38,13 +43,13 @@ const ORDER: Record<PlanItem['action'], number> = { create: 0, update: 1, deacti
  */
 export async function applyPlan(plan: Plan, deps: ApplyDeps, progress: (done: number, total: number, item: PlanItem) => void = () => {}): Promise<ApplyReport> {
   const items = plan.items.filter((i) => i.action !== 'unmanaged').sort((a, b) => ORDER[a.action] - ORDER[b.action]);
-  const report: ApplyReport = { done: 0, skipped: [], rolesPending: 0 };
+  const report: ApplyReport = { done: 0, skipped: [], failed: [], rolesPending: 0 };
   const roles = new Map<string, string>();
   for (const item of items) {
     const skip = await lastAdminSkip(item, deps);
     if (skip) report.skipped.push({ item, why: skip });
     else if (item.action === 'roleChange') roles.set(item.userId, String(item.desired?.role));
-    else await step(item, deps, roles);
+    else await step(item, deps, roles).catch((err: unknown) => report.failed.push({ item, why: (err as Error).message }));
     report.done++;
     progress(report.done, items.length, item);
   }
@@ -66,7 +71,9 @@ async function step(item: PlanItem, deps: ApplyDeps, roles: Map<string, string>)
   if (item.action === 'create') {
     // A create killed after FullStory took it: FullStory has the userName, so link rather than post again.
     const body = { ...toUpstream(row.resource, deps.bodyRoles(row.role)), active: isActive(row.resource) && !row.deleted };
-    const fs = (await api.findUserByUserName(row.userName, 'sync')) ?? (await api.createUser(body));
+    const fs =
+      (await api.findUserByUserName(row.userName, 'sync')) ??
+      (await recordWrite(deps.record, { operation: 'users.create', userId: row.id, userName: row.userName, change: `created, active ${String(body.active)}` }, () => api.createUser(body)));
     await link(deps, row.id, fs.id);
     // A role FullStory's answer does not show goes to the worker, which writes and reads it back.
     const shown = decodeRoles(fs.roles);
@@ -78,15 +85,22 @@ async function step(item: PlanItem, deps: ApplyDeps, roles: Map<string, string>)
   const ops: FsPatchOp[] = Object.entries(desired).map(([path, value]) => ({ op: 'replace', path, value }));
   if (item.action === 'deactivate') ops.splice(0, ops.length, { op: 'replace', path: 'active', value: false });
   if (ops.length === 0) return;
+  const facts = { userId: row.id, userName: row.userName, change: describeOps(item, ops) };
   if (deps.capabilities().patchUsers) {
-    await api.patchUser(row.id, ops, 'sync');
+    await recordWrite(deps.record, { operation: 'users.patch', ...facts }, () => api.patchUser(row.id, ops, 'sync'));
     return;
   }
   // Without PATCH: FullStory's copy with the changes, PUT whole (its roles kept as they are).
   const { id: _id, meta: _meta, schemas: _schemas, ...current } = await api.getUser(row.id, 'sync');
   const body: Record<string, unknown> = { ...current };
   for (const op of ops) setPath(body, op.path!, op.value);
-  await api.replaceUser(row.id, body, 'sync');
+  await recordWrite(deps.record, { operation: 'users.replace', ...facts }, () => api.replaceUser(row.id, body, 'sync'));
+}
+
+/** `active true → false; displayName "A" → "B"`: what FullStory held (the plan's actual) and what apply wrote. */
+function describeOps(item: PlanItem, ops: FsPatchOp[]): string {
+  const actual = (item.actual ?? {}) as Record<string, unknown>;
+  return ops.map((o) => `${o.path} ${JSON.stringify(actual[o.path!] ?? null)} → ${JSON.stringify(o.value)}`).join('; ');
 }
 
 function setPath(o: Record<string, unknown>, path: string, value: unknown): void {

@@ -1,5 +1,6 @@
 import type { FsUser, FullStoryApi } from '../fullstory/api.js';
 import { UpstreamError } from '../fullstory/errors.js';
+import { recordWrite, type FullStoryWrite } from '../fullstory/writes.js';
 import type { Capabilities } from '../fullstory/preflight.js';
 import type { RoleChannel } from '../fullstory/role-channel.js';
 import { decodeRoles } from '../fullstory/role-wire.js';
@@ -46,6 +47,10 @@ export interface OpContext {
   tokenName?: string;
   /** A change the guard held and an operator released: it is not counted again. */
   released?: boolean;
+  /** Every FullStory write this operation made, in order: the audit log's rows. */
+  writes?: FullStoryWrite[];
+  /** The guard held this change (answered 503). */
+  held?: boolean;
 }
 
 /** A change asked for another version than the resource's: RFC 7644 §3.14, and nothing changes. */
@@ -125,9 +130,7 @@ export class UsersService {
   /** FullStory's call, with its failure translated and its status noted. */
   private async upstream<T>(ctx: OpContext, run: () => Promise<T>): Promise<T> {
     try {
-      const result = await run();
-      ctx.upstreamStatus ??= 200;
-      return result;
+      return await run();
     } catch (err) {
       if (err instanceof UpstreamError) {
         ctx.upstreamStatus = err.status;
@@ -135,6 +138,15 @@ export class UsersService {
       }
       throw err;
     }
+  }
+
+  /**
+   * One FullStory write: translated and noted as `upstream` is, and recorded in the
+   * operation's writes (the audit log's rows); in shadow mode recorded as not sent.
+   */
+  private written<T>(ctx: OpContext, facts: Omit<FullStoryWrite, 'upstreamStatus' | 'ok'>, run: () => Promise<T>): Promise<T> {
+    const record = (w: FullStoryWrite) => (ctx.writes ??= []).push(w);
+    return this.upstream(ctx, () => recordWrite(record, facts, run, this.deps.mode === 'shadow'));
   }
 
   /**
@@ -311,7 +323,7 @@ export class UsersService {
     const body = toUpstream(resource, roles);
     for (let attempt = 0; ; attempt++) {
       try {
-        const fs = await this.api.createUser(body);
+        const fs = await recordWrite((w) => (ctx.writes ??= []).push(w), { operation: 'users.create', userName: resource.userName, change: `created, active ${isActive(resource)}` }, () => this.api.createUser(body), this.deps.mode === 'shadow');
         ctx.upstreamStatus = 201;
         return fs;
       } catch (err) {
@@ -336,7 +348,9 @@ export class UsersService {
   /** The IdP re-creates a user it deleted where FullStory could only deactivate: reuse it. */
   private async revive(row: UserRow, resource: UserResource, role: string | null, ctx: OpContext): Promise<UserView> {
     const roles = await this.putRoles(row.id, role, undefined, ctx);
-    const fs = await this.upstream(ctx, () => this.api.replaceUser(row.id, toUpstreamPut({ active: true, ...resource }, row.resource, roles)));
+    const fs = await this.written(ctx, { operation: 'users.replace', userId: row.id, userName: resource.userName, change: 'active false → true (revived)' }, () =>
+      this.api.replaceUser(row.id, toUpstreamPut({ active: true, ...resource }, row.resource, roles)),
+    );
     await this.store.transaction(async (tx) => {
       await tx.users.update(row.id, resource);
       await tx.users.setRoles(new Map([[row.id, role]]));
@@ -357,7 +371,7 @@ export class UsersService {
       // A PUT that changes nothing FullStory keeps costs no call, where the index is fresh.
       if (this.deps.index?.fresh() && upstreamDiff(row.resource, resource).length === 0) return { row, after: resource, fs: undefined };
       const roles = await this.putRoles(id, row.role, adopted, ctx);
-      const fs = await this.upstream(ctx, () => this.api.replaceUser(id, toUpstreamPut(resource, row.resource, roles)));
+      const fs = await this.written(ctx, { operation: 'users.replace', userId: id, userName: resource.userName, change: activeChange(row.resource, resource) }, () => this.api.replaceUser(id, toUpstreamPut(resource, row.resource, roles)));
       return { row, after: resource, fs };
     });
   }
@@ -398,11 +412,12 @@ export class UsersService {
       const diff = upstreamDiff(before, after);
       if (isActive(before) && !isActive(after)) await this.admit(row, 'deactivate', ctx);
       if (diff.length > 0) {
+        const facts = { userId: id, userName: after.userName, change: activeChange(before, after) };
         if (caps.patchUsers) {
-          fs = await this.upstream(ctx, () => this.api.patchUser(id, diff));
+          fs = await this.written(ctx, { operation: 'users.patch', ...facts }, () => this.api.patchUser(id, diff));
         } else {
           const roles = await this.putRoles(id, row.role, fsNow, ctx);
-          fs = await this.upstream(ctx, () => this.api.replaceUser(id, toUpstreamPut(after, before, roles)));
+          fs = await this.written(ctx, { operation: 'users.replace', ...facts }, () => this.api.replaceUser(id, toUpstreamPut(after, before, roles)));
         }
       }
       return { row, after, fs };
@@ -422,10 +437,10 @@ export class UsersService {
       if (row.active) await this.admit(row, 'delete', ctx);
       let tombstone = false;
       if (this.deps.capabilities().deleteUsers && this.deps.mode !== 'shadow') {
-        await this.upstream(ctx, () => this.api.deleteUser(id));
+        await this.written(ctx, { operation: 'users.delete', userId: id, userName: row.userName, change: 'deleted' }, () => this.api.deleteUser(id));
       } else {
         // FullStory cannot delete: deactivate (frees the seat) and remember the IdP deleted it.
-        await this.deactivateUpstream(id, row.role, ctx);
+        await this.deactivateUpstream(row, ctx);
         tombstone = true;
         ctx.note = this.deps.mode === 'shadow' ? 'shadow mode: recorded, FullStory not changed' : 'FullStory has no DELETE: the user was deactivated instead';
       }
@@ -438,17 +453,24 @@ export class UsersService {
     const { guard, lastAdmin } = this.deps;
     if (!guard?.enabled || ctx.released) return;
     const last = row.role === 'admin' && lastAdmin !== undefined && !(await lastAdmin.othersExist(new Set([row.id])));
-    await guard.admit({ userId: row.id, userName: row.userName, kind, currentRole: row.role, tokenName: ctx.tokenName ?? null, lastAdmin: last });
+    try {
+      await guard.admit({ userId: row.id, userName: row.userName, kind, currentRole: row.role, tokenName: ctx.tokenName ?? null, lastAdmin: last });
+    } catch (err) {
+      if (err instanceof ScimError && err.status === 503) ctx.held = true;
+      throw err;
+    }
   }
 
-  private async deactivateUpstream(id: string, role: string | null, ctx: OpContext): Promise<void> {
+  private async deactivateUpstream(row: UserRow, ctx: OpContext): Promise<void> {
+    const { id } = row;
+    const facts = { userId: id, userName: row.userName, change: 'active true → false (deleted in the IdP)' };
     if (this.deps.capabilities().patchUsers) {
-      await this.upstream(ctx, () => this.api.patchUser(id, [{ op: 'replace', path: 'active', value: false }]));
+      await this.written(ctx, { operation: 'users.patch', ...facts }, () => this.api.patchUser(id, [{ op: 'replace', path: 'active', value: false }]));
       return;
     }
     const fs = await this.upstream(ctx, () => this.api.getUser(id));
-    const roles = await this.putRoles(id, role, fs, ctx);
-    await this.upstream(ctx, () => this.api.replaceUser(id, { ...toUpstream(fromUpstream(fs), roles), active: false }));
+    const roles = await this.putRoles(id, row.role, fs, ctx);
+    await this.written(ctx, { operation: 'users.replace', ...facts }, () => this.api.replaceUser(id, { ...toUpstream(fromUpstream(fs), roles), active: false }));
   }
 
   /**
@@ -467,6 +489,12 @@ export class UsersService {
     const other = await this.store.read((r) => r.users.findByUserName(userName));
     if (other && other.id !== id) throw new ScimError(409, `userName ${JSON.stringify(userName)} is taken by another user`, 'uniqueness');
   }
+}
+
+/** `active true → false` where a write changes it; undefined where it does not. */
+function activeChange(before: UserResource, after: UserResource): string | undefined {
+  const [a, b] = [isActive(before), isActive(after)];
+  return a === b ? undefined : `active ${a} → ${b}`;
 }
 
 /** FullStory's answer shows the user holding `role`. */

@@ -167,6 +167,12 @@ const migrations: Record<string, Migration> = {
     // and reported, never merged (see rekeyUsers).
     up: (db: Kysely<unknown>) => rekeyIdentities(db as unknown as Kysely<Database>),
   },
+  '0007_audit_change': {
+    async up(db: Kysely<unknown>) {
+      // What each write changed (before → after for active and role), beside FullStory's status.
+      await db.schema.alterTable('audit').addColumn('change', 'text').execute();
+    },
+  },
 };
 
 const migrationProvider: MigrationProvider = {

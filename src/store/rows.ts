@@ -97,7 +97,7 @@ export function toHoldRow(r: import('./schema.js').HoldsTable): HoldRow {
   };
 }
 
-export type AuditEntry = Omit<AuditTable, 'id' | 'at'> & { at?: string };
+export type AuditEntry = Omit<AuditTable, 'id' | 'at' | 'change'> & { at?: string; change?: string | null };
 
 /** A filter's terms, as both stores answer them (scim/filter parses them). */
 export type Terms = readonly EqTerm[];

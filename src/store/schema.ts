@@ -75,6 +75,8 @@ export interface AuditTable {
   outcome: string;
   status: number;
   upstream_status: number | null;
+  /** What a write changed, in words: `active true → false`, `role → admin`. */
+  change: string | null;
   detail: string | null;
 }
 

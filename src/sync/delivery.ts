@@ -5,6 +5,7 @@ import { droppedMessage, type RoleChannel } from '../fullstory/role-channel.js';
 import { decodeRoles, encodeRoles, ROLE_NAME } from '../fullstory/role-wire.js';
 import { ROLES, type Role } from '../config/roles.js';
 import type { Store } from '../store/store.js';
+import { recordWrite, type WriteRecorder } from '../fullstory/writes.js';
 
 export interface RoleChange {
   userId: string;
@@ -36,13 +37,14 @@ export class RoleNotApplied extends Error {
 
 const refusal = (err: unknown) => err instanceof UpstreamError && err.status === 400;
 
-/** Roles travel in the user's `roles` attribute: one write per user, each read back. */
+/** Roles travel in the user's `roles` attribute: one write per user, each read back, each audited with what the read-back showed. */
 export class RolesAttributeDelivery implements RoleDelivery {
   readonly batched = false;
   constructor(
     private readonly api: FullStoryApi,
     private readonly capabilities: () => Capabilities,
     private readonly channel: RoleChannel,
+    private readonly record: WriteRecorder = () => {},
   ) {}
 
   async deliver(changes: RoleChange[]): Promise<DeliveryResult> {
@@ -54,19 +56,33 @@ export class RolesAttributeDelivery implements RoleDelivery {
   private async deliverOne(c: RoleChange): Promise<Error | null> {
     for (;;) {
       const form = this.channel.form;
+      const patch = this.capabilities().patchUsers;
+      const operation = patch ? 'users.patch' : 'users.replace';
+      let answer: FsUser | undefined;
       try {
-        return await this.verify(c, await this.write(c.userId, encodeRoles(c.role as Role, form)));
+        // Without PATCH the user is read first, and PUT whole with its role.
+        const current = patch ? undefined : await this.api.getUser(c.userId, 'sync');
+        answer = await this.write(c.userId, encodeRoles(c.role as Role, form), current);
       } catch (err) {
+        if (err instanceof UpstreamError) this.audit(c, operation, err.status, err);
         // A guessed form FullStory refuses: try the next before calling the change failed.
         if (refusal(err) && this.channel.refuseForm(form)) continue;
         return err as Error;
       }
+      const error = await this.verify(c, answer).catch((err: Error) => err);
+      this.audit(c, operation, patch && answer === undefined ? 204 : 200, error);
+      return error;
     }
   }
 
-  private async write(userId: string, roles: unknown[]): Promise<FsUser | undefined> {
-    if (this.capabilities().patchUsers) return this.api.patchUser(userId, [{ op: 'replace', path: 'roles', value: roles as never }], 'sync');
-    const { id: _id, meta: _meta, schemas: _schemas, ...rest } = await this.api.getUser(userId, 'sync');
+  /** One row per write: FullStory's status, and whether its answer or a read-back showed the role. */
+  private audit(c: RoleChange, operation: 'users.patch' | 'users.replace', status: number, error: Error | null): void {
+    this.record({ operation, userId: c.userId, change: `role → ${c.role}`, upstreamStatus: status, ok: error === null, ...(error ? { detail: error.message } : { detail: 'role shown by FullStory (read back)' }) });
+  }
+
+  private async write(userId: string, roles: unknown[], current: FsUser | undefined): Promise<FsUser | undefined> {
+    if (!current) return this.api.patchUser(userId, [{ op: 'replace', path: 'roles', value: roles as never }], 'sync');
+    const { id: _id, meta: _meta, schemas: _schemas, ...rest } = current;
     return this.api.replaceUser(userId, { ...rest, roles }, 'sync');
   }
 
@@ -99,6 +115,7 @@ export class RoleGroupsDelivery implements RoleDelivery {
     private readonly store: Store,
     private readonly capabilities: () => Capabilities,
     private readonly channel: RoleChannel,
+    private readonly record: WriteRecorder = () => {},
   ) {}
 
   async deliver(changes: RoleChange[]): Promise<DeliveryResult> {
@@ -171,7 +188,12 @@ export class RoleGroupsDelivery implements RoleDelivery {
       if (desired !== role && members.delete(userId)) dirty = true;
     }
     if (!dirty) return;
-    const answer = await this.api.replaceGroup({ id, displayName: group.displayName, members: [...members].map((value) => ({ value })) });
+    const before = new Set((group.members ?? []).map((m) => m.value));
+    const added = [...members].filter((m) => !before.has(m)).length;
+    const change = `+${added} −${before.size - (members.size - added)} members (role ${role})`;
+    const answer = await recordWrite(this.record, { operation: 'groups.replace', group: group.displayName, change }, () =>
+      this.api.replaceGroup({ id, displayName: group.displayName, members: [...members].map((value) => ({ value })) }),
+    );
     const kept = new Set(((answer.members ?? (await this.api.getGroup(id)).members) ?? []).map((m) => m.value));
     const wrong = [...users].filter(([userId, desired]) => (desired === role) !== kept.has(userId));
     if (wrong.length > 0) throw new RoleNotApplied(`FullStory did not keep the membership the bridge wrote to its ${ROLE_NAME[role]} group (${wrong.length} users differ)`, false);
@@ -187,7 +209,7 @@ export class RoleGroupsDelivery implements RoleDelivery {
       let found = await this.api.findGroup(ROLE_NAME[role], filters);
       if (!found && create) {
         try {
-          found = await this.api.createGroup(ROLE_NAME[role]);
+          found = await recordWrite(this.record, { operation: 'groups.create', group: ROLE_NAME[role], change: `created (role ${role})` }, () => this.api.createGroup(ROLE_NAME[role]));
         } catch (err) {
           // Another replica (or FullStory itself) made it meanwhile: take that one.
           if (!(err instanceof UpstreamError && err.status === 409)) throw err;

@@ -54,7 +54,7 @@ describe.each(dbs)('the deprovisioning guard on %s', (db) => {
     expect((await deactivate(t, list[3]!.id)).status).toBe(503);
     const ready = (await t.bridge.app.inject({ method: 'GET', url: '/readyz' })).json();
     expect(ready.guard.held).toBe(1);
-    expect((await t.bridge.app.inject({ method: 'GET', url: '/metrics' })).body).toMatch(/scim_bridge_guard_held\{kind="deactivate"\} 1\b/);
+    expect((await t.bridge.app.inject({ method: 'GET', url: '/metrics' })).body).toMatch(/scim_bridge_guard_held_total\{kind="deactivate"\} 1\b/);
     await eventually(async () => (await t.sql<{ n: number }>("select count(*) as n from audit where outcome = 'held'"))[0]!.n == 1, 'the hold audited once');
 
     const holds = await runCli(['holds', '--format', 'json'], env, 30_000);

@@ -49,7 +49,9 @@ describe.each(dbs)('migration 0006 re-keys userNames and emails on %s', (db) => 
       user('u-wide', '\uff4a\uff4f\uff53\u00e9@x.com', '2026-01-01T00:00:00.000Z', '\uff4a\uff4f\uff53\u00e9@x.com'),
       user('u-alone', '\uff41\uff4c\uff4f\uff4e\uff45@x.com', '2026-01-03T00:00:00.000Z', 'ALONE@x.com'),
       ['insert into user_emails (user_id, value_lc, type) values ($1, $2, null)', ['u-alone', 'alone@x.com']],
-      ["delete from kysely_migration where name = '0006_identity_keys'", []],
+      // Back to the schema before 0006: the migrations after it run again too.
+      ["delete from kysely_migration where name >= '0006'", []],
+      ['alter table audit drop column "change"', []],
     ]);
     const store = await open(where);
     try {

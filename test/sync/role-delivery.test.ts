@@ -52,10 +52,12 @@ describe('role delivery is verified, not assumed', () => {
     expect(metrics).toMatch(/^scim_bridge_role_delivery_degraded 1$/m);
     await t.bridge.deps.audit.flush();
     const audit = await t.bridge.deps.store.read((r) => r.audit.since('1970-01-01T00:00:00Z'));
-    // One row when each failing streak starts (per desired role: standard at create, then admin), not one per retry.
-    const rows = audit.filter((a) => a.operation === 'role-sync' && a.detail?.startsWith('role admin'));
-    expect(rows.map((r) => r.resource_id).sort()).toEqual([...ids].sort());
-    expect(rows[0]).toMatchObject({ outcome: 'failure', detail: expect.stringMatching(/^role admin not delivered: FullStory ignored `roles`/) });
+    // One row per write the worker sent: FullStory accepted it (200) and the read-back did not show the role.
+    const rows = audit.filter((a) => a.token_name === 'role-sync' && a.change === 'role → admin');
+    expect([...new Set(rows.map((r) => r.resource_id))].sort()).toEqual([...ids].sort());
+    for (const r of rows) expect(r).toMatchObject({ operation: 'fullstory.users.replace', outcome: 'failure', upstream_status: 200, detail: expect.stringMatching(/^FullStory ignored `roles`/) });
+    // Named by userName, not only by id.
+    expect(rows.every((r) => r.subject?.endsWith('@example.com'))).toBe(true);
   });
 
   it('on auto, the same FullStory is recognised and roles land as role groups, with no `roles` ever sent', async () => {

@@ -42,19 +42,7 @@ async function refuse(app: FastifyInstance, req: FastifyRequest): Promise<void> 
   const address = clientAddress(req);
   const { first } = await app.deps.authThrottle.fail(address).catch(() => ({ first: false }));
   if (!first) return;
-  app.deps.audit.add({
-    token_name: null,
-    user_agent: req.headers['user-agent']?.slice(0, 200) ?? null,
-    method: req.method,
-    operation: 'auth.failure',
-    resource_type: 'Edge',
-    resource_id: null,
-    subject: address,
-    outcome: 'refused',
-    status: 401,
-    upstream_status: null,
-    detail: `${reason} bearer token (first failure from this address this minute)`,
-  });
+  app.deps.audit.refused({ operation: 'auth.failure', address, userAgent: req.headers['user-agent'], method: req.method, status: 401, detail: `${reason} bearer token (first failure from this address this minute)` });
 }
 
 declare module 'fastify' {

@@ -61,7 +61,7 @@ export default async function consoleRoutes(app: FastifyInstance) {
     const address = clientAddress(req);
     deps.metrics.authFailure('console');
     await deps.authThrottle.fail(address).catch(() => undefined);
-    deps.audit.add({ token_name: null, user_agent: req.headers['user-agent']?.slice(0, 200) ?? null, method: req.method, operation: 'console.login', resource_type: 'Console', resource_id: null, subject: address, outcome: 'refused', status: 401, upstream_status: null, detail: `wrong ops token (${how})` });
+    deps.audit.refused({ operation: 'console.login', address, userAgent: req.headers['user-agent'], method: req.method, status: 401, detail: `wrong ops token (${how})` });
   };
   /** An address past the throttle is told to wait, whatever it sends. */
   const throttled = (req: FastifyRequest, reply: FastifyReply): boolean => {
@@ -125,7 +125,7 @@ export default async function consoleRoutes(app: FastifyInstance) {
     if (!who) return reply.code(401).type(HTML).send(loginPage('Not signed in.'));
     if (!csrfOk(req, who)) return reply.code(403).type('text/plain').send('Missing or wrong form token (CSRF).\n');
     await sessions.end(who.name);
-    deps.audit.add({ token_name: `ops:${who.name}`, user_agent: null, method: 'POST', operation: 'console.logout', resource_type: 'Console', resource_id: null, subject: null, outcome: 'success', status: 303, upstream_status: null, detail: 'every console session of this ops token ended' });
+    deps.audit.console({ actor: `ops:${who.name}`, operation: 'console.logout', detail: 'every console session of this ops token ended' });
     return reply.header('set-cookie', `${COOKIE}=; Max-Age=0; ${cookieFlags(req)}`).redirect('/console?notice=signed-out', 303);
   });
 
@@ -141,8 +141,7 @@ export default async function consoleRoutes(app: FastifyInstance) {
     const hold = (await deps.store.read((r) => r.guard.holds('held'))).find((h) => h.id === req.params.id);
     if (!hold) return reply.redirect('/console?notice=not-held', 303);
     try {
-      await releaseHold({ store: deps.store, users: deps.users, kick: deps.kick }, hold);
-      deps.audit.add({ token_name: `ops:${who.name}`, user_agent: null, method: 'POST', operation: 'guard.release', resource_type: 'User', resource_id: hold.userId, subject: hold.userName, outcome: 'success', status: 200, upstream_status: null, detail: `released ${hold.id}` });
+      await releaseHold({ store: deps.store, users: deps.users, kick: deps.kick, audit: deps.audit }, hold, `ops:${who.name}`);
     } catch (err) {
       req.log.warn({ err, hold: hold.id }, 'release from the console failed');
       return reply.redirect('/console?notice=release-failed', 303);

@@ -38,6 +38,7 @@ export default async function opsRoutes(app: FastifyInstance) {
       ...(roles.health.degraded ? { degraded: { reason: roles.health.reason, since: roles.health.since, failingUsers: roles.health.failingUsers, deliveredUsers: roles.health.deliveredUsers } } : {}),
       store: storeOk ? 'ok' : 'unreachable',
       fullstory: readiness.ok ? 'ok' : (readiness.reason ?? 'not checked yet'),
+      ...(readiness.ok ? {} : { fullstoryUnusableSince: readiness.since ?? null }),
       lastPreflightAt: readiness.checkedAt ?? null,
       roleDelivery: { mode: roles.delivery.delivery ?? 'undecided', why: roles.delivery.why },
       roleSync,
@@ -57,6 +58,7 @@ export default async function opsRoutes(app: FastifyInstance) {
       metrics.circuitOpen.set(extra.circuit && extra.circuit !== 'closed' ? 1 : 0);
       metrics.roleDeliveryDegraded.set(roleDelivery().health.degraded ? 1 : 0);
       metrics.guardHolds.set((await store.read((r) => r.guard.holds('held'))).length);
+      metrics.fullstoryUnusable.set(readiness.ok ? 0 : 1);
     } catch {
       // The store being down shows in /readyz; metrics still answer.
     }

@@ -7,8 +7,8 @@ import type { ReadSnapshot } from './read-snapshot.js';
 
 const SQL = {
   insert:
-    'insert into "audit" ("id", "at", "token_name", "user_agent", "method", "operation", "resource_type", "resource_id", "subject", "outcome", "status", "upstream_status", "detail") ' +
-    'values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+    'insert into "audit" ("id", "at", "token_name", "user_agent", "method", "operation", "resource_type", "resource_id", "subject", "outcome", "status", "upstream_status", "change", "detail") ' +
+    'values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
   since: 'select * from "audit" where "at" >= ? order by "at", "id" limit ?',
   prune: 'delete from "audit" where "at" < ?',
 } as const;
@@ -24,7 +24,7 @@ export class SqliteAudit implements AuditWrites {
     const insert = this.p.sql(SQL.insert);
     for (const e of entries) {
       // Time-ordered ids (UUIDv7): each row lands at the end of the key's index, not on a random page of it.
-      insert.run(uuidv7(), e.at ?? new Date().toISOString(), e.token_name, e.user_agent, e.method, e.operation, e.resource_type, e.resource_id, e.subject, e.outcome, e.status, e.upstream_status, e.detail);
+      insert.run(uuidv7(), e.at ?? new Date().toISOString(), e.token_name, e.user_agent, e.method, e.operation, e.resource_type, e.resource_id, e.subject, e.outcome, e.status, e.upstream_status, e.change ?? null, e.detail);
     }
   }
 
