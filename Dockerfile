@@ -29,7 +29,9 @@ WORKDIR /app
 COPY --from=build /app/package.json ./
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
-RUN mkdir -p /data && chown node:node /data
+# The CLI on the PATH, as the README types it: `docker exec <container> fullstory-scim-bridge holds`.
+RUN mkdir -p /data && chown node:node /data \
+ && chmod +x dist/cli/index.js && ln -s /app/dist/cli/index.js /usr/local/bin/fullstory-scim-bridge
 USER node
 VOLUME ["/data"]
 EXPOSE 8080
@@ -38,5 +40,5 @@ HEALTHCHECK --interval=15s --timeout=3s --start-period=20s --retries=3 \
   CMD ["node", "-e", "const m=require(process.env.TLS_CERT_FILE?'https':'http');m.get({host:'127.0.0.1',port:process.env.PORT||8080,path:'/healthz',rejectUnauthorized:false,timeout:2500},r=>process.exit(r.statusCode===200?0:1)).on('error',()=>process.exit(1))"]
 # NODE_ENV=production: without FULLSTORY_SCIM_TOKEN the bridge refuses to start,
 # unless FULLSTORY_SANDBOX=true asks for the built-in sandbox explicitly.
-ENTRYPOINT ["node", "dist/cli/index.js"]
+ENTRYPOINT ["fullstory-scim-bridge"]
 CMD ["serve"]

@@ -122,7 +122,7 @@ export async function createBridge(config: Config, opts: BridgeOptions = {}): Pr
     if (config.bridge.mode === 'shadow') logger.warn('SHADOW MODE: the IdP is answered and its changes recorded; nothing is written to FullStory. `fullstory-scim-bridge plan` shows what going live would change.');
     else if (links.pendingCount > 0) logger.warn({ users: links.pendingCount }, 'a plan is pending: users recorded in shadow mode are not in FullStory yet; run `fullstory-scim-bridge plan`, then `apply` (nothing is applied by itself)');
     await upstream.start(config.startup.policy);
-    await reconcileOnStart(store, policy, logger);
+    await reconcileOnStart(store, policy, logger, config.guard);
     const audit = closers.push(new AuditLog(store, config.audit, logger), (a) => a.close());
     await audit.startRetention();
     const { worker, health } = buildRoleSync({ config, store, api: upstream.api, capabilities: upstream.capabilities, channel: upstream.roles, logger: logger.child({ component: 'role-sync' }), record: (write) => audit.write({ actor: 'role-sync', write }), onApplied: (ok, failed) => metrics.roleSyncOutcomes(ok, failed) });
@@ -247,14 +247,20 @@ function sharedBudget(store: Store, config: Config): TokenSource | undefined {
  * reconciled with: otherwise each change already recomputed whom it touched, and reading
  * every user at each start (100,000 of them) would only cost memory and time.
  */
-async function reconcileOnStart(store: Store, policy: RolePolicy, logger: Logger): Promise<void> {
-  const changed = await store.transaction(async (tx) => {
+async function reconcileOnStart(store: Store, policy: RolePolicy, logger: Logger, guard: Config['guard']): Promise<void> {
+  // Said before the changes are queued: a mapping typo that moves every role is seen while it can still be stopped.
+  const announce = (changes: number, demotions: number) => {
+    const over = guard.maxDeprovisions > 0 && demotions > guard.maxDeprovisions;
+    const text = `role mapping changed: ${changes} users' roles will change (${demotions} demotions)`;
+    if (over) logger.warn({ changes, demotions, guardMaxDeprovisions: guard.maxDeprovisions }, `${text}, more than GUARD_MAX_DEPROVISIONS allows in a window; if the mapping is not what you meant, stop the bridge and fix it now`);
+    else logger.info({ changes, demotions }, text);
+  };
+  await store.transaction(async (tx) => {
     if ((await tx.kv.get(MAPPING_KEY)) === policy.fingerprint) return 0;
-    const n = await reconcileAllRoles(tx, policy);
+    const n = await reconcileAllRoles(tx, policy, announce);
     await tx.kv.set(MAPPING_KEY, policy.fingerprint);
     return n;
   });
-  if (changed > 0) logger.info({ users: changed }, 'role mapping changed: role updates queued');
 }
 const MAPPING_KEY = 'roles.mapping';
 

@@ -15,10 +15,15 @@ import { flagName, parseSwitch, PROFILES, SWITCHES, type ProfileName } from '../
 import { startSandbox } from '../sandbox/server.js';
 import { csvRow } from '../lib/csv.js';
 import { hardenPrototypes } from '../lib/harden.js';
+import { unknownEnvWarnings } from '../config/known.js';
+import type { Config } from '../config/schema.js';
+import { createServer } from 'node:net';
+import { VERSION } from '../lib/version.js';
 
 const USAGE = `fullstory-scim-bridge <command>
 
   serve                    run the bridge (the default; env and CONFIG_FILE as in the README)
+  --version                print the version
   check                    preflight FullStory with the server's env; exit 0 only when all is well
   token [--name N]         print a new random IdP token and its IDP_TOKENS entry
   audit [--since 1h] [--format jsonl|csv]
@@ -44,7 +49,10 @@ const USAGE = `fullstory-scim-bridge <command>
 
 async function serve(): Promise<void> {
   const config = loadConfig();
+  // Before anything is started or printed: a port in use is a plain sentence, not a stack trace after a banner.
+  await assertPortFree(config.server.host, config.server.port);
   const logger = makeLogger(config);
+  for (const w of unknownEnvWarnings(process.env)) logger.warn(w);
   const bridge = await createBridge(config, { logger });
   const address = await bridge.app.listen({ host: config.server.host, port: config.server.port });
   const local = address.replace('0.0.0.0', '127.0.0.1').replace('[::]', '127.0.0.1');
@@ -77,8 +85,36 @@ async function serve(): Promise<void> {
   });
 }
 
+/** Binds and lets go of HOST:PORT, so that one in use is said plainly before the bridge starts. */
+async function assertPortFree(host: string, port: number): Promise<void> {
+  if (port === 0) return;
+  await new Promise<void>((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', (err: NodeJS.ErrnoException) =>
+      reject(
+        err.code === 'EADDRINUSE'
+          ? new ConfigError(`PORT ${port} on HOST ${host} is already in use by another process: stop it, or set PORT (or HOST) to another value`)
+          : err.code === 'EACCES'
+            ? new ConfigError(`PORT ${port} on HOST ${host} may not be opened by this user (ports below 1024 need privileges): set PORT to 1024 or above`)
+            : err.code === 'EADDRNOTAVAIL'
+              ? new ConfigError(`HOST ${host} is not an address of this machine: set HOST to one of its addresses, or 0.0.0.0 for all`)
+              : err,
+      ),
+    );
+    probe.listen(port, host, () => probe.close(() => resolve()));
+  });
+}
+
 async function check(): Promise<number> {
-  const config = loadConfig();
+  let config: Config;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    process.stdout.write(`FAIL  config: ${err.message.replace(/\n/g, '\n      ')}\n`);
+    return 1;
+  }
+  for (const w of unknownEnvWarnings(process.env)) process.stdout.write(`WARN  config: ${w}\n`);
   if (!config.fullstory.token) {
     process.stdout.write('FAIL  config: FULLSTORY_SCIM_TOKEN is not set (the server would run the demo sandbox).\n');
     return 1;
@@ -99,8 +135,10 @@ function token(args: string[]): number {
   const value = randomBytes(32).toString('base64url');
   const hash = sha256(value).toString('hex');
   process.stdout.write(
-    `token:  ${value}\nsha256: ${hash}\nIDP_TOKENS entry: ${values.name}:${hash}\n\n` +
-      'Give the token to the IdP (it is shown only now); configure the bridge with the IDP_TOKENS entry.\n',
+    `token:  ${value}\nsha256: ${hash}\n\n` +
+      `For an IdP (Okta, Entra): add  ${values.name}:${hash}  to IDP_TOKENS, and paste the token into the IdP's SCIM settings.\n` +
+      `For the ops console:       add  ${values.name}:${hash}  to OPS_TOKENS, and give the token to the operator who signs in.\n` +
+      'The token is shown only now; the bridge keeps only its hash.\n',
   );
   return 0;
 }
@@ -245,6 +283,11 @@ async function main(argv: string[]): Promise<number | undefined> {
     case 'sandbox':
       await sandbox(rest);
       return undefined;
+    case 'version':
+    case '--version':
+    case '-v':
+      process.stdout.write(`fullstory-scim-bridge ${VERSION}\n`);
+      return 0;
     case 'help':
     case '--help':
     case '-h':

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type { z } from 'zod';
+import { closest, knownKeysAt } from './known.js';
 import { configSchema, ENV_VARS, SECRET_VARS, type Config } from './schema.js';
 
 export class ConfigError extends Error {
@@ -70,20 +71,67 @@ function merge(base: Raw, over: Raw): Raw {
   return out;
 }
 
-function describeIssues(issues: z.core.$ZodIssue[], sources: Map<string, string>, file?: string): string {
+/** Where a key stands in the YAML file, as `file:line`. */
+type Locate = (path: readonly PropertyKey[]) => string | undefined;
+
+/** Keys no setting has: each named with where it stands and the key it most likely meant. */
+function describeUnknown(issue: z.core.$ZodIssue & { keys: string[] }, locate: Locate): string[] {
+  const known = knownKeysAt(issue.path);
+  return issue.keys.map((key) => {
+    const full = [...issue.path.map(String), key].join('.');
+    const near = closest(key, known);
+    const at = locate([...issue.path, key]);
+    return `  - ${full}${at ? ` (${at})` : ''}: not a setting${near ? `; did you mean \`${near}\`?` : ''}${known.length > 0 ? ` (known here: ${known.join(', ')})` : ''}`;
+  });
+}
+
+function describeIssues(issues: z.core.$ZodIssue[], sources: Map<string, string>, file: string | undefined, locate: Locate): string {
   return issues
-    .map((issue) => {
+    .flatMap((issue) => {
+      if (issue.code === 'unrecognized_keys') return describeUnknown(issue as z.core.$ZodIssue & { keys: string[] }, locate);
       const path = issue.path.map(String).join('.');
       const envName = [...sources].find(([p]) => path === p || path.startsWith(`${p}.`))?.[1];
-      const where = envName ? ` (from ${envName})` : file ? ` (from ${file} or defaults)` : '';
-      return `  - ${path || '(root)'}${where}: ${issue.message}`;
+      const at = locate(issue.path);
+      const where = envName ? ` (from ${envName})` : at ? ` (${at})` : file ? ` (from ${file} or defaults)` : '';
+      return [`  - ${path || '(root)'}${where}: ${issue.message}`];
     })
     .join('\n');
+}
+
+/** The file's YAML read into a value, with a way to say where a key stands; a syntax error names its line. */
+function readYaml(file: string, text: string): { value: unknown; locate: Locate } {
+  // Loaded only when there is a file to read (about 9 MB otherwise kept for nothing).
+  const yaml = createRequire(import.meta.url)('yaml') as typeof import('yaml');
+  const lines = new yaml.LineCounter();
+  const doc = yaml.parseDocument(text, { lineCounter: lines, prettyErrors: true });
+  const error = doc.errors[0];
+  if (error) {
+    const pos = error.linePos?.[0];
+    throw new ConfigError(`CONFIG_FILE ${file} is not valid YAML${pos ? ` at line ${pos.line}, column ${pos.col}` : ''}: ${error.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '')}`);
+  }
+  const locate: Locate = (path) => {
+    let node: unknown = doc.contents;
+    let offset: number | undefined;
+    for (const key of path) {
+      if (yaml.isSeq(node)) {
+        node = node.items[Number(key)];
+        continue;
+      }
+      if (!yaml.isMap(node)) return undefined;
+      const pair = node.items.find((p) => yaml.isScalar(p.key) && String(p.key.value) === String(key));
+      if (!pair) return undefined;
+      offset = (pair.key as { range?: [number, number, number] }).range?.[0];
+      node = pair.value;
+    }
+    return offset === undefined ? undefined : `${file}:${lines.linePos(offset).line}`;
+  };
+  return { value: doc.toJS() as unknown, locate };
 }
 
 /** Builds the config from CONFIG_FILE (YAML) and the environment; throws ConfigError naming each bad field. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Raw = {}): Config {
   let fileLayer: Raw = {};
+  let locate: Locate = () => undefined;
   const file = env.CONFIG_FILE;
   if (file) {
     let text: string;
@@ -92,13 +140,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Raw 
     } catch (err) {
       throw new ConfigError(`Cannot read CONFIG_FILE ${file}: ${(err as Error).message}`);
     }
-    try {
-      // Loaded only when there is a file to read (about 9 MB otherwise kept for nothing).
-      const { parse: parseYaml } = createRequire(import.meta.url)('yaml') as typeof import('yaml');
-      fileLayer = (parseYaml(text) as Raw | null) ?? {};
-    } catch (err) {
-      throw new ConfigError(`CONFIG_FILE ${file} is not valid YAML: ${(err as Error).message}`);
-    }
+    const read = readYaml(file, text);
+    fileLayer = (read.value as Raw | null) ?? {};
+    locate = read.locate;
     if (typeof fileLayer !== 'object' || Array.isArray(fileLayer)) {
       throw new ConfigError(`CONFIG_FILE ${file} must hold a YAML mapping at the top level`);
     }
@@ -106,7 +150,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Raw 
   const { raw: envRaw, sources } = envLayer(env);
   const result = configSchema.safeParse(merge(merge(fileLayer, envRaw), overrides));
   if (!result.success) {
-    throw new ConfigError(`Invalid configuration:\n${describeIssues(result.error.issues, sources, file)}`);
+    throw new ConfigError(`Invalid configuration:\n${describeIssues(result.error.issues, sources, file, locate)}`);
   }
   return result.data;
 }

@@ -9,9 +9,14 @@ import { PLAN_ROLES, PLANS, ROLES } from './roles.js';
 
 const hex64 = /^[0-9a-f]{64}$/i;
 
-const idpToken = z.object({
+const idpToken = z.strictObject({
   name: z.string().min(1).max(64).regex(/^[A-Za-z0-9_.-]+$/, 'letters, digits, "_", "." and "-" only'),
-  sha256: z.string().regex(hex64, 'a SHA-256 hash as 64 hex characters'),
+  sha256: z
+    .string()
+    .regex(
+      hex64,
+      'each entry of IDP_TOKENS or OPS_TOKENS is name:sha256hex (a name, a colon, then the SHA-256 hash of the token as 64 hex characters), e.g. okta:9f86d081884c7d65...; the token itself never goes here. `fullstory-scim-bridge token --name okta` makes a token and prints its entry',
+    ),
 });
 
 const roleName = z.enum(ROLES);
@@ -20,9 +25,9 @@ const roleName = z.enum(ROLES);
 const flag = z.union([z.boolean(), z.enum(['true', 'false', '1', '0'])]).transform((v) => v === true || v === 'true' || v === '1');
 
 export const configSchema = z
-  .object({
+  .strictObject({
     server: z
-      .object({
+      .strictObject({
         host: z.string().min(1).default('0.0.0.0'),
         port: z.coerce.number().int().min(0).max(65535).default(8080),
         /** Large enough for a 10,000-member group PUT or PATCH from Entra (about 1.5 MB). */
@@ -41,7 +46,7 @@ export const configSchema = z
           .default(false),
         /** HTTPS on PORT with these PEM files; unset: plain HTTP (behind a proxy). */
         tls: z
-          .object({
+          .strictObject({
             certFile: z.string().min(1).optional(),
             keyFile: z.string().min(1).optional(),
             caFile: z.string().min(1).optional(),
@@ -50,14 +55,14 @@ export const configSchema = z
       })
       .prefault({}),
     log: z
-      .object({
+      .strictObject({
         level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
         /** auto: pretty when stdout is a terminal, JSON otherwise. */
         format: z.enum(['auto', 'json', 'pretty']).default('auto'),
       })
       .prefault({}),
     fullstory: z
-      .object({
+      .strictObject({
         url: z.url({ protocol: /^https?$/ }).default('https://api.fullstory.com/scim/v2'),
         token: z.string().min(1).optional(),
         plan: z.enum(PLANS).default('enterprise'),
@@ -76,7 +81,7 @@ export const configSchema = z
       })
       .prefault({}),
     idp: z
-      .object({
+      .strictObject({
         tokens: z.array(idpToken).default([]),
         /** One plain token (IDP_TOKEN), for trying the bridge out. Hashed at load. */
         token: z.string().min(16, 'at least 16 characters').optional(),
@@ -90,7 +95,7 @@ export const configSchema = z
       })
       .prefault({}),
     database: z
-      .object({
+      .strictObject({
         /** PostgreSQL connection string; unset means the embedded SQLite store. */
         url: z.string().regex(/^postgres(ql)?:\/\//, 'a postgres:// URL').optional(),
         /** PostgreSQL schema for the bridge's tables (created if missing); unset: the connection's default. */
@@ -99,7 +104,7 @@ export const configSchema = z
       })
       .prefault({}),
     roles: z
-      .object({
+      .strictObject({
         /** auto: learned from FullStory (what its users and groups show, and each write's read-back). */
         delivery: z.enum(['auto', 'roles-attribute', 'role-groups']).default('auto'),
         default: z.union([roleName, z.literal('unchanged')]).default('standard'),
@@ -109,7 +114,7 @@ export const configSchema = z
       })
       .prefault({}),
     sync: z
-      .object({
+      .strictObject({
         /** Role writes in flight at once; the shared rate budget is the real limit. */
         concurrency: z.coerce.number().int().min(1).max(64).default(8),
         pollMs: z.coerce.number().int().min(50).default(1_000),
@@ -117,13 +122,13 @@ export const configSchema = z
       })
       .prefault({}),
     startup: z
-      .object({
+      .strictObject({
         /** fail-fast exits when the preflight fails; degraded serves 503 and re-checks. */
         policy: z.enum(['fail-fast', 'degraded']).default('fail-fast'),
       })
       .prefault({}),
     sandbox: z
-      .object({
+      .strictObject({
         /** The FullStory sandbox profile used when no FullStory token is set (demo only). */
         profile: z.enum(['default', 'strict']).default('default'),
         /** Allows the sandbox with NODE_ENV=production (trying the container out). Never silent. */
@@ -131,14 +136,14 @@ export const configSchema = z
       })
       .prefault({}),
     audit: z
-      .object({
+      .strictObject({
         retentionDays: z.coerce.number().int().min(1).default(90),
         /** Hash user and group names in audit rows and keep no free-text detail. */
         redactPii: flag.default(false),
       })
       .prefault({}),
     ops: z
-      .object({
+      .strictObject({
         /** Named SHA-256 hashes of the tokens that open /console (as IDP_TOKENS); IdP tokens do not. */
         tokens: z.array(idpToken).default([]),
         /** One plain console token, for trying it out. */
@@ -146,13 +151,13 @@ export const configSchema = z
       })
       .prefault({}),
     bridge: z
-      .object({
+      .strictObject({
         /** shadow: answer the IdP and record desired state, write nothing to FullStory (plan/apply later). */
         mode: z.enum(['live', 'shadow']).default('live'),
       })
       .prefault({}),
     index: z
-      .object({
+      .strictObject({
         /**
          * How stale the index may be when it answers a lookup or a GET by id without asking
          * FullStory; also how often it is refreshed from FullStory. 0: always ask FullStory.
@@ -161,7 +166,7 @@ export const configSchema = z
       })
       .prefault({}),
     guard: z
-      .object({
+      .strictObject({
         /** Deactivations, deletions and demotions let through per window, on all replicas; 0 turns the guard off. */
         maxDeprovisions: z.coerce.number().int().min(0).default(25),
         windowMinutes: z.coerce.number().int().min(1).default(60),

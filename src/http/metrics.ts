@@ -1,5 +1,6 @@
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import { CounterTally, HistogramTally, kept, type TimeTally } from './tally.js';
+import { VERSION } from '../lib/version.js';
 
 interface RequestChild {
   count: { n: number };
@@ -74,6 +75,7 @@ export class Metrics {
   }
 
   constructor() {
+    new Gauge({ name: 'scim_bridge_build_info', help: 'The running build: its version and Node.js (always 1)', labelNames: ['version', 'node'], registers: [this.registry] }).set({ version: VERSION, node: process.version }, 1);
     const counter = (name: string, help: string, labelNames: string[], tally: CounterTally) =>
       new Counter({
         name,

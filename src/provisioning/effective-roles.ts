@@ -2,6 +2,9 @@ import type { Repos } from '../store/store.js';
 import { isDemotion, type DeprovisionGuard } from './guard.js';
 import type { RolePolicy } from './role-policy.js';
 
+/** Told how many roles a recompute will change (and how many of them are demotions) before anything is written. */
+export type Announce = (changes: number, demotions: number) => void;
+
 /** The guard a group change answers to, and whose change it is. */
 export interface Guarded {
   guard: DeprovisionGuard;
@@ -18,15 +21,16 @@ const CHUNK = 5_000;
  * writes the ones that changed to the outbox; a demotion the guard holds is recorded as
  * the bridge's role but not sent. Returns how many changed.
  */
-export async function recomputeRoles(tx: Repos, policy: RolePolicy, userIds: Iterable<string>, guarded?: Guarded): Promise<number> {
+export async function recomputeRoles(tx: Repos, policy: RolePolicy, userIds: Iterable<string>, guarded?: Guarded, announce?: Announce): Promise<number> {
   // In id order, a slice at a time: transactions that share users lock them in one order.
   const ids = [...new Set(userIds)].sort();
   if (ids.length === 0) return 0;
   const changed = new Map<string, string | null>();
-  // The roles before are only asked for by the guard.
-  const current = guarded ? new Map<string, string | null>() : undefined;
+  // The roles before are only asked for by the guard and by an announcement.
+  const current = guarded || announce ? new Map<string, string | null>() : undefined;
   for (let i = 0; i < ids.length; i += CHUNK) await desiredRoles(tx, policy, ids.slice(i, i + CHUNK), changed, current);
   if (changed.size === 0) return 0;
+  announce?.(changed.size, [...changed].filter(([id, to]) => isDemotion(current!.get(id) ?? null, to)).length);
   await tx.users.setRoles(changed);
   const held = guarded && current ? await holdDemotions(tx, guarded, current, changed) : new Set<string>();
   const sent = held.size === 0 ? changed : new Map([...changed].filter(([id]) => !held.has(id)));
@@ -63,12 +67,12 @@ async function holdDemotions(tx: Repos, { guard, tokenName, adminsRemain }: Guar
 }
 
 /** After a config change: every group's mapped role from its name, every user's role again. */
-export async function reconcileAllRoles(tx: Repos, policy: RolePolicy): Promise<number> {
+export async function reconcileAllRoles(tx: Repos, policy: RolePolicy, announce?: Announce): Promise<number> {
   for (const group of await tx.groups.all()) {
     const mapped = policy.forGroup(group.displayName);
     if ((mapped?.role ?? null) !== group.role || (mapped?.rank ?? null) !== group.roleRank) {
       await tx.groups.setRole(group.id, mapped?.role ?? null, mapped?.rank ?? null);
     }
   }
-  return recomputeRoles(tx, policy, await tx.users.liveIds());
+  return recomputeRoles(tx, policy, await tx.users.liveIds(), undefined, announce);
 }

@@ -18,7 +18,7 @@ describe('fullstory-scim-bridge CLI', () => {
     const r = await runCli(['token', '--name', 'okta']);
     expect(r.code).toBe(0);
     const token = /^token:\s+(\S+)$/m.exec(r.stdout)![1]!;
-    const entry = /^IDP_TOKENS entry: (\S+)$/m.exec(r.stdout)![1]!;
+    const entry = /add {2}(\S+) {2}to IDP_TOKENS/.exec(r.stdout)![1]!;
     expect(entry).toBe(`okta:${createHash('sha256').update(token).digest('hex')}`);
     expect((await runCli(['token'])).stdout).not.toContain(token);
   });
@@ -38,8 +38,8 @@ describe('fullstory-scim-bridge CLI', () => {
       expect(off.code).toBe(1);
       expect(off.stdout).toMatch(/SCIM provisioning is not enabled/);
       const badPlan = await runCli(['check'], { FULLSTORY_SCIM_URL: sb.url, FULLSTORY_SCIM_TOKEN: sb.token, FULLSTORY_PLAN: 'data-direct' });
-      expect(badPlan.code).toBe(2);
-      expect(badPlan.stderr).toMatch(/roles\.default.*not offered by the FullStory data-direct plan/);
+      expect(badPlan.code).toBe(1);
+      expect(badPlan.stdout).toMatch(/^FAIL {2}config: Invalid configuration:[\s\S]*roles\.default.*not offered by the FullStory data-direct plan/);
     } finally {
       await sb.close();
     }

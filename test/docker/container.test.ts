@@ -79,6 +79,11 @@ describe.skipIf(noDocker !== undefined)('the container image', () => {
     stops.push(() => bridge.stop());
     expect(await docker('inspect', '-f', '{{.State.Health.Status}}', bridge.getId())).toBe('healthy');
     expect((await bridge.exec(['id', '-u'])).output.trim()).toBe('1000');
+    // The CLI is on the PATH inside the image, as the README's `docker exec` lines type it.
+    const version = await bridge.exec(['fullstory-scim-bridge', '--version']);
+    expect([version.exitCode, version.output.trim()]).toEqual([0, expect.stringMatching(/^fullstory-scim-bridge \d+\.\d+\.\d+$/)]);
+    const holds = await bridge.exec(['fullstory-scim-bridge', 'holds']);
+    expect([holds.exitCode, holds.output]).toEqual([0, expect.stringContaining('0 changes held')]);
     const base = `http://${bridge.getHost()}:${bridge.getMappedPort(8080)}`;
     const res = await scim(base, 'POST', '/Users', { schemas: ['urn:ietf:params:scim:schemas:core:2.0:User'], userName: 'docker@example.com', active: true });
     expect(res.status).toBe(201);

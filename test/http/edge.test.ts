@@ -52,7 +52,7 @@ describe('TLS built in', () => {
   it('serves HTTPS with its certificate to a client that trusts only the test CA; /healthz too; TLS 1.1 is refused', async () => {
     const ca = makeCa();
     const pair = ca.issue('bridge');
-    const t = await startTestBridge({ config: { server: { tls: pair } } });
+    const t = await startTestBridge({ config: { server: { tls: { certFile: pair.certFile, keyFile: pair.keyFile } } } });
     open.push(t);
     const base = await t.bridge.app.listen({ port: 0, host: '127.0.0.1' });
     expect(base).toMatch(/^https:/);
