@@ -141,6 +141,7 @@ export async function createBridge(config: Config, opts: BridgeOptions = {}): Pr
       metrics,
       audit,
       tokens,
+      tokenLastUsed: new Map(),
       readiness: upstream.readiness,
       roleDelivery: () => ({ delivery: upstream.roles.choice, health: health.verdict() }),
       users: new UsersService({ store, api: upstream.api, capabilities: upstream.capabilities, policy, roles: upstream.roles, kick, mode: config.bridge.mode, guard, lastAdmin, index, newUserRole: planDefaultRole(config.fullstory.plan) }),

@@ -21,6 +21,8 @@ export interface AppDeps {
   authThrottle: AuthThrottle;
   /** Hashed IdP tokens by name. */
   tokens: { name: string; sha256: Buffer<ArrayBufferLike> }[];
+  /** When this replica last saw each IdP token used (epoch ms): "is Okta still talking to us?". */
+  tokenLastUsed: Map<string, number>;
   /** Hashed ops tokens by name: they open /console, and IdP tokens do not. */
   opsTokens: { name: string; sha256: Buffer<ArrayBufferLike> }[];
   /** Wakes the role-sync worker (a released demotion). */

@@ -53,6 +53,49 @@ describe('the ops console over HTTP', () => {
     expect((await get({ cookie }, String(released.headers.location))).body).toMatch(/Released: deactivate of console-b@okta\.local/);
   });
 
+  it('a release asks first: its own page says what will happen, and only its button (with the form token) does it', async () => {
+    const login = await t.bridge.app.inject({ method: 'POST', url: '/console/login', headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload: `token=${OPS}` });
+    const cookie = String(login.headers['set-cookie']).split(';')[0]!;
+    const c = (await t.req('POST', U, oktaUser('console-c@okta.local'))).body;
+    await t.req('PATCH', `${U}/${c.id}`, { schemas: [PATCH_OP], Operations: [{ op: 'replace', path: 'active', value: false }] });
+    const hold = (await t.bridge.deps.store.read((r) => r.guard.holds('held'))).find((h) => h.userId === c.id)!;
+    const page = (await get({ cookie })).body;
+    expect(page).toContain(`href="/console/holds/${hold.id}/release">Release…</a>`);
+    const confirm = await get({ cookie }, `/console/holds/${hold.id}/release`);
+    expect(confirm.statusCode).toBe(200);
+    expect(confirm.body).toContain('This will <b>deactivate console-c@okta.local</b> in FullStory now.');
+    // Looking at the confirmation changed nothing.
+    expect(t.sandbox.state.users.get(c.id)?.active).toBe(true);
+    const csrf = /name="csrf" value="([^"]+)"/.exec(confirm.body)![1]!;
+    const done = await t.bridge.app.inject({ method: 'POST', url: `/console/holds/${hold.id}/release`, headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' }, payload: `csrf=${encodeURIComponent(csrf)}` });
+    expect(done.statusCode).toBe(303);
+    expect(t.sandbox.state.users.get(c.id)?.active).toBe(false);
+  });
+
+  it('shows what on-call asks first: the worst state, the version and uptime, the mapping, the guard window, when each IdP token was last used', async () => {
+    const page = (await get({ authorization: `Bearer ${OPS}` })).body;
+    expect(page).toMatch(/<p id="overall" class="(ok|warn|bad)" role="status">/);
+    expect(page).toMatch(/id="version">version \d+\.\d+\.\d+, up \d+ min/);
+    expect(page).toMatch(/<tr><th>in no mapped group<\/th><td>standard<\/td><\/tr>/);
+    expect(page).toMatch(/id="guard-window"[^>]*>\d+ of 1 deactivations, deletions and demotions used in the last 60 minutes/);
+    expect(page).toMatch(/<td>IDP_TOKEN<\/td><td class="">\d{4}-\d\d-\d\dT/);
+  });
+
+  it('audit events filter by outcome and time, and page', async () => {
+    await t.req('POST', U, oktaUser('dup@okta.local'));
+    await t.req('POST', U, oktaUser('dup@okta.local'));
+    await t.bridge.deps.audit.flush();
+    const failures = (await get({ authorization: `Bearer ${OPS}` }, '/console?outcome=failure&hours=1')).body;
+    const table = failures.slice(failures.indexOf('id="audit"'), failures.indexOf('id="audit-pages"'));
+    expect(table).toContain('dup@okta.local');
+    expect(table).not.toMatch(/<td>success<\/td>/);
+    const all = (await get({ authorization: `Bearer ${OPS}` }, '/console?hours=1')).body;
+    const total = Number(/(\d+) events; page 1 of/.exec(all)![1]);
+    expect(total).toBeGreaterThan(0);
+    const beyond = (await get({ authorization: `Bearer ${OPS}` }, `/console?hours=1&page=${Math.ceil(total / 50) + 1}`)).body;
+    expect(beyond).toContain('no events');
+  });
+
   it('audit events can be searched by user', async () => {
     await t.req('POST', U, oktaUser('needle@okta.local'));
     await eventually(async () => (await get({ authorization: `Bearer ${OPS}` }, '/console?user=needle')).body.includes('needle@okta.local'), 'the audit row');
@@ -95,7 +138,12 @@ describe.skipIf(!existsSync(CHROMIUM))(`the ops console in headless Chromium (${
       await page.waitForSelector('#failing');
       expect(await page.textContent('#readiness')).toMatch(/ready/);
       const failing = await page.textContent('#failing');
-      expect(failing).toContain(u.id);
+      // Named by userName, not by id; and the first line says the worst of it.
+      expect(failing).toContain('fails@okta.local');
+      expect(failing).not.toContain(u.id);
+      expect(await page.textContent('#overall')).toMatch(/role (changes failing|delivery degraded)/);
+      expect(await page.getAttribute('#overall', 'class')).toMatch(/warn|bad/);
+      expect(await page.textContent('#mapping')).toMatch(/Admins\s*admin/);
       expect(failing).toMatch(/admin/);
       expect(failing).toMatch(/refus|not accepted|roles/i);
       mkdirSync(OUT, { recursive: true });

@@ -30,6 +30,7 @@ export default fp(async function auth(app: FastifyInstance) {
     const name = matchToken(req.headers.authorization, app.deps.tokens);
     if (!name) return void refuse(app, req).then(() => done(new ScimError(401, 'A valid bearer token is required')), done);
     req.tokenName = name;
+    app.deps.tokenLastUsed.set(name, Date.now());
     if (req.opCtx) req.opCtx.tokenName = name;
     done();
   });

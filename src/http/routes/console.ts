@@ -3,11 +3,10 @@ import { matchToken } from '../plugins/auth.js';
 import { clientAddress } from '../plugins/edge.js';
 import { sha256 } from '../../lib/hash.js';
 import { releaseHold } from '../../provisioning/release.js';
-import { LAST_PLAN_KEY } from '../../plan/plan.js';
-import { consolePage, loginPage, type ConsoleView } from '../console/page.js';
+import { confirmReleasePage, consolePage, loginPage } from '../console/page.js';
+import { auditQuery, gather } from '../console/view.js';
 import { ConsoleSessions, COOKIE, cookieValue, SESSION_MS } from '../console/session.js';
 
-const REFRESH_SECONDS = 15;
 const HTML = 'text/html; charset=utf-8';
 
 /** A small urlencoded form reader: the console's forms have one or two short fields. */
@@ -94,7 +93,7 @@ export default async function consoleRoutes(app: FastifyInstance) {
     return NOTICES.get(String(code ?? ''));
   };
 
-  app.get<{ Querystring: { user?: string; notice?: string; hold?: string } }>('/console', quiet, async (req, reply) => {
+  app.get<{ Querystring: Record<string, string | undefined> }>('/console', quiet, async (req, reply) => {
     if (tokens.length === 0) return disabled(reply);
     if (throttled(req, reply)) return reply;
     const who = await operator(req);
@@ -103,7 +102,7 @@ export default async function consoleRoutes(app: FastifyInstance) {
       return reply.code(req.headers.authorization ? 401 : 200).type(HTML).send(loginPage(req.headers.authorization ? 'That token does not open the console.' : undefined));
     }
     const notice = await noticeFor(req.query.notice, req.query.hold);
-    const view = await gather(app, who.name, who.cookie ? sessions.csrf(who.cookie) : '', String(req.query.user ?? ''), notice);
+    const view = await gather(app, who.name, who.cookie ? sessions.csrf(who.cookie) : '', auditQuery(req.query), notice);
     return reply.type(HTML).header('cache-control', 'no-store').send(consolePage(view));
   });
 
@@ -129,6 +128,16 @@ export default async function consoleRoutes(app: FastifyInstance) {
     return reply.header('set-cookie', `${COOKIE}=; Max-Age=0; ${cookieFlags(req)}`).redirect('/console?notice=signed-out', 303);
   });
 
+  app.get<{ Params: { id: string } }>('/console/holds/:id/release', quiet, async (req, reply) => {
+    if (tokens.length === 0) return disabled(reply);
+    if (throttled(req, reply)) return reply;
+    const who = await operator(req);
+    if (!who) return reply.code(401).type(HTML).send(loginPage('Sign in to release a held change.'));
+    const hold = (await deps.store.read((r) => r.guard.holds('held'))).find((h) => h.id === req.params.id);
+    if (!hold) return reply.redirect('/console?notice=not-held', 303);
+    return reply.type(HTML).header('cache-control', 'no-store').send(confirmReleasePage(hold, who.cookie ? sessions.csrf(who.cookie) : ''));
+  });
+
   app.post<{ Params: { id: string } }>('/console/holds/:id/release', quiet, async (req, reply) => {
     if (throttled(req, reply)) return reply;
     const who = await operator(req);
@@ -148,47 +157,4 @@ export default async function consoleRoutes(app: FastifyInstance) {
     }
     return reply.redirect(`/console?notice=released&hold=${encodeURIComponent(hold.id)}`, 303);
   });
-}
-
-async function gather(app: FastifyInstance, operator: string, csrf: string, search: string, notice?: string): Promise<ConsoleView> {
-  const { deps } = app;
-  const { readiness, store, config } = deps;
-  const caps = readiness.capabilities;
-  const roles = deps.roleDelivery();
-  const extra = readiness.extra ? await readiness.extra() : {};
-  const since = new Date(Date.now() - 7 * 86_400_000).toISOString();
-  const q = search.trim().toLowerCase();
-  const [stats, failing, holds, audit, lastPlan] = await store.read(
-    async (r) => [await r.roleSync.stats(), await r.roleSync.failing(50), await r.guard.holds('held'), await r.audit.since(since, 20_000), await r.kv.get(LAST_PLAN_KEY)] as const,
-  );
-  const matches = audit.filter((a) => !q || (a.subject ?? '').toLowerCase().includes(q) || (a.resource_id ?? '').toLowerCase() === q);
-  return {
-    operator,
-    csrf,
-    mode: deps.mode,
-    ready: readiness.ok,
-    readyWhy: readiness.ok ? 'the store answers and the last FullStory preflight passed' : (readiness.reason ?? 'not checked yet'),
-    checkedAt: readiness.checkedAt ?? null,
-    capabilities: caps
-      ? [
-          ['PATCH /Users', caps.patchUsers ? 'yes' : 'no (read, then PUT)'],
-          ['DELETE /Users', caps.deleteUsers ? 'yes' : 'no (deactivated instead)'],
-          ['/Groups', caps.groups ? `yes${caps.groupFilters ? ', filtered by displayName' : ', listed (no filter)'}` : 'no'],
-          ['user filters', [...caps.filters].join(', ')],
-          ['largest page', String(caps.maxPage)],
-          ['role groups found', [...caps.roleGroups.keys()].join(', ') || 'none'],
-        ]
-      : [['FullStory', 'not checked yet']],
-    roleDelivery: { mode: roles.delivery.delivery ?? 'undecided', why: roles.delivery.why, degraded: roles.health.degraded ? (roles.health.reason ?? 'degraded') : null },
-    budget: { ratePerSecond: config.fullstory.ratePerSecond, burst: config.fullstory.rateBurst, callsLastMinute: deps.metrics.upstreamCallsLastMinute(), waiting: Number(extra.budgetWaiting ?? 0), circuit: String(extra.circuit ?? 'closed') },
-    roleSync: stats,
-    failing: [...failing],
-    holds: [...holds],
-    planPending: deps.pendingPlan(),
-    lastPlan: lastPlan ? (JSON.parse(lastPlan) as ConsoleView['lastPlan']) : null,
-    audit: matches.slice(-50).reverse(),
-    search,
-    refreshSeconds: REFRESH_SECONDS,
-    ...(notice ? { notice } : {}),
-  };
 }

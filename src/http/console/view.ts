@@ -1,0 +1,106 @@
+import type { FastifyInstance } from 'fastify';
+import { LAST_PLAN_KEY } from '../../plan/plan.js';
+import { STARTED_AT, VERSION } from '../../lib/version.js';
+import type { AuditTable } from '../../store/store.js';
+import type { ConsoleView, Level } from './page.js';
+
+const REFRESH_SECONDS = 15;
+/** Audit rows a page shows. */
+export const AUDIT_PAGE = 50;
+
+/** What the audit table is narrowed to: a user, an outcome, the last N hours, a page. */
+export interface AuditQuery {
+  user: string;
+  outcome: string;
+  hours: number;
+  page: number;
+}
+
+export function auditQuery(q: Record<string, unknown>): AuditQuery {
+  const num = (v: unknown, fallback: number, max: number) => {
+    const n = Math.trunc(Number(v));
+    return Number.isFinite(n) && n >= 1 ? Math.min(n, max) : fallback;
+  };
+  const outcome = String(q.outcome ?? '');
+  return {
+    user: String(q.user ?? '').slice(0, 200),
+    outcome: ['success', 'failure', 'held', 'refused', 'shadow'].includes(outcome) ? outcome : '',
+    hours: num(q.hours, 24 * 7, 24 * 365),
+    page: num(q.page, 1, 10_000),
+  };
+}
+
+/** The worst state of any section, first: what an on-call person reads before anything else. */
+function overall(v: Omit<ConsoleView, 'overall'>): { level: Level; words: string } {
+  const problems: [Level, string][] = [];
+  if (!v.ready) problems.push(['bad', `not ready: ${v.readyWhy}`]);
+  if (v.roleDelivery.degraded) problems.push(['bad', `role delivery degraded: ${v.roleDelivery.degraded}`]);
+  if (v.budget.circuit !== 'closed') problems.push(['bad', `calls to FullStory paused (circuit ${v.budget.circuit})`]);
+  if (v.holds.length > 0) problems.push(['warn', `${v.holds.length} changes held by the deprovisioning guard`]);
+  if (v.roleSync.failing > 0) problems.push(['warn', `${v.roleSync.failing} role changes failing`]);
+  if (v.planPending > 0) problems.push(['warn', `${v.planPending} users recorded in shadow mode are not in FullStory yet`]);
+  if (v.mode === 'shadow') problems.push(['warn', 'shadow mode: nothing is written to FullStory']);
+  if (problems.length === 0) return { level: 'ok', words: 'ready: FullStory is usable, roles are delivered, nothing is held' };
+  const worst = problems.find((p) => p[0] === 'bad') ?? problems[0]!;
+  const others = problems.length - 1;
+  return { level: worst[0], words: `${worst[1]}${others > 0 ? ` (and ${others} more below)` : ''}` };
+}
+
+/** Everything the console page shows, read once per view. */
+export async function gather(app: FastifyInstance, operator: string, csrf: string, q: AuditQuery, notice?: string): Promise<ConsoleView> {
+  const { deps } = app;
+  const { readiness, store, config } = deps;
+  const caps = readiness.capabilities;
+  const roles = deps.roleDelivery();
+  const extra = readiness.extra ? await readiness.extra() : {};
+  const since = new Date(Date.now() - q.hours * 3_600_000).toISOString();
+  const windowFrom = new Date(Date.now() - config.guard.windowMinutes * 60_000).toISOString();
+  const [stats, failing, holds, audit, lastPlan, used] = await store.read(
+    async (r) =>
+      [await r.roleSync.stats(), await r.roleSync.failing(50), await r.guard.holds('held'), await r.audit.since(since, 20_000), await r.kv.get(LAST_PLAN_KEY), await r.guard.countSince(windowFrom)] as const,
+  );
+  const names = new Map((await store.read((r) => r.users.getMany(failing.map((f) => f.userId)))).map((u) => [u.id, u.userName]));
+  const wanted = q.user.trim().toLowerCase();
+  const matches = audit.filter((a) => (!wanted || (a.subject ?? '').toLowerCase().includes(wanted) || (a.resource_id ?? '').toLowerCase() === wanted) && (!q.outcome || a.outcome === q.outcome));
+  const newestFirst: AuditTable[] = matches.reverse();
+  const view: Omit<ConsoleView, 'overall'> = {
+    operator,
+    csrf,
+    version: VERSION,
+    uptimeSeconds: Math.round((Date.now() - STARTED_AT) / 1000),
+    mode: deps.mode,
+    ready: readiness.ok,
+    readyWhy: readiness.ok ? 'the store answers and the last FullStory preflight passed' : `${readiness.reason ?? 'not checked yet'}${readiness.since ? ` (since ${readiness.since})` : ''}`,
+    checkedAt: readiness.checkedAt ?? null,
+    capabilities: caps
+      ? [
+          ['PATCH /Users', caps.patchUsers ? 'yes' : 'no (read, then PUT)'],
+          ['DELETE /Users', caps.deleteUsers ? 'yes' : 'no (deactivated instead)'],
+          ['/Groups', caps.groups ? `yes${caps.groupFilters ? ', filtered by displayName' : ', listed (no filter)'}` : 'no'],
+          ['user filters', [...caps.filters].join(', ')],
+          ['largest page', String(caps.maxPage)],
+          ['role groups found', [...caps.roleGroups.keys()].join(', ') || 'none'],
+        ]
+      : [['FullStory', 'not checked yet']],
+    roleDelivery: { mode: roles.delivery.delivery ?? 'undecided', why: roles.delivery.why, degraded: roles.health.degraded ? (roles.health.reason ?? 'degraded') : null },
+    mapping: {
+      groups: Object.entries(config.roles.groups).sort((a, b) => config.roles.precedence.indexOf(a[1]) - config.roles.precedence.indexOf(b[1]) || a[0].localeCompare(b[0])),
+      precedence: config.roles.precedence,
+      default: config.roles.default,
+    },
+    budget: { ratePerSecond: config.fullstory.ratePerSecond, burst: config.fullstory.rateBurst, callsLastMinute: deps.metrics.upstreamCallsLastMinute(), waiting: Number(extra.budgetWaiting ?? 0), circuit: String(extra.circuit ?? 'closed') },
+    roleSync: stats,
+    failing: failing.map((f) => ({ ...f, userName: names.get(f.userId) ?? f.userId })),
+    holds: [...holds],
+    guardWindow: { used, max: config.guard.maxDeprovisions, minutes: config.guard.windowMinutes },
+    tokens: deps.tokens.map((t) => ({ name: t.name, lastUsedAt: deps.tokenLastUsed.has(t.name) ? new Date(deps.tokenLastUsed.get(t.name)!).toISOString() : null })),
+    planPending: deps.pendingPlan(),
+    lastPlan: lastPlan ? (JSON.parse(lastPlan) as ConsoleView['lastPlan']) : null,
+    audit: newestFirst.slice((q.page - 1) * AUDIT_PAGE, q.page * AUDIT_PAGE),
+    auditTotal: newestFirst.length,
+    query: q,
+    refreshSeconds: REFRESH_SECONDS,
+    ...(notice ? { notice } : {}),
+  };
+  return { ...view, overall: overall(view) };
+}
