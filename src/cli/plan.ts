@@ -40,7 +40,9 @@ const changes = (p: Plan) => p.creates + p.updates + p.deactivations + p.roleCha
 
 function describe(i: PlanItem): string {
   const detail = i.action === 'unmanaged' ? '' : ` (${JSON.stringify(i.actual ?? {})} -> ${JSON.stringify(i.desired ?? {})})`;
-  return `  ${i.action.padEnd(10)} ${i.userName}: ${i.why}${i.action === 'create' ? '' : detail}`;
+  // A new user's line says the role it will get: what an admin checks before apply.
+  const created = i.action === 'create' ? ` (role ${String(i.desired?.role ?? 'none: FullStory default')}, ${i.desired?.active === false ? 'inactive' : 'active'})` : '';
+  return `  ${i.action.padEnd(10)} ${i.userName}: ${i.why}${i.action === 'create' ? created : detail}`;
 }
 
 function printPlan(p: Plan, format: string): void {
@@ -133,6 +135,30 @@ export async function holds(args: string[]): Promise<number> {
   }
 }
 
+/** Waits (up to a minute) for released demotions to reach FullStory; prints each outcome, returns how many FullStory did not take. */
+async function awaitDemotions(b: Bridge, demotions: HoldRow[]): Promise<number> {
+  if (demotions.length === 0) return 0;
+  const ids = new Set(demotions.map((h) => h.userId));
+  const deadline = Date.now() + 60_000;
+  let pending = demotions;
+  for (;;) {
+    const queued = new Map((await b.deps.store.read((r) => r.roleSync.failing(10_000))).filter((i) => ids.has(i.userId)).map((i) => [i.userId, i]));
+    const { backlog } = await b.deps.store.read((r) => r.roleSync.stats());
+    pending = demotions.filter((h) => queued.has(h.userId) || backlog > 0);
+    const stuck = demotions.filter((h) => queued.has(h.userId));
+    if (backlog === 0 || Date.now() > deadline || (stuck.length > 0 && stuck.length === pending.length)) {
+      for (const h of demotions) {
+        const item = queued.get(h.userId);
+        if (item) process.stderr.write(`released ${h.id}, but FullStory did not take the role ${h.role ?? '?'} for ${h.userName ?? h.userId}: ${item.lastError ?? 'not delivered yet'}. It stays in the outbox, where the role-sync worker of a bridge running on this store retries it\n`);
+        else if (backlog === 0) process.stdout.write(`released ${h.id}: demote ${h.userName ?? h.userId} to ${h.role ?? '?'}, done in FullStory\n`);
+        else process.stdout.write(`released ${h.id}: demote ${h.userName ?? h.userId} is still queued after a minute; a bridge running on this store delivers it\n`);
+      }
+      return demotions.filter((h) => queued.has(h.userId)).length;
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
 /** `release --all | ID...`: the bridge carries the held changes out itself, within the budget. */
 export async function release(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({ args, options: { all: { type: 'boolean', default: false } }, allowPositionals: true });
@@ -143,15 +169,19 @@ export async function release(args: string[]): Promise<number> {
     const unknown = positionals.filter((id) => !held.some((h) => h.id === id));
     for (const id of unknown) process.stderr.write(`no held change ${id}\n`);
     let failed = 0;
+    const demotions: HoldRow[] = [];
     for (const h of chosen) {
       try {
         await releaseHold({ store: b.deps.store, users: b.deps.users, kick: () => b.worker.kick(), audit: b.deps.audit }, h, 'cli:release');
-        process.stdout.write(`released ${h.id}: ${h.kind} ${h.userName ?? h.userId}\n`);
+        if (h.kind === 'demote') demotions.push(h);
+        else process.stdout.write(`released ${h.id}: ${h.kind} ${h.userName ?? h.userId}, done in FullStory\n`);
       } catch (err) {
         failed++;
-        process.stderr.write(`could not release ${h.id}: ${(err as Error).message}\n`);
+        process.stderr.write(`could not release ${h.id} (${h.kind} ${h.userName ?? h.userId}): ${(err as Error).message}; it is still held\n`);
       }
     }
+    // A demotion travels through the outbox: this process's worker delivers it, and says here whether FullStory took it.
+    failed += await awaitDemotions(b, demotions);
     return failed > 0 || unknown.length > 0 ? 1 : 0;
   });
 }

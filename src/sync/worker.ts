@@ -155,7 +155,7 @@ export class RoleSyncWorker {
         if (!err) this.opts.onOutcome?.(item, null);
       } else {
         const why = failureText(err);
-        logger.warn({ userId: item.userId, role: item.desiredRole, attempts: item.attempts + 1, err: why }, 'role sync: delivery failed; will retry');
+        logger.warn({ userId: item.userId, role: item.desiredRole, attempts: item.attempts + 1, err: why }, 'role sync: delivery failed; the change stays in the outbox and is tried again with backoff while a bridge runs');
         await store.transaction((tx) => tx.roleSync.fail(this.id, item, why, new Date(Date.now() + retryDelayMs(item.attempts, err))));
         this.opts.onOutcome?.(item, why);
       }

@@ -141,7 +141,7 @@ describe.skipIf(!existsSync(CHROMIUM))(`the ops console in headless Chromium (${
       // Named by userName, not by id; and the first line says the worst of it.
       expect(failing).toContain('fails@okta.local');
       expect(failing).not.toContain(u.id);
-      expect(await page.textContent('#overall')).toMatch(/role (changes failing|delivery degraded)/);
+      expect(await page.textContent('#overall')).toMatch(/role changes? failing|role delivery degraded/);
       expect(await page.getAttribute('#overall', 'class')).toMatch(/warn|bad/);
       expect(await page.textContent('#mapping')).toMatch(/Admins\s*admin/);
       expect(failing).toMatch(/admin/);

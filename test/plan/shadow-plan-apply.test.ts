@@ -90,6 +90,9 @@ describe.each(dbs)('shadow mode, plan and apply on %s', (db) => {
     const text = await runCli(['plan'], env, 60_000);
     expect(text.stdout).toMatch(/2 to create, 0 to update, 1 to deactivate, 0 role changes; 1 unmanaged/);
     expect(text.stdout).toMatch(/deactivate\s+veteran@okta\.local: the IdP deactivated this user/);
+    // Each new user's line says the role it will get.
+    expect(text.stdout).toMatch(/create\s+ada@okta\.local: .*\(role admin, active\)/);
+    expect(text.stdout).toMatch(/create\s+bob@okta\.local: .*\(role standard, active\)/);
 
     const writes = sb.counters.writes();
     const applied = await runCli(['apply'], env, 60_000);

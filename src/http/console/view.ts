@@ -36,8 +36,8 @@ function overall(v: Omit<ConsoleView, 'overall'>): { level: Level; words: string
   if (!v.ready) problems.push(['bad', `not ready: ${v.readyWhy}`]);
   if (v.roleDelivery.degraded) problems.push(['bad', `role delivery degraded: ${v.roleDelivery.degraded}`]);
   if (v.budget.circuit !== 'closed') problems.push(['bad', `calls to FullStory paused (circuit ${v.budget.circuit})`]);
-  if (v.holds.length > 0) problems.push(['warn', `${v.holds.length} changes held by the deprovisioning guard`]);
-  if (v.roleSync.failing > 0) problems.push(['warn', `${v.roleSync.failing} role changes failing`]);
+  if (v.holds.length > 0) problems.push(['warn', `${v.holds.length} ${v.holds.length === 1 ? 'change' : 'changes'} held by the deprovisioning guard`]);
+  if (v.roleSync.failing > 0) problems.push(['warn', `${v.roleSync.failing} role ${v.roleSync.failing === 1 ? 'change' : 'changes'} failing`]);
   if (v.planPending > 0) problems.push(['warn', `${v.planPending} users recorded in shadow mode are not in FullStory yet`]);
   if (v.mode === 'shadow') problems.push(['warn', 'shadow mode: nothing is written to FullStory']);
   if (problems.length === 0) return { level: 'ok', words: 'ready: FullStory is usable, roles are delivered, nothing is held' };
