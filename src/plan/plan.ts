@@ -6,6 +6,7 @@ import { decodeRoles } from '../fullstory/role-wire.js';
 import { roleGroupMembership } from '../provisioning/reconcile.js';
 import { isActive, toUpstream } from '../provisioning/user-mapping.js';
 import type { Store, UserRow } from '../store/store.js';
+import { identityKey } from '../lib/identity-text.js';
 
 /** Where the last plan's counts are kept (the console shows them). */
 export const LAST_PLAN_KEY = 'plan.last';
@@ -60,7 +61,7 @@ export async function makePlan(src: PlanSource): Promise<Plan> {
   const fsUsers: FsUser[] = [];
   for await (const u of pages((start) => src.api.listUsers(start, 100, undefined, 'sync'))) fsUsers.push(u);
   const byId = new Map(fsUsers.map((u) => [u.id, u]));
-  const byName = new Map(fsUsers.map((u) => [u.userName.toLowerCase(), u]));
+  const byName = new Map(fsUsers.map((u) => [identityKey(u.userName), u]));
   const membership = src.delivery === 'role-groups' ? await roleGroupMembership(src.api, src.capabilities) : undefined;
   const roleOf = (u: FsUser): Role | 'unknown' => {
     if (membership) return membership.get(u.id) ?? 'standard';
@@ -70,14 +71,18 @@ export async function makePlan(src: PlanSource): Promise<Plan> {
   const items: PlanItem[] = [];
   const managed = new Set<string>();
   for (const row of await allRows(src.store)) {
-    const fs = src.isPending(row.id) ? byName.get(row.userName.toLowerCase()) : byId.get(row.id);
+    const fs = src.isPending(row.id) ? byName.get(identityKey(row.userName)) : byId.get(row.id);
     // A teammate adopted from FullStory that the IdP never changed stays unmanaged.
     const touched = row.role !== null || src.isPending(row.id) || row.deleted || !isActive(row.resource);
     if (fs && touched) managed.add(fs.id);
     items.push(...compare(row, fs, src.isPending(row.id), fs ? roleOf(fs) : undefined));
   }
-  for (const u of fsUsers) if (!managed.has(u.id) && !items.some((i) => i.userId === u.id)) items.push({ action: 'unmanaged', userId: u.id, userName: u.userName, why: 'FullStory holds this user; the IdP never managed it (left alone)' });
-  const count = (a: PlanAction) => items.filter((i) => i.action === a).length;
+  // A set, not a search of the items per teammate: 100,000 teammates would be billions of comparisons.
+  const listed = new Set(items.map((i) => i.userId));
+  for (const u of fsUsers) if (!managed.has(u.id) && !listed.has(u.id)) items.push({ action: 'unmanaged', userId: u.id, userName: u.userName, why: 'FullStory holds this user; the IdP never managed it (left alone)' });
+  const counts = new Map<PlanAction, number>();
+  for (const i of items) counts.set(i.action, (counts.get(i.action) ?? 0) + 1);
+  const count = (a: PlanAction) => counts.get(a) ?? 0;
   return { creates: count('create'), updates: count('update'), deactivations: count('deactivate'), roleChanges: count('roleChange'), unmanaged: count('unmanaged'), items };
 }
 
