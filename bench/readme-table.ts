@@ -1,5 +1,5 @@
 /**
- * The README's benchmark table, made from bench/results/latest.json and written between
+ * The benchmark table of docs/benchmarks.md, made from bench/results/latest.json and written between
  * its markers: `npm run bench` calls it, and `node dist-bench/bench/readme-table.js`
  * redoes it from the last results.
  */
@@ -60,11 +60,12 @@ export function renderTable(r: Results): string {
 }
 
 export function writeReadmeTable(results: Results): void {
-  const file = join(ROOT, 'README.md');
+  // The figures live in docs/benchmarks.md, not the README (which changed in half of all commits for them).
+  const file = join(ROOT, 'docs/benchmarks.md');
   const readme = readFileSync(file, 'utf8');
   const a = readme.indexOf(START);
   const b = readme.indexOf(END);
-  if (a < 0 || b < a) throw new Error('README has no benchmark markers');
+  if (a < 0 || b < a) throw new Error('docs/benchmarks.md has no benchmark markers');
   writeFileSync(file, readme.slice(0, a) + renderTable(results) + readme.slice(b + END.length));
 }
 

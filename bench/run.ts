@@ -627,7 +627,7 @@ async function main() {
   ];
   for (const [what, ok] of verdicts) report(`  ${ok ? 'met ' : 'MISS'}  ${what}`);
   writeReadmeTable(results as never);
-  report('\nWritten to bench/results/latest.json, and the README table from it');
+  report('\nWritten to bench/results/latest.json, and the table in docs/benchmarks.md from it');
 }
 
 /** `npm run bench:scale`: the propagation part at BENCH_USERS (100,000), merged into latest.json as `scale`. */
@@ -643,7 +643,7 @@ async function scaleMode() {
   const merged = { ...latest, scale: { at: new Date().toISOString(), ...s } };
   writeFileSync(file, `${JSON.stringify(merged, null, 2)}\n`);
   writeReadmeTable(merged as never);
-  report('Merged into bench/results/latest.json as "scale", and the README table from it');
+  report('Merged into bench/results/latest.json as "scale", and the table in docs/benchmarks.md from it');
 }
 
 main().then(

@@ -22,7 +22,7 @@ import { VERSION } from '../lib/version.js';
 
 const USAGE = `fullstory-scim-bridge <command>
 
-  serve                    run the bridge (the default; env and CONFIG_FILE as in the README)
+  serve                    run the bridge (the default; env and CONFIG_FILE as in docs/configuration.md)
   --version                print the version
   check                    preflight FullStory with the server's env; exit 0 only when all is well
   token [--name N]         print a new random IdP token and its IDP_TOKENS entry

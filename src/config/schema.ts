@@ -2,8 +2,8 @@ import { z } from 'zod';
 import { PLAN_ROLES, PLANS, ROLES } from './roles.js';
 
 /**
- * The one configuration schema. Every knob and its default lives here; the README's
- * config reference is checked against ENV_VARS by a test so the two cannot drift.
+ * The one configuration schema. Every knob and its default lives here; the reference in
+ * docs/configuration.md is checked against ENV_VARS by a test so the two cannot drift.
  * Sources, later wins: defaults < YAML file (CONFIG_FILE) < environment variables.
  */
 

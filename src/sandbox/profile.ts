@@ -2,7 +2,7 @@ import type { Plan } from '../config/roles.js';
 
 /**
  * Every behaviour of FullStory's SCIM API that is not documented is a switch here
- * (../shared/spec/fullstory-scim.md, numbered as there).
+ * (docs/fullstory-scim.md, numbered as there).
  */
 export interface SandboxProfile {
   /** #2 SCIM unusable (plan, SAML SSO, switched off): every call fails with this status. */

@@ -6,7 +6,7 @@ import { startTestBridge, U, type TestBridge } from '../helpers/bridge.js';
 const root = new URL('../..', import.meta.url);
 const alerts = parse(readFileSync(new URL('deploy/monitoring/alerts.yaml', root), 'utf8')) as { groups: { rules: { alert: string; expr: string; annotations: { runbook: string } }[] }[] };
 const dashboard = JSON.parse(readFileSync(new URL('deploy/monitoring/grafana-dashboard.json', root), 'utf8')) as { panels: { title: string; targets: { expr: string }[] }[] };
-const readme = readFileSync(new URL('README.md', root), 'utf8');
+const runbook = readFileSync(new URL('docs/operations.md', root), 'utf8');
 const rules = alerts.groups.flatMap((g) => g.rules);
 
 /** The bridge's own metric names an expression uses, histogram series folded to their family. */
@@ -36,10 +36,10 @@ describe('monitoring as files', () => {
     }
   });
 
-  it('each alert has a runbook line in the README', () => {
+  it('each alert has a runbook line in docs/operations.md', () => {
     for (const r of rules) {
-      expect(r.annotations.runbook).toBe(`README: Alerts > ${r.alert}`);
-      expect(readme, r.alert).toMatch(new RegExp(`^- \\*\\*${r.alert}\\*\\*: .+`, 'm'));
+      expect(r.annotations.runbook).toBe(`docs/operations.md: Alerts > ${r.alert}`);
+      expect(runbook, r.alert).toMatch(new RegExp(`^- \\*\\*${r.alert}\\*\\*: .+`, 'm'));
     }
   });
 });
