@@ -81,7 +81,7 @@ function start(args: string[], env: Record<string, string>, readyPath: string, p
         // not up yet
       }
       if (Date.now() > deadline) return reject(new Error(`${args[0]} did not come up`));
-      setTimeout(poll, 100);
+      setTimeout(() => void poll(), 100);
     };
     void poll();
   });
@@ -452,14 +452,15 @@ function memTrace(url: string, label: string): () => void {
   if (process.env.BENCH_MEMTRACE !== '1') return () => undefined;
   const t0 = performance.now();
   let last = 0;
-  const timer = setInterval(async () => {
+  const sample = async () => {
     const text = await fetch(`${url}/metrics`).then((r) => r.text(), () => '');
     const mb = (name: string) => Number(new RegExp(`^${name} (\\S+)`, 'm').exec(text)?.[1] ?? 0) / 2 ** 20;
     const s = (performance.now() - t0) / 1000;
     if (s - last < 1) return;
     last = s;
     process.stderr.write(`[mem ${label} ${s.toFixed(0)}s] rss ${mb('process_resident_memory_bytes').toFixed(0)} heapUsed ${mb('nodejs_heap_size_used_bytes').toFixed(0)} heapTotal ${mb('nodejs_heap_size_total_bytes').toFixed(0)} external ${mb('nodejs_external_memory_bytes').toFixed(0)} MB\n`);
-  }, 250);
+  };
+  const timer = setInterval(() => void sample(), 250);
   return () => clearInterval(timer);
 }
 

@@ -16,7 +16,10 @@ export function knownKeysAt(path: readonly PropertyKey[]): string[] {
       node = def.element;
       continue;
     }
-    if (def.type === 'array') (node = def.element!), (def = defOf(node));
+    if (def.type === 'array') {
+      node = def.element!;
+      def = defOf(node);
+    }
     if (def.type !== 'object' || !def.shape) return [];
     if (key === null) return Object.keys(def.shape);
     node = def.shape[String(key)];

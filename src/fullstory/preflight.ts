@@ -182,7 +182,10 @@ function learnFromUsers(page: FsList<FsUser>, spc: Record<string, unknown> | und
   const usersRoles: Capabilities['usersRoles'] = { shown: 0, absent: 0 };
   for (const u of page.Resources ?? []) {
     const r = decodeRoles(u.roles);
-    if (r.kind === 'role') (usersRoles.shown++, (usersRoles.form = r.form));
+    if (r.kind === 'role') {
+      usersRoles.shown++;
+      usersRoles.form = r.form;
+    }
     else if (r.kind === 'absent') usersRoles.absent++;
   }
   const declared = Number((spc?.filter as { maxResults?: unknown } | undefined)?.maxResults);

@@ -190,7 +190,10 @@ export class GroupsService {
       for (const c of changes) {
         switch (c.kind) {
           case 'add':
-            for (const u of c.ids) (after.add(u), added.add(u));
+            for (const u of c.ids) {
+              after.add(u);
+              added.add(u);
+            }
             break;
           case 'remove':
             for (const u of c.ids) after.delete(u);
@@ -200,7 +203,10 @@ export class GroupsService {
             break;
           case 'replace':
             after.clear();
-            for (const u of c.ids) (after.add(u), added.add(u));
+            for (const u of c.ids) {
+              after.add(u);
+              added.add(u);
+            }
             break;
         }
       }

@@ -88,7 +88,10 @@ export class IndexRefresh {
     for await (const u of pages((start) => this.deps.api.listUsers(start, PAGE, undefined, 'sync'))) {
       seen.add(u.id);
       batch.push(u);
-      if (batch.length >= PAGE) (changed += await this.absorb(batch), (batch = []));
+      if (batch.length >= PAGE) {
+        changed += await this.absorb(batch);
+        batch = [];
+      }
     }
     changed += await this.absorb(batch);
     const gone = await this.forgetMissing(seen, new Date(started).toISOString());
@@ -110,7 +113,10 @@ export class IndexRefresh {
         if (!row || row.deleted || api.links.isPending(row.id)) continue;
         // FullStory's word is kept beside the IdP's, never over it: plan compares the two.
         const differs = JSON.stringify(mergeUpstream(row.resource, fs)) !== JSON.stringify(row.resource);
-        if (differs) (await tx.users.setUpstream(row.id, kept(fs)), n++);
+        if (differs) {
+          await tx.users.setUpstream(row.id, kept(fs));
+          n++;
+        }
         else if (row.upstream) await tx.users.setUpstream(row.id, null);
       }
       return n + users.length - rows.size;

@@ -48,7 +48,10 @@ export function memberRefs(value: Json, where = 'members'): { ids: string[]; dis
     if (typeof v !== 'string' || v === '') throw badRequest(`${where}[${i}] needs a "value" with a user id`);
     const display = field('display');
     if (display !== undefined && display !== null && typeof display !== 'string') throw badRequest(`${where}[${i}].display must be a string`);
-    if (typeof display === 'string') (assertSafeValue(display, 'members.display'), displays.set(v, display));
+    if (typeof display === 'string') {
+      assertSafeValue(display, 'members.display');
+      displays.set(v, display);
+    }
     return v;
   });
   return { ids: [...new Set(ids)], displays };

@@ -184,7 +184,10 @@ export class RoleGroupsDelivery implements RoleDelivery {
     const members = new Set((group.members ?? []).map((m) => m.value));
     let dirty = false;
     for (const [userId, desired] of users) {
-      if (desired === role && !members.has(userId)) (members.add(userId), (dirty = true));
+      if (desired === role && !members.has(userId)) {
+        members.add(userId);
+        dirty = true;
+      }
       if (desired !== role && members.delete(userId)) dirty = true;
     }
     if (!dirty) return;
@@ -217,7 +220,10 @@ export class RoleGroupsDelivery implements RoleDelivery {
           if (!found) throw err;
         }
       }
-      if (found) (this.ids.set(role, found.id), this.gone.delete(found.id));
+      if (found) {
+        this.ids.set(role, found.id);
+        this.gone.delete(found.id);
+      }
       return found?.id;
     });
   }

@@ -29,7 +29,10 @@ export function pairwise(params: Params, valid: (c: Combo) => boolean): { combos
     for (const x of all) {
       let gain = 0;
       for (const p of x.pairs) if (left.has(p)) gain++;
-      if (gain > bestGain) (best = x), (bestGain = gain);
+      if (gain > bestGain) {
+        best = x;
+        bestGain = gain;
+      }
     }
     combos.push(best.c);
     for (const p of best.pairs) left.delete(p);

@@ -71,7 +71,10 @@ describe.each(dbs)('properties on %s', (db) => {
           for (const o of ops) {
             if (o.kind === 'add') o.ids.forEach((u) => model.add(u));
             if (o.kind === 'remove') o.ids.forEach((u) => model.delete(u));
-            if (o.kind === 'replace') (model.clear(), o.ids.forEach((u) => model.add(u)));
+            if (o.kind === 'replace') {
+              model.clear();
+              o.ids.forEach((u) => model.add(u));
+            }
             if (o.kind === 'clear') model.clear();
           }
         }

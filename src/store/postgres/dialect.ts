@@ -19,6 +19,7 @@ export class SchemaBoundDialect extends PostgresDialect {
     super({ pool });
   }
 
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- Kysely's own signature: the introspector serves any schema's Kysely
   override createIntrospector(db: Kysely<any>): DatabaseIntrospector {
     return new SchemaBoundIntrospector(db, this.schema);
   }
@@ -26,6 +27,7 @@ export class SchemaBoundDialect extends PostgresDialect {
 
 class SchemaBoundIntrospector implements DatabaseIntrospector {
   constructor(
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- as Kysely's DatabaseIntrospector takes it
     private readonly db: Kysely<any>,
     private readonly schema: string | undefined,
   ) {}
