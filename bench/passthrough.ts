@@ -28,7 +28,10 @@ app.addContentTypeParser(['application/scim+json', 'application/json'], { parseA
   }
 });
 const answer = (reply: FastifyReply, r: { statusCode: number; text: string }) =>
-  reply.code(r.statusCode).type('application/scim+json').send(JSON.stringify(JSON.parse(r.text)));
+  reply
+    .code(r.statusCode)
+    .type('application/scim+json')
+    .send(JSON.stringify(JSON.parse(r.text)));
 
 app.get<{ Params: { id: string } }>('/scim/v2/Users/:id', async (req, reply) =>
   answer(reply, await exchange(pool, { method: 'GET', path: `${base.pathname}/Users/${encodeURIComponent(req.params.id)}`, headers })),
@@ -39,4 +42,12 @@ app.post('/scim/v2/Users', async (req, reply) =>
 app.get('/healthz', async () => 'ok');
 
 await app.listen({ port: Number(port), host: '127.0.0.1' });
-for (const signal of ['SIGTERM', 'SIGINT'] as const) process.once(signal, () => void app.close().then(() => pool.close()).then(() => process.exit(0)));
+for (const signal of ['SIGTERM', 'SIGINT'] as const)
+  process.once(
+    signal,
+    () =>
+      void app
+        .close()
+        .then(() => pool.close())
+        .then(() => process.exit(0)),
+  );

@@ -18,14 +18,40 @@ interface Results {
   overhead: { store: string; scenario: string; direct: { p50: number; rps: number }; bridge: { p50: number; rps: number } }[];
   propagation?: { users: number; rate: number; ratio: number; propagationPeakRssMb: number; answeredS: number };
   overheadMemory?: { sqlite?: { peakRssMb: number } };
-  scale?: { at: string; users: number; rate: number; importBridgeS: number; importDirectS: number; lookups: Record<string, { p50: number; p99: number }>; answeredS: number; ratio: number; storeMb: number; importPeakRssMb: number; propagationPeakRssMb: number };
-  firstSync?: { users: number; mapped: number; rate: number; floorS: number; bridgeS: number; directS: number; bridgeRatio: number; directRatio: number; callsPerChange: number; peakRssMb: number };
+  scale?: {
+    at: string;
+    users: number;
+    rate: number;
+    importBridgeS: number;
+    importDirectS: number;
+    lookups: Record<string, { p50: number; p99: number }>;
+    answeredS: number;
+    ratio: number;
+    storeMb: number;
+    importPeakRssMb: number;
+    propagationPeakRssMb: number;
+  };
+  firstSync?: {
+    users: number;
+    mapped: number;
+    rate: number;
+    floorS: number;
+    bridgeS: number;
+    directS: number;
+    bridgeRatio: number;
+    directRatio: number;
+    callsPerChange: number;
+    peakRssMb: number;
+  };
 }
 
 export function renderTable(r: Results): string {
   const rows = r.overhead
     .filter((o) => o.store === 'sqlite')
-    .map((o) => `| ${o.scenario} | +${(o.bridge.p50 - o.direct.p50).toFixed(2)} ms | ${Math.round(o.bridge.rps)} rps (${((100 * o.bridge.rps) / o.direct.rps).toFixed(0)} % of ${Math.round(o.direct.rps)}) |`);
+    .map(
+      (o) =>
+        `| ${o.scenario} | +${(o.bridge.p50 - o.direct.p50).toFixed(2)} ms | ${Math.round(o.bridge.rps)} rps (${((100 * o.bridge.rps) / o.direct.rps).toFixed(0)} % of ${Math.round(o.direct.rps)}) |`,
+    );
   const f = r.firstSync;
   const p = r.propagation;
   return [
@@ -41,12 +67,21 @@ export function renderTable(r: Results): string {
           `| bridge peak RSS (that first sync) | ${f.peakRssMb.toFixed(0)} MB | goal 150 MB |`,
         ]
       : []),
-    ...(r.overheadMemory?.sqlite ? [`| bridge peak RSS under 32 connections of GETs and PATCHes | ${r.overheadMemory.sqlite.peakRssMb.toFixed(0)} MB | goal 150 MB |`] : []),
-    ...(p ? [`| role propagation: ${p.users} members, FullStory at ${p.rate}/s | ${p.ratio.toFixed(3)} x the floor; answered in ${p.answeredS.toFixed(2)} s | peak RSS ${p.propagationPeakRssMb.toFixed(0)} MB |`] : []),
+    ...(r.overheadMemory?.sqlite
+      ? [`| bridge peak RSS under 32 connections of GETs and PATCHes | ${r.overheadMemory.sqlite.peakRssMb.toFixed(0)} MB | goal 150 MB |`]
+      : []),
+    ...(p
+      ? [
+          `| role propagation: ${p.users} members, FullStory at ${p.rate}/s | ${p.ratio.toFixed(3)} x the floor; answered in ${p.answeredS.toFixed(2)} s | peak RSS ${p.propagationPeakRssMb.toFixed(0)} MB |`,
+        ]
+      : []),
     ...(r.scale
       ? [
           `| ${r.scale.users.toLocaleString('en')} users (npm run bench:scale, ${r.scale.at.slice(0, 10)}): Okta import, all pages | ${r.scale.importBridgeS.toFixed(1)} s | direct ${r.scale.importDirectS.toFixed(1)} s |`,
-          ...Object.entries(r.scale.lookups).map(([k, v]) => `| ${r.scale!.users.toLocaleString('en')} users: \`${k} eq\` lookup | p50 ${v.p50.toFixed(2)} ms, p99 ${v.p99.toFixed(2)} ms | goal p99 < 5 ms |`),
+          ...Object.entries(r.scale.lookups).map(
+            ([k, v]) =>
+              `| ${r.scale!.users.toLocaleString('en')} users: \`${k} eq\` lookup | p50 ${v.p50.toFixed(2)} ms, p99 ${v.p99.toFixed(2)} ms | goal p99 < 5 ms |`,
+          ),
           `| ${r.scale.users.toLocaleString('en')}-member group replace; its roles at ${r.scale.rate}/s | answered in ${r.scale.answeredS.toFixed(2)} s; ${r.scale.ratio.toFixed(3)} x the floor | goals 10 s, 1.05 x |`,
           `| ${r.scale.users.toLocaleString('en')} users: store on disk; bridge peak RSS (import / propagation) | ${r.scale.storeMb.toFixed(0)} MB; ${r.scale.importPeakRssMb.toFixed(0)} / ${r.scale.propagationPeakRssMb.toFixed(0)} MB | goal 150 MB |`,
         ]

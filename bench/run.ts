@@ -56,7 +56,10 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => pr
 process.on('exit', () => children.forEach((c) => c.kill('SIGKILL')));
 
 function start(args: string[], env: Record<string, string>, readyPath: string, port: number, script = CLI): Promise<Proc> {
-  const child = spawn(process.execPath, [...(process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? []), script, ...args], { env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'warn', NODE_OPTIONS: process.env.BENCH_NODE_OPTIONS ?? HELPER_NODE_OPTIONS, ...env }, stdio: ['ignore', 'ignore', 'inherit'] });
+  const child = spawn(process.execPath, [...(process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? []), script, ...args], {
+    env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'warn', NODE_OPTIONS: process.env.BENCH_NODE_OPTIONS ?? HELPER_NODE_OPTIONS, ...env },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
   children.add(child);
   child.once('exit', () => children.delete(child));
   const url = `http://127.0.0.1:${port}`;
@@ -136,7 +139,13 @@ async function startBridge(o: BridgeOpts): Promise<Proc & { pid: number; schema?
 
 async function waitReady(url: string): Promise<void> {
   for (let i = 0; i < 200; i++) {
-    if ((await fetch(`${url}/readyz`).then((r) => r.status, () => 0)) === 200) return;
+    if (
+      (await fetch(`${url}/readyz`).then(
+        (r) => r.status,
+        () => 0,
+      )) === 200
+    )
+      return;
     await sleep(100);
   }
   throw new Error('bridge never became ready');
@@ -189,7 +198,13 @@ interface Figures {
 
 const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 
-async function latency(base: string, token: string, method: string, make: (n: number) => { path: string; body?: unknown }, offset: number): Promise<{ p50: number; p99: number; non2xx: number }> {
+async function latency(
+  base: string,
+  token: string,
+  method: string,
+  make: (n: number) => { path: string; body?: unknown },
+  offset: number,
+): Promise<{ p50: number; p99: number; non2xx: number }> {
   // One at a time, timed with undici on one connection.
   const pool = new Pool(base, { connections: 1 });
   const times: number[] = [];
@@ -213,7 +228,13 @@ async function latency(base: string, token: string, method: string, make: (n: nu
 }
 
 /** Requests completed in `seconds` with 32 connections, by autocannon. */
-async function throughput(base: string, token: string, method: string, make: () => { path: string; body?: unknown }, seconds: number): Promise<{ requests: number; seconds: number; non2xx: number }> {
+async function throughput(
+  base: string,
+  token: string,
+  method: string,
+  make: () => { path: string; body?: unknown },
+  seconds: number,
+): Promise<{ requests: number; seconds: number; non2xx: number }> {
   const result = await autocannon({
     url: base,
     connections: 32,
@@ -223,7 +244,12 @@ async function throughput(base: string, token: string, method: string, make: () 
         method: method as 'GET',
         setupRequest: (req) => {
           const { path, body } = make();
-          return { ...req, path, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/scim+json' }, ...(body ? { body: JSON.stringify(body) } : {}) };
+          return {
+            ...req,
+            path,
+            headers: { authorization: `Bearer ${token}`, 'content-type': 'application/scim+json' },
+            ...(body ? { body: JSON.stringify(body) } : {}),
+          };
         },
       },
     ],
@@ -236,7 +262,12 @@ async function throughput(base: string, token: string, method: string, make: () 
  * short rounds, so that a drift in this machine's speed (±20 % between identical runs on
  * a shared VM) falls on both sides of the ratio instead of on one.
  */
-async function measure(s: Scenario, sandbox: string, bridge: string, passthrough?: string): Promise<{ direct: Figures; bridge: Figures; passthrough?: Figures }> {
+async function measure(
+  s: Scenario,
+  sandbox: string,
+  bridge: string,
+  passthrough?: string,
+): Promise<{ direct: Figures; bridge: Figures; passthrough?: Figures }> {
   const directMethod = s.name.startsWith('PATCH /Groups') ? 'PUT' : s.method;
   const dLat = await latency(sandbox, FS_TOKEN, directMethod, s.direct, 0);
   const bLat = await latency(bridge, IDP, s.method, s.bridge, 0);
@@ -245,7 +276,11 @@ async function measure(s: Scenario, sandbox: string, bridge: string, passthrough
   let n = LATENCY_SAMPLES + 50;
   let m = n;
   let k = 0;
-  const sums = { direct: { requests: 0, seconds: 0, non2xx: 0 }, bridge: { requests: 0, seconds: 0, non2xx: 0 }, passthrough: { requests: 0, seconds: 0, non2xx: 0 } };
+  const sums = {
+    direct: { requests: 0, seconds: 0, non2xx: 0 },
+    bridge: { requests: 0, seconds: 0, non2xx: 0 },
+    passthrough: { requests: 0, seconds: 0, non2xx: 0 },
+  };
   const add = (sum: typeof sums.direct, r: typeof sums.direct) => {
     sum.requests += r.requests;
     sum.seconds += r.seconds;
@@ -257,7 +292,12 @@ async function measure(s: Scenario, sandbox: string, bridge: string, passthrough
     if (passthrough) add(sums.passthrough, await throughput(passthrough, IDP, directMethod, () => s.direct(1_000_000 + k++), ROUND_SECONDS));
     add(sums.bridge, await throughput(bridge, IDP, s.method, () => s.bridge(m++), ROUND_SECONDS));
   }
-  const figures = (lat: typeof dLat, sum: typeof sums.direct): Figures => ({ p50: lat.p50, p99: lat.p99, rps: sum.requests / sum.seconds, non2xx: lat.non2xx + sum.non2xx });
+  const figures = (lat: typeof dLat, sum: typeof sums.direct): Figures => ({
+    p50: lat.p50,
+    p99: lat.p99,
+    rps: sum.requests / sum.seconds,
+    non2xx: lat.non2xx + sum.non2xx,
+  });
   return {
     direct: figures(dLat, sums.direct),
     bridge: figures(bLat, sums.bridge),
@@ -273,36 +313,89 @@ async function overhead(store: 'sqlite' | 'postgres') {
   const idle = memory(bridge.pid);
   const b = bridge.url;
   const users: string[] = [];
-  for (let i = 0; i < 200; i++) users.push((await json(b, 'POST', '/scim/v2/Users', IDP, { schemas: ['urn:ietf:params:scim:schemas:core:2.0:User'], userName: `seed${i}@bench.example`, active: true })).id);
+  for (let i = 0; i < 200; i++)
+    users.push(
+      (
+        await json(b, 'POST', '/scim/v2/Users', IDP, {
+          schemas: ['urn:ietf:params:scim:schemas:core:2.0:User'],
+          userName: `seed${i}@bench.example`,
+          active: true,
+        })
+      ).id,
+    );
   const group = (await json(b, 'POST', '/scim/v2/Groups', IDP, { displayName: 'Bench group', members: [] })).id;
   const fsGroup = (await json(sandbox.url, 'POST', '/scim/v2/Groups', FS_TOKEN, { displayName: 'Bench group', members: [] })).id;
   const userName = encodeURIComponent('userName eq "seed7@bench.example"');
   const u = (n: number) => users[n % users.length]!;
   const scenarios: Scenario[] = [
-    { name: 'GET /Users/{id}', method: 'GET', write: false, passthrough: true, bridge: (n) => ({ path: `/scim/v2/Users/${u(n)}` }), direct: (n) => ({ path: `/scim/v2/Users/${u(n)}` }) },
-    { name: 'GET /Users?filter=userName eq', method: 'GET', write: false, bridge: () => ({ path: `/scim/v2/Users?filter=${userName}` }), direct: () => ({ path: `/scim/v2/Users?filter=${userName}` }) },
+    {
+      name: 'GET /Users/{id}',
+      method: 'GET',
+      write: false,
+      passthrough: true,
+      bridge: (n) => ({ path: `/scim/v2/Users/${u(n)}` }),
+      direct: (n) => ({ path: `/scim/v2/Users/${u(n)}` }),
+    },
+    {
+      name: 'GET /Users?filter=userName eq',
+      method: 'GET',
+      write: false,
+      bridge: () => ({ path: `/scim/v2/Users?filter=${userName}` }),
+      direct: () => ({ path: `/scim/v2/Users?filter=${userName}` }),
+    },
     {
       name: 'POST /Users',
       method: 'POST',
       write: true,
       passthrough: true,
-      bridge: (n) => ({ path: '/scim/v2/Users', body: { schemas: ['urn:ietf:params:scim:schemas:core:2.0:User'], userName: `b${store}${n}@bench.example`, name: { givenName: 'B', familyName: 'N' }, active: true } }),
-      direct: (n) => ({ path: '/scim/v2/Users', body: { schemas: ['urn:ietf:params:scim:schemas:core:2.0:User'], userName: `d${store}${n}@bench.example`, name: { givenName: 'B', familyName: 'N' }, active: true } }),
+      bridge: (n) => ({
+        path: '/scim/v2/Users',
+        body: {
+          schemas: ['urn:ietf:params:scim:schemas:core:2.0:User'],
+          userName: `b${store}${n}@bench.example`,
+          name: { givenName: 'B', familyName: 'N' },
+          active: true,
+        },
+      }),
+      direct: (n) => ({
+        path: '/scim/v2/Users',
+        body: {
+          schemas: ['urn:ietf:params:scim:schemas:core:2.0:User'],
+          userName: `d${store}${n}@bench.example`,
+          name: { givenName: 'B', familyName: 'N' },
+          active: true,
+        },
+      }),
     },
     {
       name: 'PATCH /Users (Entra disable)',
       method: 'PATCH',
       write: true,
       // Alternates disable and enable so every request is a real change.
-      bridge: (n) => ({ path: `/scim/v2/Users/${u(n)}`, body: { schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'], Operations: [{ op: 'Replace', path: 'active', value: Math.floor(n / users.length) % 2 ? 'True' : 'False' }] } }),
-      direct: (n) => ({ path: `/scim/v2/Users/${u(n)}`, body: { schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'], Operations: [{ op: 'replace', path: 'active', value: Math.floor(n / users.length) % 2 === 1 } ] } }),
+      bridge: (n) => ({
+        path: `/scim/v2/Users/${u(n)}`,
+        body: {
+          schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'],
+          Operations: [{ op: 'Replace', path: 'active', value: Math.floor(n / users.length) % 2 ? 'True' : 'False' }],
+        },
+      }),
+      direct: (n) => ({
+        path: `/scim/v2/Users/${u(n)}`,
+        body: {
+          schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'],
+          Operations: [{ op: 'replace', path: 'active', value: Math.floor(n / users.length) % 2 === 1 }],
+        },
+      }),
     },
     {
       name: 'PATCH /Groups (add one member)',
       method: 'PATCH',
       write: true,
       // Adds, then (next time round) removes, each user; FullStory has no group PATCH, so its baseline is a PUT of a one-member group.
-      bridge: (n) => ({ path: `/scim/v2/Groups/${group}`, body: { Operations: [{ op: Math.floor(n / users.length) % 2 ? 'remove' : 'add', path: 'members', value: [{ value: u(n) }] }] } }),
+      bridge: (n) => ({
+        path: `/scim/v2/Groups/${group}`,
+        body: { Operations: [{ op: Math.floor(n / users.length) % 2 ? 'remove' : 'add', path: 'members', value: [{ value: u(n) }] }] },
+      }),
       direct: (n) => ({ path: `/scim/v2/Groups/${fsGroup}`, body: { displayName: 'Bench group', members: [{ value: u(n) }] } }),
     },
   ];
@@ -310,9 +403,13 @@ async function overhead(store: 'sqlite' | 'postgres') {
   for (const s of scenarios) {
     const { direct, bridge: through, passthrough: floor } = await measure(s, sandbox.url, b, s.passthrough ? passthrough?.url : undefined);
     rows.push({ scenario: s.name, store, write: s.write, direct, bridge: through, ...(floor ? { passthrough: floor } : {}) });
-    const vsFloor = floor ? `\n${''.padEnd(41)}pass-through: p50 ${fmt(floor.p50)} (+${fmt(floor.p50 - direct.p50)})  p99 ${fmt(floor.p99)} (+${fmt(floor.p99 - direct.p99)})  ${Math.round(floor.rps)} rps = ${((100 * floor.rps) / direct.rps).toFixed(0)} % of direct; the bridge ${((100 * through.rps) / floor.rps).toFixed(0)} % of it` : '';
+    const vsFloor = floor
+      ? `\n${''.padEnd(41)}pass-through: p50 ${fmt(floor.p50)} (+${fmt(floor.p50 - direct.p50)})  p99 ${fmt(floor.p99)} (+${fmt(floor.p99 - direct.p99)})  ${Math.round(floor.rps)} rps = ${((100 * floor.rps) / direct.rps).toFixed(0)} % of direct; the bridge ${((100 * through.rps) / floor.rps).toFixed(0)} % of it`
+      : '';
     const non2xx = through.non2xx || direct.non2xx || floor?.non2xx ? `  non-2xx ${through.non2xx}/${direct.non2xx}${floor ? `/${floor.non2xx}` : ''}` : '';
-    report(`${store.padEnd(8)} ${s.name.padEnd(32)} p50 ${fmt(through.p50)} (+${fmt(through.p50 - direct.p50)})  p99 ${fmt(through.p99)} (+${fmt(through.p99 - direct.p99)})  ${Math.round(through.rps)} rps = ${((100 * through.rps) / direct.rps).toFixed(0)} % of ${Math.round(direct.rps)}${non2xx}${vsFloor}`);
+    report(
+      `${store.padEnd(8)} ${s.name.padEnd(32)} p50 ${fmt(through.p50)} (+${fmt(through.p50 - direct.p50)})  p99 ${fmt(through.p99)} (+${fmt(through.p99 - direct.p99)})  ${Math.round(through.rps)} rps = ${((100 * through.rps) / direct.rps).toFixed(0)} % of ${Math.round(direct.rps)}${non2xx}${vsFloor}`,
+    );
   }
   await passthrough?.close();
   const after = memory(bridge.pid);
@@ -335,7 +432,12 @@ async function propagation() {
   const ids: string[] = [];
   const seedOne = async (i: number): Promise<void> => {
     for (;;) {
-      const res = await seedPool.request({ method: 'POST', path: '/scim/v2/Users', headers: { authorization: `Bearer ${FS_TOKEN}`, 'content-type': 'application/scim+json' }, body: JSON.stringify({ userName: `p${i}@bench.example`, externalId: `ext-${i}`, emails: [{ value: `p${i}@mail.bench.example`, primary: true }] }) });
+      const res = await seedPool.request({
+        method: 'POST',
+        path: '/scim/v2/Users',
+        headers: { authorization: `Bearer ${FS_TOKEN}`, 'content-type': 'application/scim+json' },
+        body: JSON.stringify({ userName: `p${i}@bench.example`, externalId: `ext-${i}`, emails: [{ value: `p${i}@mail.bench.example`, primary: true }] }),
+      });
       const text = await res.body.text();
       if (res.statusCode === 201) {
         ids[i] = JSON.parse(text).id;
@@ -376,7 +478,10 @@ async function propagation() {
 
   const t0 = performance.now();
   const group = await json(bridge.url, 'POST', '/scim/v2/Groups?excludedAttributes=members', IDP, { displayName: 'Big group', members: [] });
-  await json(bridge.url, 'PUT', `/scim/v2/Groups/${group.id}?excludedAttributes=members`, IDP, { displayName: 'FS Admins', members: ids.map((value) => ({ value })) });
+  await json(bridge.url, 'PUT', `/scim/v2/Groups/${group.id}?excludedAttributes=members`, IDP, {
+    displayName: 'FS Admins',
+    members: ids.map((value) => ({ value })),
+  });
   const answeredS = (performance.now() - t0) / 1000;
   if (process.env.BENCH_HEAPSNAP_AT) setTimeout(() => process.kill(bridge.pid, 'SIGUSR2'), Number(process.env.BENCH_HEAPSNAP_AT) * 1000);
   let peakMb = 0;
@@ -391,7 +496,9 @@ async function propagation() {
   }
   const doneS = (performance.now() - t0) / 1000;
   const counters = (await json(sandbox.url, 'GET', '/_sandbox/counters', FS_TOKEN)) as Record<string, number>;
-  const got429 = Object.entries(counters).filter(([k]) => k.endsWith(' 429')).reduce((n, [, c]) => n + c, 0);
+  const got429 = Object.entries(counters)
+    .filter(([k]) => k.endsWith(' 429'))
+    .reduce((n, [, c]) => n + c, 0);
   const metrics = await (await fetch(`${bridge.url}/metrics`)).text();
   const failed = Number(/scim_bridge_role_sync_applied_total\{outcome="failed"\} (\d+)/.exec(metrics)?.[1] ?? 0);
   const final = memory(bridge.pid);
@@ -453,12 +560,17 @@ function memTrace(url: string, label: string): () => void {
   const t0 = performance.now();
   let last = 0;
   const sample = async () => {
-    const text = await fetch(`${url}/metrics`).then((r) => r.text(), () => '');
+    const text = await fetch(`${url}/metrics`).then(
+      (r) => r.text(),
+      () => '',
+    );
     const mb = (name: string) => Number(new RegExp(`^${name} (\\S+)`, 'm').exec(text)?.[1] ?? 0) / 2 ** 20;
     const s = (performance.now() - t0) / 1000;
     if (s - last < 1) return;
     last = s;
-    process.stderr.write(`[mem ${label} ${s.toFixed(0)}s] rss ${mb('process_resident_memory_bytes').toFixed(0)} heapUsed ${mb('nodejs_heap_size_used_bytes').toFixed(0)} heapTotal ${mb('nodejs_heap_size_total_bytes').toFixed(0)} external ${mb('nodejs_external_memory_bytes').toFixed(0)} MB\n`);
+    process.stderr.write(
+      `[mem ${label} ${s.toFixed(0)}s] rss ${mb('process_resident_memory_bytes').toFixed(0)} heapUsed ${mb('nodejs_heap_size_used_bytes').toFixed(0)} heapTotal ${mb('nodejs_heap_size_total_bytes').toFixed(0)} external ${mb('nodejs_external_memory_bytes').toFixed(0)} MB\n`,
+    );
   };
   const timer = setInterval(() => void sample(), 250);
   return () => clearInterval(timer);
@@ -474,7 +586,11 @@ function mappings(pid: number): string {
     const rss = /^Rss:\s+(\d+) kB/.exec(line);
     if (rss) sizes.set(name, (sizes.get(name) ?? 0) + Number(rss[1]) / 1024);
   }
-  return [...sizes].sort((a, b) => b[1] - a[1]).slice(0, 8).map(([n, mb]) => `[smaps] ${mb.toFixed(1)} MB ${n}\n`).join('');
+  return [...sizes]
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, 8)
+    .map(([n, mb]) => `[smaps] ${mb.toFixed(1)} MB ${n}\n`)
+    .join('');
 }
 
 /** Megabytes a folder's files take (the SQLite store, its WAL included). */
@@ -488,9 +604,11 @@ const FIRST_SYNC_RATE = Number(process.env.BENCH_FIRST_SYNC_RATE ?? 100);
 /** Runs `jobs` with `width` at a time. */
 async function pooled(jobs: (() => Promise<void>)[], width: number): Promise<void> {
   let next = 0;
-  await Promise.all(Array.from({ length: width }, async () => {
-    while (next < jobs.length) await jobs[next++]!();
-  }));
+  await Promise.all(
+    Array.from({ length: width }, async () => {
+      while (next < jobs.length) await jobs[next++]!();
+    }),
+  );
 }
 
 /** A client that keeps to `rate` calls a second by itself, as a well-behaved direct integration would. */
@@ -522,16 +640,25 @@ async function firstSync() {
   const pace = paced(rate);
   const t0 = performance.now();
   const ids: string[] = [];
-  await pooled(Array.from({ length: n }, (_, i) => async () => {
-    await pace();
-    await json(direct.url, 'GET', `/scim/v2/Users?filter=${encodeURIComponent(`userName eq "d${i}@first.example"`)}`, FS_TOKEN);
-    await pace();
-    ids[i] = (await json(direct.url, 'POST', '/scim/v2/Users', FS_TOKEN, body(i, 'd'))).id;
-  }), 8);
-  await pooled(ids.slice(0, mapped).map((id) => async () => {
-    await pace();
-    await json(direct.url, 'PATCH', `/scim/v2/Users/${id}`, FS_TOKEN, { schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'], Operations: [{ op: 'replace', path: 'roles', value: [{ value: 'admin' }] }] });
-  }), 8);
+  await pooled(
+    Array.from({ length: n }, (_, i) => async () => {
+      await pace();
+      await json(direct.url, 'GET', `/scim/v2/Users?filter=${encodeURIComponent(`userName eq "d${i}@first.example"`)}`, FS_TOKEN);
+      await pace();
+      ids[i] = (await json(direct.url, 'POST', '/scim/v2/Users', FS_TOKEN, body(i, 'd'))).id;
+    }),
+    8,
+  );
+  await pooled(
+    ids.slice(0, mapped).map((id) => async () => {
+      await pace();
+      await json(direct.url, 'PATCH', `/scim/v2/Users/${id}`, FS_TOKEN, {
+        schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'],
+        Operations: [{ op: 'replace', path: 'roles', value: [{ value: 'admin' }] }],
+      });
+    }),
+    8,
+  );
   const directS = (performance.now() - t0) / 1000;
   await direct.close();
 
@@ -547,11 +674,17 @@ async function firstSync() {
   const sampler = setInterval(() => (peakMb = Math.max(peakMb, memory(bridge.pid).rssMb)), 100);
   const t1 = performance.now();
   const made: string[] = [];
-  await pooled(Array.from({ length: n }, (_, i) => async () => {
-    const found = await json(bridge.url, 'GET', `/scim/v2/Users?filter=${encodeURIComponent(`userName eq "b${i}@first.example"`)}`, IDP);
-    if (found.totalResults === 0) made[i] = (await json(bridge.url, 'POST', '/scim/v2/Users', IDP, body(i, 'b'))).id;
-  }), 8);
-  await json(bridge.url, 'POST', '/scim/v2/Groups?excludedAttributes=members', IDP, { displayName: 'FS Admins', members: made.slice(0, mapped).map((value) => ({ value })) });
+  await pooled(
+    Array.from({ length: n }, (_, i) => async () => {
+      const found = await json(bridge.url, 'GET', `/scim/v2/Users?filter=${encodeURIComponent(`userName eq "b${i}@first.example"`)}`, IDP);
+      if (found.totalResults === 0) made[i] = (await json(bridge.url, 'POST', '/scim/v2/Users', IDP, body(i, 'b'))).id;
+    }),
+    8,
+  );
+  await json(bridge.url, 'POST', '/scim/v2/Groups?excludedAttributes=members', IDP, {
+    displayName: 'FS Admins',
+    members: made.slice(0, mapped).map((value) => ({ value })),
+  });
   for (;;) {
     const admins = ((await json(sandbox.url, 'GET', '/_sandbox/role-counts', FS_TOKEN)) as Record<string, number>).admin ?? 0;
     if (admins >= mapped) break;
@@ -564,7 +697,19 @@ async function firstSync() {
   const calls = Object.values(counters).reduce((a, b) => a + b, 0);
   await bridge.close();
   await sandbox.close();
-  return { users: n, mapped, rate, floorS, directS, bridgeS, bridgeRatio: bridgeS / floorS, directRatio: directS / floorS, fullstoryCalls: calls, callsPerChange: calls / (n + mapped), peakRssMb: peakMb };
+  return {
+    users: n,
+    mapped,
+    rate,
+    floorS,
+    directS,
+    bridgeS,
+    bridgeRatio: bridgeS / floorS,
+    directRatio: directS / floorS,
+    fullstoryCalls: calls,
+    callsPerChange: calls / (n + mapped),
+    peakRssMb: peakMb,
+  };
 }
 
 const lines: string[] = [];
@@ -597,29 +742,58 @@ async function main() {
   report(`\n2-4. Propagation, import and memory (${SCALE.toLocaleString()} users, FullStory limited to ${PROPAGATION_RATE} requests/s)`);
   const prop = ONLY === 'first-sync' ? undefined : await propagation();
   if (!prop) return void report(`(propagation skipped) first sync: ${JSON.stringify(await firstSync())}`);
-  report(`  group replace answered in ${prop.answeredS.toFixed(2)} s; FullStory held every role after ${prop.doneS.toFixed(1)} s = ${prop.ratio.toFixed(3)} x the floor of ${prop.floorS.toFixed(1)} s; 429s from FullStory: ${prop.upstream429}; changes failed after retries: ${prop.failedAfterRetries}`);
+  report(
+    `  group replace answered in ${prop.answeredS.toFixed(2)} s; FullStory held every role after ${prop.doneS.toFixed(1)} s = ${prop.ratio.toFixed(3)} x the floor of ${prop.floorS.toFixed(1)} s; 429s from FullStory: ${prop.upstream429}; changes failed after retries: ${prop.failedAfterRetries}`,
+  );
   report(`  import (count=100 pages): ${prop.importBridgeS.toFixed(2)} s through the bridge vs ${prop.importDirectS.toFixed(2)} s direct`);
-  report(`  bridge RSS: idle ${prop.idleRssMb.toFixed(0)} MB; peak during import ${prop.importPeakRssMb.toFixed(0)} MB; peak while propagating ${prop.propagationPeakRssMb.toFixed(0)} MB`);
+  report(
+    `  bridge RSS: idle ${prop.idleRssMb.toFixed(0)} MB; peak during import ${prop.importPeakRssMb.toFixed(0)} MB; peak while propagating ${prop.propagationPeakRssMb.toFixed(0)} MB`,
+  );
 
-  report(`\n5. A first sync bound by FullStory's budget: ${FIRST_SYNC_USERS.toLocaleString()} users (lookup, create) and ${(FIRST_SYNC_USERS / 4).toLocaleString()} mapped to a role, FullStory limited to ${FIRST_SYNC_RATE} requests/s`);
+  report(
+    `\n5. A first sync bound by FullStory's budget: ${FIRST_SYNC_USERS.toLocaleString()} users (lookup, create) and ${(FIRST_SYNC_USERS / 4).toLocaleString()} mapped to a role, FullStory limited to ${FIRST_SYNC_RATE} requests/s`,
+  );
   const first = await firstSync();
-  report(`  floor (writes FullStory must see / rate) ${first.floorS.toFixed(1)} s; through the bridge ${first.bridgeS.toFixed(1)} s = ${first.bridgeRatio.toFixed(2)} x; direct ${first.directS.toFixed(1)} s = ${first.directRatio.toFixed(2)} x`);
-  report(`  FullStory calls per change through the bridge: ${first.callsPerChange.toFixed(2)} (${first.fullstoryCalls} calls); bridge peak RSS ${first.peakRssMb.toFixed(0)} MB`);
+  report(
+    `  floor (writes FullStory must see / rate) ${first.floorS.toFixed(1)} s; through the bridge ${first.bridgeS.toFixed(1)} s = ${first.bridgeRatio.toFixed(2)} x; direct ${first.directS.toFixed(1)} s = ${first.directRatio.toFixed(2)} x`,
+  );
+  report(
+    `  FullStory calls per change through the bridge: ${first.callsPerChange.toFixed(2)} (${first.fullstoryCalls} calls); bridge peak RSS ${first.peakRssMb.toFixed(0)} MB`,
+  );
 
-  const results = { at: new Date().toISOString(), machine, quick: QUICK, firstSync: first, overhead: [...sqlite.rows, ...(postgres?.rows ?? [])], overheadMemory: { sqlite: { idleRssMb: sqlite.idleRssMb, peakRssMb: sqlite.peakRssMb }, ...(postgres ? { postgres: { idleRssMb: postgres.idleRssMb, peakRssMb: postgres.peakRssMb } } : {}) }, propagation: prop };
+  const results = {
+    at: new Date().toISOString(),
+    machine,
+    quick: QUICK,
+    firstSync: first,
+    overhead: [...sqlite.rows, ...(postgres?.rows ?? [])],
+    overheadMemory: {
+      sqlite: { idleRssMb: sqlite.idleRssMb, peakRssMb: sqlite.peakRssMb },
+      ...(postgres ? { postgres: { idleRssMb: postgres.idleRssMb, peakRssMb: postgres.peakRssMb } } : {}),
+    },
+    propagation: prop,
+  };
   mkdirSync(join(ROOT, 'bench/results'), { recursive: true });
   // The 100,000-user figures come from their own mode (bench:scale): kept from the last one.
   const file = join(ROOT, 'bench/results/latest.json');
   const scale = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as { scale?: unknown }).scale : undefined;
   Object.assign(results, scale ? { scale } : {});
   writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);
-  report('\nTargets (embedded store): added p50 < 1 ms, p99 < 5 ms; throughput >= 35 % of direct for GET by id, >= 25 % for writes; propagation <= 1.05 x floor with no unhandled 429; peak RSS < 150 MB while propagating.');
+  report(
+    '\nTargets (embedded store): added p50 < 1 ms, p99 < 5 ms; throughput >= 35 % of direct for GET by id, >= 25 % for writes; propagation <= 1.05 x floor with no unhandled 429; peak RSS < 150 MB while propagating.',
+  );
   const verdicts = [
     ...sqlite.rows.map((r) => [`${r.scenario}: added p50 ${fmt(r.bridge.p50 - r.direct.p50)} < 1 ms`, r.bridge.p50 - r.direct.p50 < 1] as const),
     ...sqlite.rows.map((r) => [`${r.scenario}: added p99 ${fmt(r.bridge.p99 - r.direct.p99)} < 5 ms`, r.bridge.p99 - r.direct.p99 < 5] as const),
     ...sqlite.rows
       .filter((r) => r.write || r.scenario === 'GET /Users/{id}')
-      .map((r) => [`${r.scenario}: ${((100 * r.bridge.rps) / r.direct.rps).toFixed(0)} % of direct >= ${r.write ? 25 : 35} %`, r.bridge.rps / r.direct.rps >= (r.write ? 0.25 : 0.35)] as const),
+      .map(
+        (r) =>
+          [
+            `${r.scenario}: ${((100 * r.bridge.rps) / r.direct.rps).toFixed(0)} % of direct >= ${r.write ? 25 : 35} %`,
+            r.bridge.rps / r.direct.rps >= (r.write ? 0.25 : 0.35),
+          ] as const,
+      ),
     [`propagation ${prop.ratio.toFixed(3)} x floor <= 1.05`, prop.ratio <= 1.05] as const,
     [`no change failed after retries (${prop.failedAfterRetries})`, prop.failedAfterRetries === 0] as const,
     [`peak RSS while propagating ${prop.propagationPeakRssMb.toFixed(0)} MB < 150 MB`, prop.propagationPeakRssMb < 150] as const,
@@ -637,8 +811,12 @@ async function scaleMode() {
   const s = await propagation();
   report(`  Okta import through the bridge (all pages of 100): ${s.importBridgeS.toFixed(1)} s vs ${s.importDirectS.toFixed(1)} s direct`);
   for (const [k, v] of Object.entries(s.lookups)) report(`  ${k} eq: p50 ${fmt(v.p50)}  p99 ${fmt(v.p99)}${v.p99 < 5 ? '' : '  MISS (goal p99 < 5 ms)'}`);
-  report(`  ${SCALE.toLocaleString()}-member group replace answered in ${s.answeredS.toFixed(2)} s${s.answeredS <= 10 ? '' : '  MISS (goal 10 s)'}; roles in FullStory after ${s.doneS.toFixed(1)} s = ${s.ratio.toFixed(3)} x the floor${s.ratio <= 1.05 ? '' : '  MISS (goal 1.05)'} (${((s.doneS - s.answeredS) / s.floorS).toFixed(3)} x counted from the answer)`);
-  report(`  store on disk ${s.storeMb.toFixed(0)} MB; bridge RSS idle ${s.idleRssMb.toFixed(0)} MB, peak during import ${s.importPeakRssMb.toFixed(0)} MB, peak while propagating ${s.propagationPeakRssMb.toFixed(0)} MB (goal 150 MB)`);
+  report(
+    `  ${SCALE.toLocaleString()}-member group replace answered in ${s.answeredS.toFixed(2)} s${s.answeredS <= 10 ? '' : '  MISS (goal 10 s)'}; roles in FullStory after ${s.doneS.toFixed(1)} s = ${s.ratio.toFixed(3)} x the floor${s.ratio <= 1.05 ? '' : '  MISS (goal 1.05)'} (${((s.doneS - s.answeredS) / s.floorS).toFixed(3)} x counted from the answer)`,
+  );
+  report(
+    `  store on disk ${s.storeMb.toFixed(0)} MB; bridge RSS idle ${s.idleRssMb.toFixed(0)} MB, peak during import ${s.importPeakRssMb.toFixed(0)} MB, peak while propagating ${s.propagationPeakRssMb.toFixed(0)} MB (goal 150 MB)`,
+  );
   const file = join(ROOT, 'bench/results/latest.json');
   const latest = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
   const merged = { ...latest, scale: { at: new Date().toISOString(), ...s } };

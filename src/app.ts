@@ -29,7 +29,12 @@ export default async function app(fastify: FastifyInstance, opts: { deps: AppDep
       // URL: they run on every route below and on this context's 404s, however spelled.
       await scim.register(edgePlugin);
       scim.addHook('onRequest', scim.auth([scim.verifyIdpToken]));
-      scim.setNotFoundHandler((req, reply) => reply.code(404).type(SCIM_CONTENT_TYPE).send(JSON.stringify(new ScimError(404, `No endpoint ${req.method} ${req.url.split('?')[0]!.slice(0, 200)}`).toJSON())));
+      scim.setNotFoundHandler((req, reply) =>
+        reply
+          .code(404)
+          .type(SCIM_CONTENT_TYPE)
+          .send(JSON.stringify(new ScimError(404, `No endpoint ${req.method} ${req.url.split('?')[0]!.slice(0, 200)}`).toJSON())),
+      );
       // Degraded start: the IdP is told plainly, with a time to come back, instead of half-working.
       // The route as routed, not the raw URL: `?x=/ServiceProviderConfig` must not walk past it.
       scim.addHook('preHandler', (req, _reply, done) => {
@@ -49,7 +54,8 @@ export default async function app(fastify: FastifyInstance, opts: { deps: AppDep
           if (CHANGE_METHODS.has(req.method) && req.tokenName && !url.endsWith('/.search')) audit(deps, req, reply, url);
           // FullStory's refusal passed on as a 4xx: counted, since the 5xx alert cannot see it.
           const last = req.opCtx?.writes?.at(-1);
-          if (last && !last.ok && last.upstreamStatus && last.upstreamStatus >= 400 && last.upstreamStatus < 500 && reply.statusCode < 500) deps.metrics.refusedByFullStory.inc({ status: String(last.upstreamStatus) });
+          if (last && !last.ok && last.upstreamStatus && last.upstreamStatus >= 400 && last.upstreamStatus < 500 && reply.statusCode < 500)
+            deps.metrics.refusedByFullStory.inc({ status: String(last.upstreamStatus) });
           // @fastify/auth pools its per-request state and keeps the last request it checked
           // until the pool hands it out again: without this, a 100,000-member PUT's parsed
           // body (about 10 MB) stayed alive after the answer (docs/benchmarks.md).

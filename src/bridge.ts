@@ -52,7 +52,13 @@ export interface Bridge {
   worker: RoleSyncWorker;
   client: FullStoryClient;
   /** FullStory as the bridge talks to it, for the CLI's plan, apply and release. */
-  engine: { api: FullStoryApi; capabilities: () => Capabilities; delivery: () => Delivery | undefined; lastAdmin: LastAdmin; bodyRoles: (role: string | null) => unknown[] | undefined };
+  engine: {
+    api: FullStoryApi;
+    capabilities: () => Capabilities;
+    delivery: () => Delivery | undefined;
+    lastAdmin: LastAdmin;
+    bodyRoles: (role: string | null) => unknown[] | undefined;
+  };
   /** Set in demo mode: the in-process FullStory sandbox and the IdP token made for it. */
   demo?: { sandbox: RunningSandbox; idpToken?: string };
   /** Takes the IdP tokens of a freshly loaded config; a removed token is refused from now on. */
@@ -83,14 +89,30 @@ export function opsTokens(config: Config): AppDeps['opsTokens'] {
 
 /** Log redaction: no bearer token or secret reaches a log line, whatever logs it. */
 export const REDACT = {
-  paths: ['req.headers.authorization', 'headers.authorization', 'authorization', '*.authorization', 'token', '*.token', 'password', '*.password', 'config.fullstory.token', 'config.idp.token', 'config.ops.token'],
+  paths: [
+    'req.headers.authorization',
+    'headers.authorization',
+    'authorization',
+    '*.authorization',
+    'token',
+    '*.token',
+    'password',
+    '*.password',
+    'config.fullstory.token',
+    'config.idp.token',
+    'config.ops.token',
+  ],
   censor: '[redacted]',
 };
 
 /** The bridge's logger: JSON lines to stdout (pretty on a terminal), or to `destination` (tests). */
 export function makeLogger(config: Config, destination?: pino.DestinationStream): Logger {
   const pretty = !destination && (config.log.format === 'pretty' || (config.log.format === 'auto' && process.stdout.isTTY === true));
-  const options = { level: config.log.level, redact: REDACT, ...(pretty ? { transport: { target: 'pino-pretty', options: { colorize: true, translateTime: 'SYS:standard' } } } : {}) };
+  const options = {
+    level: config.log.level,
+    redact: REDACT,
+    ...(pretty ? { transport: { target: 'pino-pretty', options: { colorize: true, translateTime: 'SYS:standard' } } } : {}),
+  };
   return destination ? pino(options, destination) : pino(options);
 }
 
@@ -119,16 +141,35 @@ export async function createBridge(config: Config, opts: BridgeOptions = {}): Pr
       }),
       (u) => u.close(),
     );
-    if (config.bridge.mode === 'shadow') logger.warn('SHADOW MODE: the IdP is answered and its changes recorded; nothing is written to FullStory. `fullstory-scim-bridge plan` shows what going live would change.');
-    else if (links.pendingCount > 0) logger.warn({ users: links.pendingCount }, 'a plan is pending: users recorded in shadow mode are not in FullStory yet; run `fullstory-scim-bridge plan`, then `apply` (nothing is applied by itself)');
+    if (config.bridge.mode === 'shadow')
+      logger.warn(
+        'SHADOW MODE: the IdP is answered and its changes recorded; nothing is written to FullStory. `fullstory-scim-bridge plan` shows what going live would change.',
+      );
+    else if (links.pendingCount > 0)
+      logger.warn(
+        { users: links.pendingCount },
+        'a plan is pending: users recorded in shadow mode are not in FullStory yet; run `fullstory-scim-bridge plan`, then `apply` (nothing is applied by itself)',
+      );
     await upstream.start(config.startup.policy);
     await reconcileOnStart(store, policy, logger, config.guard);
     const audit = closers.push(new AuditLog(store, config.audit, logger), (a) => a.close());
     await audit.startRetention();
-    const { worker, health } = buildRoleSync({ config, store, api: upstream.api, capabilities: upstream.capabilities, channel: upstream.roles, logger: logger.child({ component: 'role-sync' }), record: (write) => audit.write({ actor: 'role-sync', write }), onApplied: (ok, failed) => metrics.roleSyncOutcomes(ok, failed) });
+    const { worker, health } = buildRoleSync({
+      config,
+      store,
+      api: upstream.api,
+      capabilities: upstream.capabilities,
+      channel: upstream.roles,
+      logger: logger.child({ component: 'role-sync' }),
+      record: (write) => audit.write({ actor: 'role-sync', write }),
+      onApplied: (ok, failed) => metrics.roleSyncOutcomes(ok, failed),
+    });
     const kick = () => worker.kick();
     const guard = new DeprovisionGuard(store, config.guard, (hold) => onHeld(hold, { metrics, audit, logger }));
-    const index = closers.push(new IndexRefresh({ store, api: upstream.api, logger: logger.child({ component: 'index' }), freshnessMs: config.index.freshnessSeconds * 1000 }), (i) => i.stop());
+    const index = closers.push(
+      new IndexRefresh({ store, api: upstream.api, logger: logger.child({ component: 'index' }), freshnessMs: config.index.freshnessSeconds * 1000 }),
+      (i) => i.stop(),
+    );
     const lastAdmin = new LastAdmin({ api: upstream.api, capabilities: upstream.capabilities, delivery: () => upstream.roles.delivery });
     const authThrottle = closers.push(new AuthThrottle(config.idp.authFailureLimit, store.authFailures), (t) => t.stop());
     authThrottle.start();
@@ -144,7 +185,19 @@ export async function createBridge(config: Config, opts: BridgeOptions = {}): Pr
       tokenLastUsed: new Map(),
       readiness: upstream.readiness,
       roleDelivery: () => ({ delivery: upstream.roles.choice, health: health.verdict() }),
-      users: new UsersService({ store, api: upstream.api, capabilities: upstream.capabilities, policy, roles: upstream.roles, kick, mode: config.bridge.mode, guard, lastAdmin, index, newUserRole: planDefaultRole(config.fullstory.plan) }),
+      users: new UsersService({
+        store,
+        api: upstream.api,
+        capabilities: upstream.capabilities,
+        policy,
+        roles: upstream.roles,
+        kick,
+        mode: config.bridge.mode,
+        guard,
+        lastAdmin,
+        index,
+        newUserRole: planDefaultRole(config.fullstory.plan),
+      }),
       groups: new GroupsService({ store, policy, kick, guard, lastAdmin }),
       mode: config.bridge.mode,
       pendingPlan: () => links.pendingCount,
@@ -153,13 +206,31 @@ export async function createBridge(config: Config, opts: BridgeOptions = {}): Pr
     };
     const app = await buildServer(config, logger, deps);
     closers.push(app, (a) => Promise.all([closeServer(a, config.server.shutdownGraceMs), worker.stop()]).then(() => undefined));
-    const tls = config.server.tls.certFile ? closers.push(new TlsReloader(app.server as unknown as TlsServer, config.server.tls, logger), (r) => r.close()) : undefined;
+    const tls = config.server.tls.certFile
+      ? closers.push(new TlsReloader(app.server as unknown as TlsServer, config.server.tls, logger), (r) => r.close())
+      : undefined;
     tls?.watch();
     if (opts.startWorker !== false) worker.start();
     // The import runs behind IdP calls; until it finishes, lookups ask FullStory as before.
     if (config.bridge.mode === 'live' && upstream.readiness.ok) index.start();
-    const engine = { api: upstream.api, capabilities: upstream.capabilities, delivery: () => upstream.roles.delivery, lastAdmin, bodyRoles: (role: string | null) => upstream.roles.bodyRoles(role) };
-    return { app, deps, worker, client: upstream.client, engine, ...(target.demo ? { demo: target.demo } : {}), reloadTokens: (next) => reload(tokens, next, deps.opsTokens), reloadTls: (why) => tls?.reload(why) ?? false, close: () => closers.closeAll() };
+    const engine = {
+      api: upstream.api,
+      capabilities: upstream.capabilities,
+      delivery: () => upstream.roles.delivery,
+      lastAdmin,
+      bodyRoles: (role: string | null) => upstream.roles.bodyRoles(role),
+    };
+    return {
+      app,
+      deps,
+      worker,
+      client: upstream.client,
+      engine,
+      ...(target.demo ? { demo: target.demo } : {}),
+      reloadTokens: (next) => reload(tokens, next, deps.opsTokens),
+      reloadTls: (why) => tls?.reload(why) ?? false,
+      close: () => closers.closeAll(),
+    };
   } catch (err) {
     await closers.closeAll().catch((e: unknown) => logger.error({ err: e }, 'closing after a failed start failed too'));
     throw err;
@@ -215,7 +286,10 @@ async function fullstoryTarget(config: Config, opts: BridgeOptions, logger: Logg
     );
   }
   const sandbox = opts.sandbox ?? closers.push(await (await import('./sandbox/server.js')).startSandbox({ profile: config.sandbox.profile }), (s) => s.close());
-  logger.warn({ sandbox: sandbox.url, profile: config.sandbox.profile }, 'DEMO MODE: no FULLSTORY_SCIM_TOKEN, so users go to the built-in FullStory SANDBOX (in memory), not to FullStory');
+  logger.warn(
+    { sandbox: sandbox.url, profile: config.sandbox.profile },
+    'DEMO MODE: no FULLSTORY_SCIM_TOKEN, so users go to the built-in FullStory SANDBOX (in memory), not to FullStory',
+  );
   return { url: sandbox.url, token: sandbox.token, demo: { sandbox } };
 }
 
@@ -253,7 +327,11 @@ async function reconcileOnStart(store: Store, policy: RolePolicy, logger: Logger
   const announce = (changes: number, demotions: number) => {
     const over = guard.maxDeprovisions > 0 && demotions > guard.maxDeprovisions;
     const text = `role mapping changed: ${changes} users' roles will change (${demotions} demotions)`;
-    if (over) logger.warn({ changes, demotions, guardMaxDeprovisions: guard.maxDeprovisions }, `${text}, more than GUARD_MAX_DEPROVISIONS allows in a window; if the mapping is not what you meant, stop the bridge and fix it now`);
+    if (over)
+      logger.warn(
+        { changes, demotions, guardMaxDeprovisions: guard.maxDeprovisions },
+        `${text}, more than GUARD_MAX_DEPROVISIONS allows in a window; if the mapping is not what you meant, stop the bridge and fix it now`,
+      );
     else logger.info({ changes, demotions }, text);
   };
   await store.transaction(async (tx) => {
@@ -269,7 +347,10 @@ const MAPPING_KEY = 'roles.mapping';
 async function reportIdentityTwins(store: Store, logger: Logger): Promise<void> {
   const twins = await store.read((r) => r.kv.get(IDENTITY_TWINS_KEY));
   if (!twins || twins === '[]') return;
-  logger.warn({ twins: JSON.parse(twins) as unknown }, 'users whose userNames differ only in Unicode form or width were made before the bridge folded them: each pair is one person with two FullStory teammates. Remove one in the IdP; the other keeps its access');
+  logger.warn(
+    { twins: JSON.parse(twins) as unknown },
+    'users whose userNames differ only in Unicode form or width were made before the bridge folded them: each pair is one person with two FullStory teammates. Remove one in the IdP; the other keeps its access',
+  );
 }
 
 /** In place: the auth plugin reads this array on every request. */

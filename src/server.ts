@@ -28,7 +28,10 @@ export async function buildServer(config: Config, logger: Logger, deps: AppDeps)
     clientErrorHandler: scimClientError,
     // A URL the router cannot decode (`/scim/v2/Users/%ff`): a SCIM Error, not Fastify's own body.
     frameworkErrors: (_err, _req, reply: FastifyReply) => {
-      void reply.code(400).type(SCIM_CONTENT_TYPE).send(JSON.stringify(new ScimError(400, 'The URL is not validly percent-encoded', 'invalidSyntax').toJSON()));
+      void reply
+        .code(400)
+        .type(SCIM_CONTENT_TYPE)
+        .send(JSON.stringify(new ScimError(400, 'The URL is not validly percent-encoded', 'invalidSyntax').toJSON()));
     },
   }) as unknown as FastifyInstance;
   try {

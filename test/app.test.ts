@@ -26,7 +26,12 @@ describe('the app', () => {
     members.length = 0;
     const before = heapAfterGc();
     // Refused (no such users), but parsed whole first: about 6 MB of objects if anything kept them.
-    const res = await t.bridge.app.inject({ method: 'PUT', url: `${G}/${group.id}`, payload, headers: { authorization: `Bearer ${IDP_TOKEN}`, 'content-type': 'application/scim+json' } });
+    const res = await t.bridge.app.inject({
+      method: 'PUT',
+      url: `${G}/${group.id}`,
+      payload,
+      headers: { authorization: `Bearer ${IDP_TOKEN}`, 'content-type': 'application/scim+json' },
+    });
     expect(res.statusCode).toBe(400);
     const kept = heapAfterGc() - before;
     expect(kept).toBeLessThan(2 * 1024 * 1024);

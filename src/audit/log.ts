@@ -120,7 +120,20 @@ export class AuditLog {
   }
 
   console(e: ConsoleEvent): void {
-    this.writer.add({ token_name: e.actor, user_agent: null, method: 'POST', operation: e.operation, resource_type: 'Console', resource_id: null, subject: null, outcome: 'success', status: 303, upstream_status: null, change: null, detail: e.detail });
+    this.writer.add({
+      token_name: e.actor,
+      user_agent: null,
+      method: 'POST',
+      operation: e.operation,
+      resource_type: 'Console',
+      resource_id: null,
+      subject: null,
+      outcome: 'success',
+      status: 303,
+      upstream_status: null,
+      change: null,
+      detail: e.detail,
+    });
   }
 
   /** Rows that name a user only by id get the userName the index holds. */

@@ -162,7 +162,20 @@ async function audit(args: string[]): Promise<number> {
     if (values.format === 'jsonl') {
       for (const r of rows) process.stdout.write(`${JSON.stringify(r)}\n`);
     } else {
-      const cols = ['at', 'token_name', 'user_agent', 'method', 'operation', 'resource_type', 'resource_id', 'subject', 'outcome', 'status', 'upstream_status', 'detail'] as const;
+      const cols = [
+        'at',
+        'token_name',
+        'user_agent',
+        'method',
+        'operation',
+        'resource_type',
+        'resource_id',
+        'subject',
+        'outcome',
+        'status',
+        'upstream_status',
+        'detail',
+      ] as const;
       process.stdout.write(csvRow(cols));
       for (const r of rows) process.stdout.write(csvRow(cols.map((c) => r[c])));
     }
@@ -232,7 +245,11 @@ async function sandbox(args: string[]): Promise<void> {
   const burst = num('burst');
   const headers = values['rate-headers'] || (profile.rateLimit?.headers ?? false);
   const rateLimit =
-    rate === 0 ? null : rate !== undefined || burst !== undefined || values['rate-headers'] ? { perSecond: rate ?? 16, burst: burst ?? 50, headers } : profile.rateLimit;
+    rate === 0
+      ? null
+      : rate !== undefined || burst !== undefined || values['rate-headers']
+        ? { perSecond: rate ?? 16, burst: burst ?? 50, headers }
+        : profile.rateLimit;
   const switches: Record<string, unknown> = {};
   for (const key of Object.keys(SWITCHES) as (keyof typeof SWITCHES)[]) {
     const text = values[flagName(key) as keyof typeof values] as string | undefined;

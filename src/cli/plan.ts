@@ -31,7 +31,14 @@ async function withBridge<T>(fn: (b: Bridge) => Promise<T>): Promise<T> {
 async function planOf(b: Bridge): Promise<Plan> {
   const { api, capabilities, delivery } = b.engine;
   const p = await makePlan({ store: b.deps.store, api, delivery: delivery(), capabilities: capabilities(), isPending: (id) => api.links.isPending(id) });
-  const summary = { at: new Date().toISOString(), creates: p.creates, updates: p.updates, deactivations: p.deactivations, roleChanges: p.roleChanges, unmanaged: p.unmanaged };
+  const summary = {
+    at: new Date().toISOString(),
+    creates: p.creates,
+    updates: p.updates,
+    deactivations: p.deactivations,
+    roleChanges: p.roleChanges,
+    unmanaged: p.unmanaged,
+  };
   await b.deps.store.transaction((tx) => tx.kv.set(LAST_PLAN_KEY, JSON.stringify(summary)));
   return p;
 }
@@ -41,7 +48,8 @@ const changes = (p: Plan) => p.creates + p.updates + p.deactivations + p.roleCha
 function describe(i: PlanItem): string {
   const detail = i.action === 'unmanaged' ? '' : ` (${JSON.stringify(i.actual ?? {})} -> ${JSON.stringify(i.desired ?? {})})`;
   // A new user's line says the role it will get: what an admin checks before apply.
-  const created = i.action === 'create' ? ` (role ${String(i.desired?.role ?? 'none: FullStory default')}, ${i.desired?.active === false ? 'inactive' : 'active'})` : '';
+  const created =
+    i.action === 'create' ? ` (role ${String(i.desired?.role ?? 'none: FullStory default')}, ${i.desired?.active === false ? 'inactive' : 'active'})` : '';
   return `  ${i.action.padEnd(10)} ${i.userName}: ${i.why}${i.action === 'create' ? created : detail}`;
 }
 
@@ -50,7 +58,9 @@ function printPlan(p: Plan, format: string): void {
     process.stdout.write(`${JSON.stringify(p)}\n`);
     return;
   }
-  process.stdout.write(`${p.creates} to create, ${p.updates} to update, ${p.deactivations} to deactivate, ${p.roleChanges} role changes; ${p.unmanaged} unmanaged (left alone)\n`);
+  process.stdout.write(
+    `${p.creates} to create, ${p.updates} to update, ${p.deactivations} to deactivate, ${p.roleChanges} role changes; ${p.unmanaged} unmanaged (left alone)\n`,
+  );
   for (const i of p.items) process.stdout.write(`${describe(i)}\n`);
 }
 
@@ -86,7 +96,19 @@ export async function apply(args: string[]): Promise<number> {
   try {
     return await withBridge(async (b) => {
       const p = await planOf(b);
-      const report = await applyPlan(p, { store: b.deps.store, api: b.engine.api, capabilities: b.engine.capabilities, lastAdmin: b.engine.lastAdmin, bodyRoles: b.engine.bodyRoles, kick: () => b.worker.kick(), record: (write) => b.deps.audit.write({ actor: 'cli:apply', write }) }, progressPrinter());
+      const report = await applyPlan(
+        p,
+        {
+          store: b.deps.store,
+          api: b.engine.api,
+          capabilities: b.engine.capabilities,
+          lastAdmin: b.engine.lastAdmin,
+          bodyRoles: b.engine.bodyRoles,
+          kick: () => b.worker.kick(),
+          record: (write) => b.deps.audit.write({ actor: 'cli:apply', write }),
+        },
+        progressPrinter(),
+      );
       const after = await planOf(b);
       const summary = {
         applied: report.done - report.skipped.length - report.failed.length,
@@ -100,7 +122,10 @@ export async function apply(args: string[]): Promise<number> {
         process.stdout.write(`applied ${summary.applied} of ${p.items.filter((i) => i.action !== 'unmanaged').length}; ${summary.remaining} changes remain\n`);
         for (const s of summary.skipped) process.stdout.write(`  kept ${s.userName} (${s.action}): ${s.why}\n`);
         for (const f of summary.failed) process.stdout.write(`  FAILED ${f.userName} (${f.action}): ${f.why}\n`);
-        if (report.rolesPending > 0) process.stdout.write(`  ${report.rolesPending} role changes are still in the outbox: the bridge's role-sync worker delivers them while a bridge runs on this store (/readyz and the console show their errors); run apply again to wait for them here\n`);
+        if (report.rolesPending > 0)
+          process.stdout.write(
+            `  ${report.rolesPending} role changes are still in the outbox: the bridge's role-sync worker delivers them while a bridge runs on this store (/readyz and the console show their errors); run apply again to wait for them here\n`,
+          );
       }
       // Non-zero when FullStory refused anything or roles are left undelivered: apply again after fixing the cause.
       if (report.failed.length > 0) return 1;
@@ -119,7 +144,10 @@ function printHolds(holds: HoldRow[], format: string): void {
     return;
   }
   process.stdout.write(`${holds.length} changes held by the deprovisioning guard\n`);
-  for (const h of holds) process.stdout.write(`  ${h.id}  ${h.at}  ${h.kind.padEnd(10)} ${h.userName ?? h.userId}${h.role ? ` -> ${h.role}` : ''}  token ${h.tokenName ?? '-'}: ${h.reason}\n`);
+  for (const h of holds)
+    process.stdout.write(
+      `  ${h.id}  ${h.at}  ${h.kind.padEnd(10)} ${h.userName ?? h.userId}${h.role ? ` -> ${h.role}` : ''}  token ${h.tokenName ?? '-'}: ${h.reason}\n`,
+    );
 }
 
 /** `holds`: what the guard holds, for an operator to read before releasing. */
@@ -149,9 +177,15 @@ async function awaitDemotions(b: Bridge, demotions: HoldRow[]): Promise<number> 
     if (backlog === 0 || Date.now() > deadline || (stuck.length > 0 && stuck.length === pending.length)) {
       for (const h of demotions) {
         const item = queued.get(h.userId);
-        if (item) process.stderr.write(`released ${h.id}, but FullStory did not take the role ${h.role ?? '?'} for ${h.userName ?? h.userId}: ${item.lastError ?? 'not delivered yet'}. It stays in the outbox, where the role-sync worker of a bridge running on this store retries it\n`);
+        if (item)
+          process.stderr.write(
+            `released ${h.id}, but FullStory did not take the role ${h.role ?? '?'} for ${h.userName ?? h.userId}: ${item.lastError ?? 'not delivered yet'}. It stays in the outbox, where the role-sync worker of a bridge running on this store retries it\n`,
+          );
         else if (backlog === 0) process.stdout.write(`released ${h.id}: demote ${h.userName ?? h.userId} to ${h.role ?? '?'}, done in FullStory\n`);
-        else process.stdout.write(`released ${h.id}: demote ${h.userName ?? h.userId} is still queued after a minute; a bridge running on this store delivers it\n`);
+        else
+          process.stdout.write(
+            `released ${h.id}: demote ${h.userName ?? h.userId} is still queued after a minute; a bridge running on this store delivers it\n`,
+          );
       }
       return demotions.filter((h) => queued.has(h.userId)).length;
     }

@@ -58,7 +58,26 @@ export function closest(name: string, known: readonly string[]): string | undefi
 }
 
 /** Prefixes that mark an environment variable as the bridge's own. */
-const PREFIXES = ['FULLSTORY_', 'IDP_', 'OPS_', 'GUARD_', 'AUDIT_', 'TLS_', 'BRIDGE_', 'ROLE_', 'ROLES_', 'INDEX_', 'SYNC_', 'STARTUP_', 'SANDBOX_', 'DATABASE_', 'AUTH_', 'DEFAULT_ROLE', 'PLAN_', 'NOTIFY_'];
+const PREFIXES = [
+  'FULLSTORY_',
+  'IDP_',
+  'OPS_',
+  'GUARD_',
+  'AUDIT_',
+  'TLS_',
+  'BRIDGE_',
+  'ROLE_',
+  'ROLES_',
+  'INDEX_',
+  'SYNC_',
+  'STARTUP_',
+  'SANDBOX_',
+  'DATABASE_',
+  'AUTH_',
+  'DEFAULT_ROLE',
+  'PLAN_',
+  'NOTIFY_',
+];
 
 /** Every variable the bridge reads: the settings, their `_FILE` twins, and CONFIG_FILE. */
 export const KNOWN_ENV = new Set([...Object.keys(ENV_VARS), ...SECRET_VARS.map((s) => `${s}_FILE`), 'CONFIG_FILE']);

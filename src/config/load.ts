@@ -63,10 +63,7 @@ function merge(base: Raw, over: Raw): Raw {
   const out: Raw = { ...base };
   for (const [k, v] of Object.entries(over)) {
     const b = out[k];
-    out[k] =
-      v && typeof v === 'object' && !Array.isArray(v) && b && typeof b === 'object' && !Array.isArray(b)
-        ? merge(b as Raw, v as Raw)
-        : v;
+    out[k] = v && typeof v === 'object' && !Array.isArray(v) && b && typeof b === 'object' && !Array.isArray(b) ? merge(b as Raw, v as Raw) : v;
   }
   return out;
 }
@@ -107,7 +104,9 @@ function readYaml(file: string, text: string): { value: unknown; locate: Locate 
   const error = doc.errors[0];
   if (error) {
     const pos = error.linePos?.[0];
-    throw new ConfigError(`CONFIG_FILE ${file} is not valid YAML${pos ? ` at line ${pos.line}, column ${pos.col}` : ''}: ${error.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '')}`);
+    throw new ConfigError(
+      `CONFIG_FILE ${file} is not valid YAML${pos ? ` at line ${pos.line}, column ${pos.col}` : ''}: ${error.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '')}`,
+    );
   }
   const locate: Locate = (path) => {
     let node: unknown = doc.contents;

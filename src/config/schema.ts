@@ -10,7 +10,11 @@ import { PLAN_ROLES, PLANS, ROLES } from './roles.js';
 const hex64 = /^[0-9a-f]{64}$/i;
 
 const idpToken = z.strictObject({
-  name: z.string().min(1).max(64).regex(/^[A-Za-z0-9_.-]+$/, 'letters, digits, "_", "." and "-" only'),
+  name: z
+    .string()
+    .min(1)
+    .max(64)
+    .regex(/^[A-Za-z0-9_.-]+$/, 'letters, digits, "_", "." and "-" only'),
   sha256: z
     .string()
     .regex(
@@ -31,7 +35,11 @@ export const configSchema = z
         host: z.string().min(1).default('0.0.0.0'),
         port: z.coerce.number().int().min(0).max(65535).default(8080),
         /** Large enough for a 10,000-member group PUT or PATCH from Entra (about 1.5 MB). */
-        bodyLimitBytes: z.coerce.number().int().min(1024).default(4 * 1024 * 1024),
+        bodyLimitBytes: z.coerce
+          .number()
+          .int()
+          .min(1024)
+          .default(4 * 1024 * 1024),
         /** Requests slower than this are cut with 503; IdPs give up at 60 s. */
         requestTimeoutMs: z.coerce.number().int().min(1000).default(50_000),
         shutdownGraceMs: z.coerce.number().int().min(0).default(10_000),
@@ -42,7 +50,16 @@ export const configSchema = z
          */
         trustProxy: z
           .union([z.boolean(), z.string()])
-          .transform((v) => (v === true || v === 'true' || v === '1' ? true : v === false || v === 'false' || v === '0' || v === '' ? false : v.split(',').map((s) => s.trim()).filter(Boolean)))
+          .transform((v) =>
+            v === true || v === 'true' || v === '1'
+              ? true
+              : v === false || v === 'false' || v === '0' || v === ''
+                ? false
+                : v
+                    .split(',')
+                    .map((s) => s.trim())
+                    .filter(Boolean),
+          )
           .default(false),
         /** HTTPS on PORT with these PEM files; unset: plain HTTP (behind a proxy). */
         tls: z
@@ -97,9 +114,15 @@ export const configSchema = z
     database: z
       .strictObject({
         /** PostgreSQL connection string; unset means the embedded SQLite store. */
-        url: z.string().regex(/^postgres(ql)?:\/\//, 'a postgres:// URL').optional(),
+        url: z
+          .string()
+          .regex(/^postgres(ql)?:\/\//, 'a postgres:// URL')
+          .optional(),
         /** PostgreSQL schema for the bridge's tables (created if missing); unset: the connection's default. */
-        schema: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, 'a lower-case SQL identifier').optional(),
+        schema: z
+          .string()
+          .regex(/^[a-z_][a-z0-9_]{0,62}$/, 'a lower-case SQL identifier')
+          .optional(),
         dataDir: z.string().min(1).default('./data'),
       })
       .prefault({}),
@@ -108,7 +131,10 @@ export const configSchema = z
         /** auto: learned from FullStory (what its users and groups show, and each write's read-back). */
         delivery: z.enum(['auto', 'roles-attribute', 'role-groups']).default('auto'),
         default: z.union([roleName, z.literal('unchanged')]).default('standard'),
-        precedence: z.array(roleName).min(1).default([...ROLES]),
+        precedence: z
+          .array(roleName)
+          .min(1)
+          .default([...ROLES]),
         /** IdP group displayName (matched case-insensitively) -> FullStory role. */
         groups: z.record(z.string().min(1), roleName).default({}),
       })
@@ -202,7 +228,11 @@ export const configSchema = z
     for (const group of Object.keys(cfg.roles.groups)) {
       const other = lowered.get(group.toLowerCase());
       if (other !== undefined) {
-        ctx.addIssue({ code: 'custom', path: ['roles', 'groups', group], message: `groups "${other}" and "${group}" differ only in case; group names match case-insensitively` });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['roles', 'groups', group],
+          message: `groups "${other}" and "${group}" differ only in case; group names match case-insensitively`,
+        });
       }
       lowered.set(group.toLowerCase(), group);
     }
@@ -223,7 +253,10 @@ export const ENV_VARS: Record<string, { path: string; doc: string }> = {
   BODY_LIMIT_BYTES: { path: 'server.bodyLimitBytes', doc: 'Largest request body accepted (413 past it)' },
   REQUEST_TIMEOUT_MS: { path: 'server.requestTimeoutMs', doc: 'Longest an IdP request may take (IdPs give up at 60 s)' },
   SHUTDOWN_GRACE_MS: { path: 'server.shutdownGraceMs', doc: 'Time given to in-flight work on SIGTERM' },
-  TRUST_PROXY: { path: 'server.trustProxy', doc: 'Behind a proxy: true (any), or a comma-separated list of proxy addresses/CIDRs whose X-Forwarded-For/Proto/Host are believed' },
+  TRUST_PROXY: {
+    path: 'server.trustProxy',
+    doc: 'Behind a proxy: true (any), or a comma-separated list of proxy addresses/CIDRs whose X-Forwarded-For/Proto/Host are believed',
+  },
   TLS_CERT_FILE: { path: 'server.tls.certFile', doc: 'PEM certificate (chain): serve HTTPS on PORT; re-read on SIGHUP and when it changes' },
   TLS_KEY_FILE: { path: 'server.tls.keyFile', doc: "The certificate's PEM private key" },
   TLS_CA_FILE: { path: 'server.tls.caFile', doc: 'PEM intermediate chain sent with the certificate' },
@@ -251,7 +284,7 @@ export const ENV_VARS: Record<string, { path: string; doc: string }> = {
   DEFAULT_ROLE: { path: 'roles.default', doc: 'Role of a user in no mapped group, or unchanged' },
   SYNC_CONCURRENCY: { path: 'sync.concurrency', doc: 'Role writes in flight at once' },
   SYNC_POLL_MS: { path: 'sync.pollMs', doc: 'How often the role-sync worker looks for work' },
-  SYNC_CLAIM_TTL_MS: { path: 'sync.claimTtlMs', doc: 'After this a dead replica\'s claim is taken over' },
+  SYNC_CLAIM_TTL_MS: { path: 'sync.claimTtlMs', doc: "After this a dead replica's claim is taken over" },
   STARTUP_POLICY: { path: 'startup.policy', doc: 'fail-fast or degraded' },
   SANDBOX_PROFILE: { path: 'sandbox.profile', doc: 'Sandbox profile in demo mode: default or strict' },
   FULLSTORY_SANDBOX: { path: 'sandbox.allowInProduction', doc: 'true: run against the built-in sandbox even with NODE_ENV=production (demo containers)' },
@@ -260,8 +293,14 @@ export const ENV_VARS: Record<string, { path: string; doc: string }> = {
   OPS_TOKENS: { path: 'ops.tokens', doc: 'Named SHA-256 hashes of the tokens that open /console: name:hex,name:hex' },
   OPS_TOKEN: { path: 'ops.token', doc: 'One plain /console token (for trying it out)' },
   BRIDGE_MODE: { path: 'bridge.mode', doc: 'live, or shadow: answer the IdP and record what it wants, write nothing to FullStory' },
-  INDEX_FRESHNESS_SECONDS: { path: 'index.freshnessSeconds', doc: 'How stale the index may be when it answers lookups and reads alone (and how often it is refreshed from FullStory); 0: always ask FullStory' },
-  GUARD_MAX_DEPROVISIONS: { path: 'guard.maxDeprovisions', doc: 'Deactivations, deletions and demotions per window before the guard holds more; 0 turns it off' },
+  INDEX_FRESHNESS_SECONDS: {
+    path: 'index.freshnessSeconds',
+    doc: 'How stale the index may be when it answers lookups and reads alone (and how often it is refreshed from FullStory); 0: always ask FullStory',
+  },
+  GUARD_MAX_DEPROVISIONS: {
+    path: 'guard.maxDeprovisions',
+    doc: 'Deactivations, deletions and demotions per window before the guard holds more; 0 turns it off',
+  },
   GUARD_WINDOW_MINUTES: { path: 'guard.windowMinutes', doc: "The deprovisioning guard's window" },
   NODE_ENV: { path: 'nodeEnv', doc: 'production forbids the sandbox fallback' },
 };

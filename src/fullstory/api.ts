@@ -96,7 +96,9 @@ export class FullStoryApi {
   async listUsers(startIndex: number, count: number, filter?: string, priority: Priority = 'idp'): Promise<FsList<FsUser>> {
     const f = filter ? `&filter=${q(filter)}` : '';
     const op = filter ? 'users.filter' : 'users.list';
-    const body = (await this.client.call<FsList<FsUser>>('GET', `/Users?startIndex=${startIndex}&count=${count}${f}`, { operation: op, idempotent: true, priority })).body;
+    const body = (
+      await this.client.call<FsList<FsUser>>('GET', `/Users?startIndex=${startIndex}&count=${count}${f}`, { operation: op, idempotent: true, priority })
+    ).body;
     // One user of a page is evidence enough; the rest would only repeat it.
     this.observeUser(body.Resources?.[0]);
     for (const u of body.Resources ?? []) if (typeof u.id === 'string') u.id = this.links.bridgeOf(u.id);
@@ -131,7 +133,14 @@ export class FullStoryApi {
 
   async replaceUser(id: string, body: Record<string, unknown>, priority: Priority = 'idp'): Promise<FsUser> {
     return this.seen(
-      (await this.client.call<FsUser>('PUT', this.path(id), { body: { schemas: [USER], ...body, id: this.links.upstreamOf(id) }, operation: 'users.replace', idempotent: true, priority })).body,
+      (
+        await this.client.call<FsUser>('PUT', this.path(id), {
+          body: { schemas: [USER], ...body, id: this.links.upstreamOf(id) },
+          operation: 'users.replace',
+          idempotent: true,
+          priority,
+        })
+      ).body,
     );
   }
 
@@ -177,7 +186,8 @@ export class FullStoryApi {
   }
 
   async createGroup(displayName: string, priority: Priority = 'sync'): Promise<FsGroup> {
-    return (await this.client.call<FsGroup>('POST', '/Groups', { body: { schemas: [GROUP], displayName, members: [] }, operation: 'groups.create', priority })).body;
+    return (await this.client.call<FsGroup>('POST', '/Groups', { body: { schemas: [GROUP], displayName, members: [] }, operation: 'groups.create', priority }))
+      .body;
   }
 
   async replaceGroup(group: FsGroup, priority: Priority = 'sync'): Promise<FsGroup> {

@@ -41,7 +41,13 @@ export class IdLinks {
     const up = this.up.get(id);
     if (up === undefined) return id;
     if (up === null) {
-      throw new UpstreamError(503, 'This user was recorded in shadow mode and FullStory does not hold it yet: a plan is pending (run `fullstory-scim-bridge plan`, then `apply`)', 'pending', undefined, 300);
+      throw new UpstreamError(
+        503,
+        'This user was recorded in shadow mode and FullStory does not hold it yet: a plan is pending (run `fullstory-scim-bridge plan`, then `apply`)',
+        'pending',
+        undefined,
+        300,
+      );
     }
     return up;
   }

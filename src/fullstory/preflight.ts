@@ -124,7 +124,11 @@ export async function preflight(client: FullStoryClient, opts: { delivery: Deliv
     name: 'role-delivery',
     ok: true,
     ...(warning ? { warn: true } : {}),
-    message: warning ?? (choice.delivery ? `roles travel as ${choice.delivery === 'role-groups' ? 'role groups' : '`roles` on users'}: ${choice.why}` : `undecided: ${choice.why}`),
+    message:
+      warning ??
+      (choice.delivery
+        ? `roles travel as ${choice.delivery === 'role-groups' ? 'role groups' : '`roles` on users'}: ${choice.why}`
+        : `undecided: ${choice.why}`),
   });
   return { ok: true, checks, capabilities };
 }
@@ -185,8 +189,7 @@ function learnFromUsers(page: FsList<FsUser>, spc: Record<string, unknown> | und
     if (r.kind === 'role') {
       usersRoles.shown++;
       usersRoles.form = r.form;
-    }
-    else if (r.kind === 'absent') usersRoles.absent++;
+    } else if (r.kind === 'absent') usersRoles.absent++;
   }
   const declared = Number((spc?.filter as { maxResults?: unknown } | undefined)?.maxResults);
   const got = page.Resources?.length ?? 0;
@@ -212,13 +215,44 @@ function describe(c: Capabilities): Check[] {
   const line = (name: string, message: string): Check => ({ name, ok: true, message });
   const roles = c.usersRoles;
   return [
-    line('capabilities', `PATCH /Users: ${c.patchUsers ? 'yes' : 'no (the bridge reads, applies and PUTs)'}; DELETE /Users: ${c.deleteUsers ? 'yes' : 'no (the bridge deactivates instead)'}; /Groups: ${c.groups ? 'yes' : 'no'}; filters: ${[...c.filters].join(', ')}`),
-    line('discovery', c.discovery ? 'FullStory serves /ServiceProviderConfig' : 'FullStory serves no discovery (/ServiceProviderConfig 404); capabilities were probed instead'),
-    line('group-filters', !c.groups ? 'no /Groups' : c.groupFilters ? 'FullStory filters /Groups by displayName' : 'FullStory runs no filter on /Groups: role groups are found by listing them'),
-    line('page-size', `FullStory serves at most ${c.maxPage} resources a page${c.maxPage < MAX_PAGE ? ': the bridge fetches several to fill a page of 100' : ''}`),
-    line('user-roles', roles.shown > 0 ? `FullStory shows \`roles\` on its users, written as ${JSON.stringify(encodeRoles('architect', roles.form!))}` : roles.absent > 0 ? 'FullStory shows no `roles` on its users' : 'FullStory holds no users yet: nothing shows how it writes roles'),
-    line('role-groups', !c.groups ? 'no /Groups, so no role groups' : c.roleGroups.size > 0 ? `FullStory already holds role groups: ${[...c.roleGroups].map(([r, id]) => `${ROLE_NAME[r]} (${id})`).join(', ')}` : 'FullStory holds no role groups yet'),
+    line(
+      'capabilities',
+      `PATCH /Users: ${c.patchUsers ? 'yes' : 'no (the bridge reads, applies and PUTs)'}; DELETE /Users: ${c.deleteUsers ? 'yes' : 'no (the bridge deactivates instead)'}; /Groups: ${c.groups ? 'yes' : 'no'}; filters: ${[...c.filters].join(', ')}`,
+    ),
+    line(
+      'discovery',
+      c.discovery ? 'FullStory serves /ServiceProviderConfig' : 'FullStory serves no discovery (/ServiceProviderConfig 404); capabilities were probed instead',
+    ),
+    line(
+      'group-filters',
+      !c.groups
+        ? 'no /Groups'
+        : c.groupFilters
+          ? 'FullStory filters /Groups by displayName'
+          : 'FullStory runs no filter on /Groups: role groups are found by listing them',
+    ),
+    line(
+      'page-size',
+      `FullStory serves at most ${c.maxPage} resources a page${c.maxPage < MAX_PAGE ? ': the bridge fetches several to fill a page of 100' : ''}`,
+    ),
+    line(
+      'user-roles',
+      roles.shown > 0
+        ? `FullStory shows \`roles\` on its users, written as ${JSON.stringify(encodeRoles('architect', roles.form!))}`
+        : roles.absent > 0
+          ? 'FullStory shows no `roles` on its users'
+          : 'FullStory holds no users yet: nothing shows how it writes roles',
+    ),
+    line(
+      'role-groups',
+      !c.groups
+        ? 'no /Groups, so no role groups'
+        : c.roleGroups.size > 0
+          ? `FullStory already holds role groups: ${[...c.roleGroups].map(([r, id]) => `${ROLE_NAME[r]} (${id})`).join(', ')}`
+          : 'FullStory holds no role groups yet',
+    ),
   ];
 }
 
-const roleOfGroupName = (name: unknown): Role | undefined => (typeof name === 'string' ? ROLES.find((r) => ROLE_NAME[r].toLowerCase() === name.toLowerCase()) : undefined);
+const roleOfGroupName = (name: unknown): Role | undefined =>
+  typeof name === 'string' ? ROLES.find((r) => ROLE_NAME[r].toLowerCase() === name.toLowerCase()) : undefined;

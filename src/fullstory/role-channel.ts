@@ -47,9 +47,11 @@ export function decideDelivery(setting: DeliverySetting, e: RoleEvidence): Deliv
  */
 export function contradiction(setting: DeliverySetting, e: RoleEvidence): string | undefined {
   if (setting === 'roles-attribute' && e.groups && e.rolesShown === 0 && (e.rolesAbsent > 0 || e.roleGroups.length > 0)) {
-    return 'roles.delivery is "roles-attribute", but FullStory shows no `roles` on its users' +
+    return (
+      'roles.delivery is "roles-attribute", but FullStory shows no `roles` on its users' +
       (e.roleGroups.length > 0 ? ` and has role groups (${e.roleGroups.join(', ')})` : '') +
-      ': it probably carries roles in groups. Set roles.delivery to "role-groups" (ROLE_DELIVERY), or leave it on "auto".';
+      ': it probably carries roles in groups. Set roles.delivery to "role-groups" (ROLE_DELIVERY), or leave it on "auto".'
+    );
   }
   if (setting === 'role-groups' && e.rolesShown > 0) {
     return 'roles.delivery is "role-groups", but FullStory shows `roles` on its users: it probably carries roles there. Set roles.delivery to "roles-attribute" (ROLE_DELIVERY), or leave it on "auto".';
@@ -59,7 +61,8 @@ export function contradiction(setting: DeliverySetting, e: RoleEvidence): string
 
 /** The message a role delivery records when FullStory accepted `roles` and kept none of it. */
 export function droppedMessage(setting: DeliverySetting, groups: boolean): string {
-  if (!groups) return 'FullStory ignored `roles` and has no /Groups: it carries roles in neither way the bridge knows. Check the plan and that SCIM may assign roles for this account.';
+  if (!groups)
+    return 'FullStory ignored `roles` and has no /Groups: it carries roles in neither way the bridge knows. Check the plan and that SCIM may assign roles for this account.';
   if (setting === 'roles-attribute') return 'FullStory ignored `roles`: it carries roles in groups; set `roles.delivery: role-groups` or leave it on auto.';
   return 'FullStory ignored `roles`: it carries roles in groups; the bridge now delivers roles as role groups.';
 }
@@ -105,7 +108,8 @@ export class RoleChannel {
     if (!fs) return;
     const r = decodeRoles(fs.roles);
     if (r.kind === 'role') {
-      if (this.evidence.rolesShown === 0 || this.evidence.form !== r.form) this.update({ ...this.evidence, rolesShown: this.evidence.rolesShown + 1, form: r.form });
+      if (this.evidence.rolesShown === 0 || this.evidence.form !== r.form)
+        this.update({ ...this.evidence, rolesShown: this.evidence.rolesShown + 1, form: r.form });
       else this.evidence.rolesShown++;
     } else if (r.kind === 'absent') {
       if (this.evidence.rolesAbsent === 0) this.update({ ...this.evidence, rolesAbsent: 1 });

@@ -23,7 +23,12 @@ export interface Readiness {
 export class PreflightError extends Error {
   override name = 'PreflightError';
   constructor(readonly result: PreflightResult) {
-    super(result.checks.filter((c) => !c.ok).map((c) => c.message).join('\n'));
+    super(
+      result.checks
+        .filter((c) => !c.ok)
+        .map((c) => c.message)
+        .join('\n'),
+    );
   }
 }
 
@@ -94,20 +99,34 @@ export class FullStoryUpstream {
   private closed = false;
 
   constructor(private readonly opts: UpstreamOptions) {
-    this.client = new FullStoryClient({ ...clientOptions(opts.config), baseUrl: opts.url, token: opts.token, ...(opts.tokenSource ? { tokenSource: opts.tokenSource } : {}) });
+    this.client = new FullStoryClient({
+      ...clientOptions(opts.config),
+      baseUrl: opts.url,
+      token: opts.token,
+      ...(opts.tokenSource ? { tokenSource: opts.tokenSource } : {}),
+    });
     // A 401 or 403 on any call means the token or SCIM itself may be gone: ask at once, not at the next period.
     this.client.observer = (e) => {
       opts.observe(e);
       if ((e.status === 401 || e.status === 403) && !this.checking) this.onRefusal();
     };
     this.roles = new RoleChannel(opts.delivery, (choice, previous) =>
-      opts.logger.info({ delivery: choice.delivery ?? 'undecided', previous: previous.delivery ?? 'undecided', why: choice.why }, `role delivery: ${choice.delivery ?? 'undecided'}`),
+      opts.logger.info(
+        { delivery: choice.delivery ?? 'undecided', previous: previous.delivery ?? 'undecided', why: choice.why },
+        `role delivery: ${choice.delivery ?? 'undecided'}`,
+      ),
     );
     const observe = (fs: Parameters<RoleChannel['observeUser']>[0]) => this.roles.observeUser(fs);
     const links = opts.links ?? new IdLinks();
     this.api =
-      opts.config.bridge.mode === 'shadow' && opts.desired ? new ShadowApi(this.client, observe, links, opts.desired) : new FullStoryApi(this.client, observe, links);
-    this.readiness = { ok: false, reason: 'preflight not run yet', extra: async () => ({ circuit: this.client.circuit.state, budgetWaiting: this.client.budget.waiting }) };
+      opts.config.bridge.mode === 'shadow' && opts.desired
+        ? new ShadowApi(this.client, observe, links, opts.desired)
+        : new FullStoryApi(this.client, observe, links);
+    this.readiness = {
+      ok: false,
+      reason: 'preflight not run yet',
+      extra: async () => ({ circuit: this.client.circuit.state, budgetWaiting: this.client.budget.waiting }),
+    };
   }
 
   /** What the last preflight learned. */
@@ -176,7 +195,10 @@ export class FullStoryUpstream {
       delete r.reason;
       delete r.since;
     } else {
-      r.reason = result.checks.filter((c) => !c.ok).map((c) => c.message).join(' ');
+      r.reason = result.checks
+        .filter((c) => !c.ok)
+        .map((c) => c.message)
+        .join(' ');
       r.since ??= r.checkedAt;
       if (wasOk) this.opts.logger.error({ reason: r.reason }, 'FullStory is no longer usable: the IdP is answered 503 until a preflight passes again');
     }

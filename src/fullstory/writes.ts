@@ -36,10 +36,19 @@ const OK_STATUS: Record<FullStoryWrite['operation'], number> = {
  * Runs one FullStory write and records it, succeeded or failed (the error is rethrown).
  * `shadow`: nothing was sent, and the record says so instead of claiming a status.
  */
-export async function recordWrite<T>(record: WriteRecorder | undefined, facts: Omit<FullStoryWrite, 'upstreamStatus' | 'ok'>, run: () => Promise<T>, shadow = false): Promise<T> {
+export async function recordWrite<T>(
+  record: WriteRecorder | undefined,
+  facts: Omit<FullStoryWrite, 'upstreamStatus' | 'ok'>,
+  run: () => Promise<T>,
+  shadow = false,
+): Promise<T> {
   try {
     const result = await run();
-    record?.({ ...facts, ok: true, upstreamStatus: shadow ? null : facts.operation === 'users.patch' && result === undefined ? 204 : OK_STATUS[facts.operation] });
+    record?.({
+      ...facts,
+      ok: true,
+      upstreamStatus: shadow ? null : facts.operation === 'users.patch' && result === undefined ? 204 : OK_STATUS[facts.operation],
+    });
     return result;
   } catch (err) {
     const status = err instanceof UpstreamError ? err.status : null;

@@ -14,7 +14,12 @@ export class AccessLog extends LogController {
 
   override requestCompleted(error: Error | null | undefined, req: FastifyRequest, reply: FastifyReply): void {
     const status = reply.statusCode;
-    const line = { method: req.method, url: tokenInQuery(req.url) ? `${req.url.split('?')[0]}?[redacted]` : req.url, statusCode: status, responseTimeMs: Math.round(reply.elapsedTime * 10) / 10 };
+    const line = {
+      method: req.method,
+      url: tokenInQuery(req.url) ? `${req.url.split('?')[0]}?[redacted]` : req.url,
+      statusCode: status,
+      responseTimeMs: Math.round(reply.elapsedTime * 10) / 10,
+    };
     if (error) reply.log.error({ ...line, err: error }, 'request errored');
     else if (status >= 400 || CHANGE_METHODS.has(req.method)) reply.log.info(line, 'request completed');
     else reply.log.debug(line, 'request completed');

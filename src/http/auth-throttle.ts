@@ -38,7 +38,9 @@ export class AuthThrottle {
   /** Counts a failure; `first` is the burst's first (audited), `blocked` when the address is now held. */
   async fail(address: string): Promise<{ first: boolean; blocked: boolean }> {
     const now = this.now();
-    const w = this.shared ? await this.shared.record(address, now, this.windowMs).then((r) => ({ count: r.count, startMs: r.windowStartMs })) : this.count(address, now);
+    const w = this.shared
+      ? await this.shared.record(address, now, this.windowMs).then((r) => ({ count: r.count, startMs: r.windowStartMs }))
+      : this.count(address, now);
     const blocked = w.count >= this.limit;
     if (blocked) this.blockedUntil.set(address, w.startMs + this.windowMs);
     return { first: w.count === 1, blocked };

@@ -22,12 +22,28 @@ export class Metrics {
   private readonly tokenCounts = new CounterTally();
   private readonly upstreamCounts = new CounterTally();
   private readonly retryCounts = new CounterTally();
-  private readonly requestSeconds = new HistogramTally('scim_bridge_request_duration_seconds', 'IdP request latency', [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30]);
-  private readonly upstreamSeconds = new HistogramTally('scim_bridge_upstream_duration_seconds', 'FullStory call latency', [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 15]);
+  private readonly requestSeconds = new HistogramTally(
+    'scim_bridge_request_duration_seconds',
+    'IdP request latency',
+    [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+  );
+  private readonly upstreamSeconds = new HistogramTally(
+    'scim_bridge_upstream_duration_seconds',
+    'FullStory call latency',
+    [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 15],
+  );
 
   readonly roleSyncBacklog = new Gauge({ name: 'scim_bridge_role_sync_backlog', help: 'Role changes not yet in FullStory', registers: [this.registry] });
-  readonly roleSyncOldest = new Gauge({ name: 'scim_bridge_role_sync_oldest_pending_seconds', help: 'Age of the oldest role change not yet in FullStory (0 when none)', registers: [this.registry] });
-  readonly circuitOpen = new Gauge({ name: 'scim_bridge_circuit_open', help: '1 while the circuit to FullStory is open (calls paused) or half-open, else 0', registers: [this.registry] });
+  readonly roleSyncOldest = new Gauge({
+    name: 'scim_bridge_role_sync_oldest_pending_seconds',
+    help: 'Age of the oldest role change not yet in FullStory (0 when none)',
+    registers: [this.registry],
+  });
+  readonly circuitOpen = new Gauge({
+    name: 'scim_bridge_circuit_open',
+    help: '1 while the circuit to FullStory is open (calls paused) or half-open, else 0',
+    registers: [this.registry],
+  });
   readonly roleSyncFailing = new Gauge({ name: 'scim_bridge_role_sync_failing', help: 'Role changes that failed at least once', registers: [this.registry] });
   readonly roleDeliveryDegraded = new Gauge({
     name: 'scim_bridge_role_delivery_degraded',
@@ -59,8 +75,16 @@ export class Metrics {
     registers: [this.registry],
   });
   /** 1 while the last preflight found FullStory unusable (token refused, SCIM off, plan): the IdP is answered 503. */
-  readonly fullstoryUnusable = new Gauge({ name: 'scim_bridge_fullstory_unusable', help: '1 while the last FullStory preflight failed (the IdP is answered 503), else 0', registers: [this.registry] });
-  readonly guardHolds = new Gauge({ name: 'scim_bridge_guard_holds', help: 'Changes held by the deprovisioning guard, not yet released', registers: [this.registry] });
+  readonly fullstoryUnusable = new Gauge({
+    name: 'scim_bridge_fullstory_unusable',
+    help: '1 while the last FullStory preflight failed (the IdP is answered 503), else 0',
+    registers: [this.registry],
+  });
+  readonly guardHolds = new Gauge({
+    name: 'scim_bridge_guard_holds',
+    help: 'Changes held by the deprovisioning guard, not yet released',
+    registers: [this.registry],
+  });
   readonly roleSyncApplied = new Counter({
     name: 'scim_bridge_role_sync_applied_total',
     help: 'Role changes applied to FullStory, by outcome',
@@ -75,7 +99,12 @@ export class Metrics {
   }
 
   constructor() {
-    new Gauge({ name: 'scim_bridge_build_info', help: 'The running build: its version and Node.js (always 1)', labelNames: ['version', 'node'], registers: [this.registry] }).set({ version: VERSION, node: process.version }, 1);
+    new Gauge({
+      name: 'scim_bridge_build_info',
+      help: 'The running build: its version and Node.js (always 1)',
+      labelNames: ['version', 'node'],
+      registers: [this.registry],
+    }).set({ version: VERSION, node: process.version }, 1);
     const counter = (name: string, help: string, labelNames: string[], tally: CounterTally) =>
       new Counter({
         name,

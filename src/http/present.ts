@@ -20,7 +20,12 @@ export function sendScim(reply: FastifyReply, body: JsonObject, status = 200, sh
  * alike, RFC 7644 §3.9); Location and ETag come from the whole resource, so leaving
  * `meta` out of the body does not lose them.
  */
-export function sendResource(reply: FastifyReply, body: JsonObject, q: { attributes?: string | undefined; excludedAttributes?: string | undefined }, status = 200): FastifyReply {
+export function sendResource(
+  reply: FastifyReply,
+  body: JsonObject,
+  q: { attributes?: string | undefined; excludedAttributes?: string | undefined },
+  status = 200,
+): FastifyReply {
   return sendScim(reply, body, status, project(body, q.attributes, q.excludedAttributes));
 }
 
@@ -43,7 +48,16 @@ export function renderGroup(v: GroupView, base: string): JsonObject {
     id: v.id,
     displayName: v.displayName,
     ...(v.externalId !== null ? { externalId: v.externalId } : {}),
-    ...(v.members ? { members: v.members.map((value) => ({ value, ...(v.displays?.has(value) ? { display: v.displays.get(value) } : {}), $ref: `${base}/Users/${value}`, type: 'User' })) } : {}),
+    ...(v.members
+      ? {
+          members: v.members.map((value) => ({
+            value,
+            ...(v.displays?.has(value) ? { display: v.displays.get(value) } : {}),
+            $ref: `${base}/Users/${value}`,
+            type: 'User',
+          })),
+        }
+      : {}),
     ...v.extra,
     meta: { resourceType: 'Group', created: v.created, lastModified: v.lastModified, location: `${base}/Groups/${v.id}`, version: `W/"${v.version}"` },
   };
@@ -56,7 +70,12 @@ export function listResponse(resources: JsonObject[], total: number, startIndex:
 const ALWAYS = new Set(['id', 'schemas']);
 
 function splitList(v: string | undefined): string[] {
-  return v ? v.split(',').map((s) => s.trim()).filter(Boolean) : [];
+  return v
+    ? v
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean)
+    : [];
 }
 
 /**
@@ -81,7 +100,11 @@ export function project(resource: JsonObject, attributes?: string, excluded?: st
         if (subs.length > 0 && value && typeof value === 'object' && !Array.isArray(value)) {
           out[key] = Object.fromEntries(Object.entries(value).filter(([sk]) => subs.includes(sk.toLowerCase())));
         } else if (subs.length > 0 && Array.isArray(value)) {
-          out[key] = value.map((item) => (item && typeof item === 'object' && !Array.isArray(item) ? Object.fromEntries(Object.entries(item).filter(([sk]) => subs.includes(sk.toLowerCase()))) : item));
+          out[key] = value.map((item) =>
+            item && typeof item === 'object' && !Array.isArray(item)
+              ? Object.fromEntries(Object.entries(item).filter(([sk]) => subs.includes(sk.toLowerCase())))
+              : item,
+          );
         }
       }
       continue;

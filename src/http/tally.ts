@@ -73,7 +73,13 @@ export class HistogramTally {
   }
 
   /** What prom-client's registry reads: the same shape its own Histogram returns. */
-  get(): Promise<{ name: string; help: string; type: string; aggregator: string; values: { metricName: string; labels: Record<string, string | number>; value: number }[] }> {
+  get(): Promise<{
+    name: string;
+    help: string;
+    type: string;
+    aggregator: string;
+    values: { metricName: string; labels: Record<string, string | number>; value: number }[];
+  }> {
     const values: { metricName: string; labels: Record<string, string | number>; value: number }[] = [];
     for (const t of this.tallies.values()) {
       let cumulative = 0;

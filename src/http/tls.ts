@@ -17,7 +17,9 @@ function read(file: string, what: string): Buffer {
   try {
     return readFileSync(file);
   } catch (err) {
-    throw new ConfigError(`Cannot read the TLS ${what} ${file} (${what === 'key' ? 'TLS_KEY_FILE' : what === 'certificate' ? 'TLS_CERT_FILE' : 'TLS_CA_FILE'}): ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    throw new ConfigError(
+      `Cannot read the TLS ${what} ${file} (${what === 'key' ? 'TLS_KEY_FILE' : what === 'certificate' ? 'TLS_CERT_FILE' : 'TLS_CA_FILE'}): ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+    );
   }
 }
 
@@ -25,7 +27,11 @@ function read(file: string, what: string): Buffer {
 export function readTls(tls: Config['server']['tls']): TlsMaterial | undefined {
   if (!tls.certFile && !tls.keyFile) return undefined;
   if (!tls.certFile || !tls.keyFile) throw new ConfigError('TLS needs both TLS_CERT_FILE and TLS_KEY_FILE');
-  const material: TlsMaterial = { cert: read(tls.certFile, 'certificate'), key: read(tls.keyFile, 'key'), ...(tls.caFile ? { ca: read(tls.caFile, 'chain') } : {}) };
+  const material: TlsMaterial = {
+    cert: read(tls.certFile, 'certificate'),
+    key: read(tls.keyFile, 'key'),
+    ...(tls.caFile ? { ca: read(tls.caFile, 'chain') } : {}),
+  };
   try {
     createSecureContext({ ...material, ...TLS_VERSIONS });
   } catch (err) {

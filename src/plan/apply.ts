@@ -59,7 +59,10 @@ export async function applyPlan(plan: Plan, deps: ApplyDeps, progress: (done: nu
 
 /** An admin's deactivation or demotion is skipped when FullStory would have no active admin left. */
 async function lastAdminSkip(item: PlanItem, deps: ApplyDeps): Promise<string | undefined> {
-  const wasAdmin = item.action === 'roleChange' ? item.actual?.role === 'admin' : item.action === 'deactivate' && (await deps.store.read((r) => r.users.get(item.userId)))?.role === 'admin';
+  const wasAdmin =
+    item.action === 'roleChange'
+      ? item.actual?.role === 'admin'
+      : item.action === 'deactivate' && (await deps.store.read((r) => r.users.get(item.userId)))?.role === 'admin';
   if (!wasAdmin) return undefined;
   return (await deps.lastAdmin.othersExist(new Set([item.userId]))) ? undefined : 'it would leave FullStory with no active admin';
 }
@@ -73,7 +76,11 @@ async function step(item: PlanItem, deps: ApplyDeps, roles: Map<string, string>)
     const body = { ...toUpstream(row.resource, deps.bodyRoles(row.role)), active: isActive(row.resource) && !row.deleted };
     const fs =
       (await api.findUserByUserName(row.userName, 'sync')) ??
-      (await recordWrite(deps.record, { operation: 'users.create', userId: row.id, userName: row.userName, change: `created, active ${String(body.active)}` }, () => api.createUser(body)));
+      (await recordWrite(
+        deps.record,
+        { operation: 'users.create', userId: row.id, userName: row.userName, change: `created, active ${String(body.active)}` },
+        () => api.createUser(body),
+      ));
     await link(deps, row.id, fs.id);
     // A role FullStory's answer does not show goes to the worker, which writes and reads it back.
     const shown = decodeRoles(fs.roles);

@@ -79,16 +79,25 @@ export async function makePlan(src: PlanSource): Promise<Plan> {
   }
   // A set, not a search of the items per teammate: 100,000 teammates would be billions of comparisons.
   const listed = new Set(items.map((i) => i.userId));
-  for (const u of fsUsers) if (!managed.has(u.id) && !listed.has(u.id)) items.push({ action: 'unmanaged', userId: u.id, userName: u.userName, why: 'FullStory holds this user; the IdP never managed it (left alone)' });
+  for (const u of fsUsers)
+    if (!managed.has(u.id) && !listed.has(u.id))
+      items.push({ action: 'unmanaged', userId: u.id, userName: u.userName, why: 'FullStory holds this user; the IdP never managed it (left alone)' });
   const counts = new Map<PlanAction, number>();
   for (const i of items) counts.set(i.action, (counts.get(i.action) ?? 0) + 1);
   const count = (a: PlanAction) => counts.get(a) ?? 0;
-  return { creates: count('create'), updates: count('update'), deactivations: count('deactivate'), roleChanges: count('roleChange'), unmanaged: count('unmanaged'), items };
+  return {
+    creates: count('create'),
+    updates: count('update'),
+    deactivations: count('deactivate'),
+    roleChanges: count('roleChange'),
+    unmanaged: count('unmanaged'),
+    items,
+  };
 }
 
 async function allRows(store: Store): Promise<UserRow[]> {
   const rows: UserRow[] = [];
-  for (let after: string | undefined; ; ) {
+  for (let after: string | undefined; ;) {
     const page = await store.read((r) => r.users.page(after, 1000));
     rows.push(...page);
     if (page.length < 1000) break;
@@ -105,7 +114,17 @@ function compare(row: UserRow, fs: FsUser | undefined, pending: boolean, actualR
   const desired = toUpstream(row.resource) as Record<string, unknown>;
   if (row.role === null && !pending) {
     // A teammate adopted from FullStory is the IdP's only where it said so: its deactivation.
-    return fs && fs.active !== false && !wantActive ? [{ ...base, action: 'deactivate', why: row.deleted ? 'the IdP deleted this user' : 'the IdP deactivated this user', actual: { active: true }, desired: { active: false } }] : [];
+    return fs && fs.active !== false && !wantActive
+      ? [
+          {
+            ...base,
+            action: 'deactivate',
+            why: row.deleted ? 'the IdP deleted this user' : 'the IdP deactivated this user',
+            actual: { active: true },
+            desired: { active: false },
+          },
+        ]
+      : [];
   }
   if (!fs) {
     const why = pending ? 'recorded in shadow mode; FullStory does not hold it' : 'FullStory no longer holds this user the IdP manages';
@@ -117,7 +136,9 @@ function compare(row: UserRow, fs: FsUser | undefined, pending: boolean, actualR
     out.push({
       ...base,
       action: 'update',
-      why: pending ? 'FullStory already holds this userName: the bridge links its id to it' + (changed.length ? ` and sets ${changed.join(', ')}` : '') : `the IdP set ${changed.join(', ')}`,
+      why: pending
+        ? 'FullStory already holds this userName: the bridge links its id to it' + (changed.length ? ` and sets ${changed.join(', ')}` : '')
+        : `the IdP set ${changed.join(', ')}`,
       actual: Object.fromEntries(changed.map((p) => [p, attr(fs, p)])),
       desired: Object.fromEntries(changed.map((p) => [p, attr(desired, p)])),
       ...(pending ? { linkTo: fs.id } : {}),
@@ -128,13 +149,23 @@ function compare(row: UserRow, fs: FsUser | undefined, pending: boolean, actualR
     out.push({
       ...base,
       action: wantActive ? 'update' : 'deactivate',
-      why: wantActive ? 'the IdP wants this user active; FullStory holds it deactivated' : row.deleted ? 'the IdP deleted this user' : 'the IdP deactivated this user',
+      why: wantActive
+        ? 'the IdP wants this user active; FullStory holds it deactivated'
+        : row.deleted
+          ? 'the IdP deleted this user'
+          : 'the IdP deactivated this user',
       actual: { active: fsActive },
       desired: { active: wantActive },
     });
   }
   if (wantActive && row.role !== null && actualRole !== undefined && actualRole !== row.role && ROLES.includes(row.role as Role)) {
-    out.push({ ...base, action: 'roleChange', why: `FullStory holds ${actualRole}; the IdP's groups call for ${row.role}`, actual: { role: actualRole }, desired: { role: row.role } });
+    out.push({
+      ...base,
+      action: 'roleChange',
+      why: `FullStory holds ${actualRole}; the IdP's groups call for ${row.role}`,
+      actual: { role: actualRole },
+      desired: { role: row.role },
+    });
   }
   return out;
 }

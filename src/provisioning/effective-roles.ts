@@ -39,7 +39,13 @@ export async function recomputeRoles(tx: Repos, policy: RolePolicy, userIds: Ite
 }
 
 /** Adds to `changed` the users of `ids` whose role moves, with their role before it in `current`. */
-async function desiredRoles(tx: Repos, policy: RolePolicy, ids: string[], changed: Map<string, string | null>, current?: Map<string, string | null>): Promise<void> {
+async function desiredRoles(
+  tx: Repos,
+  policy: RolePolicy,
+  ids: string[],
+  changed: Map<string, string | null>,
+  current?: Map<string, string | null>,
+): Promise<void> {
   // Two transactions on different groups may touch one user: the second waits here and
   // then reads memberships the first committed, so neither writes a stale role.
   await tx.users.lockForUpdate(ids);
@@ -56,13 +62,26 @@ async function desiredRoles(tx: Repos, policy: RolePolicy, ids: string[], change
   }
 }
 
-async function holdDemotions(tx: Repos, { guard, tokenName, adminsRemain }: Guarded, current: Map<string, string | null>, changed: Map<string, string | null>): Promise<Set<string>> {
+async function holdDemotions(
+  tx: Repos,
+  { guard, tokenName, adminsRemain }: Guarded,
+  current: Map<string, string | null>,
+  changed: Map<string, string | null>,
+): Promise<Set<string>> {
   const demoted = [...changed].filter(([id, to]) => isDemotion(current.get(id) ?? null, to));
   if (demoted.length === 0) return new Set();
   const rows = new Map((await tx.users.getMany(demoted.map(([id]) => id))).map((r) => [r.id, r]));
   return guard.admitDemotions(
     tx,
-    demoted.map(([id, to]) => ({ userId: id, userName: rows.get(id)?.userName ?? null, kind: 'demote' as const, currentRole: current.get(id) ?? null, role: to, tokenName, lastAdmin: !adminsRemain && current.get(id) === 'admin' })),
+    demoted.map(([id, to]) => ({
+      userId: id,
+      userName: rows.get(id)?.userName ?? null,
+      kind: 'demote' as const,
+      currentRole: current.get(id) ?? null,
+      role: to,
+      tokenName,
+      lastAdmin: !adminsRemain && current.get(id) === 'admin',
+    })),
   );
 }
 

@@ -65,7 +65,9 @@ export class GroupsService {
   async get(id: string, withMembers = true): Promise<GroupView> {
     const found = await this.deps.store.read(async (r) => {
       const g = await r.groups.get(id);
-      return g && { g, members: withMembers ? await r.groups.members(id) : undefined, displays: withMembers ? (await r.groups.displaysOf([id])).get(id) : undefined };
+      return (
+        g && { g, members: withMembers ? await r.groups.members(id) : undefined, displays: withMembers ? (await r.groups.displaysOf([id])).get(id) : undefined }
+      );
     });
     if (!found) throw new ScimError(404, `Group ${id} not found`);
     return view(found.g, found.members, found.displays);
@@ -97,10 +99,21 @@ export class GroupsService {
       });
     const found = await scan(
       offsetPages(pages),
-      ({ g, members }) => ({ ...g.extra, id: g.id, displayName: g.displayName, ...(g.externalId !== null ? { externalId: g.externalId } : {}), members: members.map((value) => ({ value, type: 'User' })), meta: { resourceType: 'Group', created: g.createdAt, lastModified: g.updatedAt } }),
+      ({ g, members }) => ({
+        ...g.extra,
+        id: g.id,
+        displayName: g.displayName,
+        ...(g.externalId !== null ? { externalId: g.externalId } : {}),
+        members: members.map((value) => ({ value, type: 'User' })),
+        meta: { resourceType: 'Group', created: g.createdAt, lastModified: g.updatedAt },
+      }),
       { match: parsed && 'match' in parsed ? parsed.match : undefined, sortBy: q.sortBy, descending: q.descending === true },
     );
-    return { total: found.length, startIndex, views: found.slice(startIndex - 1, startIndex - 1 + count).map(({ g, members, displays }) => view(g, withMembers ? members : undefined, displays)) };
+    return {
+      total: found.length,
+      startIndex,
+      views: found.slice(startIndex - 1, startIndex - 1 + count).map(({ g, members, displays }) => view(g, withMembers ? members : undefined, displays)),
+    };
   }
 
   async create(body: unknown, ctx: OpContext = {}): Promise<GroupView> {
@@ -110,10 +123,20 @@ export class GroupsService {
     const { changed, result } = await this.write(async (tx) => {
       await this.assertMembersExist(tx, input.members);
       const mapped = this.deps.policy.forGroup(input.displayName);
-      const now = await uniqueName(input.displayName, () => tx.groups.insert(id, { ...fields(input), role: mapped?.role ?? null, roleRank: mapped?.rank ?? null }));
+      const now = await uniqueName(input.displayName, () =>
+        tx.groups.insert(id, { ...fields(input), role: mapped?.role ?? null, roleRank: mapped?.rank ?? null }),
+      );
       await tx.groups.addMembers(id, input.members);
       await tx.groups.setDisplays(id, input.displays);
-      const result: GroupView = { id, ...fields(input), members: [...input.members].sort(), ...(input.displays.size ? { displays: input.displays } : {}), created: now, lastModified: now, version: 1 };
+      const result: GroupView = {
+        id,
+        ...fields(input),
+        members: [...input.members].sort(),
+        ...(input.displays.size ? { displays: input.displays } : {}),
+        created: now,
+        lastModified: now,
+        version: 1,
+      };
       return { changed: mapped ? await recomputeRoles(tx, this.deps.policy, input.members) : 0, result };
     });
     if (changed) this.deps.kick();
@@ -122,7 +145,11 @@ export class GroupsService {
 
   async replace(id: string, body: unknown, ctx: OpContext = {}, withMembers = true): Promise<GroupView> {
     const input = normaliseGroup(body);
-    const changes: GroupChange[] = [{ kind: 'displayName', value: input.displayName }, { kind: 'externalId', value: input.externalId }, { kind: 'replace', ids: input.members, displays: input.displays }];
+    const changes: GroupChange[] = [
+      { kind: 'displayName', value: input.displayName },
+      { kind: 'externalId', value: input.externalId },
+      { kind: 'replace', ids: input.members, displays: input.displays },
+    ];
     return this.apply(id, changes, ctx, input.extra, withMembers);
   }
 
@@ -138,7 +165,9 @@ export class GroupsService {
     const view = await this.apply(id, groupChanges(parsePatchBody(body), id), ctx, undefined, withMembers);
     if (view.members) return view;
     const small = await this.deps.store.read(async (r) =>
-      (await r.groups.memberCount(id)) <= SMALL_GROUP ? { members: await r.groups.members(id), displays: (await r.groups.displaysOf([id])).get(id) } : undefined,
+      (await r.groups.memberCount(id)) <= SMALL_GROUP
+        ? { members: await r.groups.members(id), displays: (await r.groups.displaysOf([id])).get(id) }
+        : undefined,
     );
     return small ? { ...view, ...small } : view;
   }
@@ -210,14 +239,19 @@ export class GroupsService {
             break;
         }
       }
-      await this.assertMembersExist(tx, [...added].filter((u) => !before.has(u)));
+      await this.assertMembersExist(
+        tx,
+        [...added].filter((u) => !before.has(u)),
+      );
       // In id order: the index's pages are then written one after another, not at random
       // (100,000 members added in 0.3 s instead of 0.75 s on SQLite).
       const toAdd = [...after].filter((u) => !before.has(u)).sort();
       const toRemove = [...before].filter((u) => !after.has(u)).sort();
       const modified =
         displayName !== g.displayName || externalId !== g.externalId || roleMoved || extra !== undefined
-          ? await uniqueName(displayName, () => tx.groups.update(id, { displayName, externalId, role: mapped?.role ?? null, roleRank: mapped?.rank ?? null, extra: extra ?? g.extra }))
+          ? await uniqueName(displayName, () =>
+              tx.groups.update(id, { displayName, externalId, role: mapped?.role ?? null, roleRank: mapped?.rank ?? null, extra: extra ?? g.extra }),
+            )
           : await tx.groups.touch(id);
       await tx.groups.removeMembers(id, toRemove);
       await tx.groups.addMembers(id, toAdd);
@@ -269,7 +303,11 @@ export class GroupsService {
     const known = await tx.users.existingIds(ids);
     const missing = ids.filter((u) => !known.has(u));
     if (missing.length > 0) {
-      throw new ScimError(400, `Members are not known users: ${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ` and ${missing.length - 5} more` : ''}`, 'invalidValue');
+      throw new ScimError(
+        400,
+        `Members are not known users: ${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ` and ${missing.length - 5} more` : ''}`,
+        'invalidValue',
+      );
     }
   }
 }

@@ -89,7 +89,8 @@ export class DeprovisionGuard {
     if (max === 0) return undefined;
     if (d.lastAdmin) return 'it would leave FullStory with no active admin';
     const since = new Date(Date.now() - window * 60_000).toISOString();
-    if ((await tx.guard.countSince(since)) >= max) return `${max} deactivations, deletions and demotions were let through in the last ${window} minutes (GUARD_MAX_DEPROVISIONS)`;
+    if ((await tx.guard.countSince(since)) >= max)
+      return `${max} deactivations, deletions and demotions were let through in the last ${window} minutes (GUARD_MAX_DEPROVISIONS)`;
     return undefined;
   }
 }

@@ -57,7 +57,10 @@ export class IndexRefresh {
 
   start(): void {
     if (!this.enabled || this.timer) return;
-    const tick = () => void this.refresh().catch((err: unknown) => this.deps.logger.warn({ err: (err as Error).message }, 'index refresh failed; lookups ask FullStory until the next one'));
+    const tick = () =>
+      void this.refresh().catch((err: unknown) =>
+        this.deps.logger.warn({ err: (err as Error).message }, 'index refresh failed; lookups ask FullStory until the next one'),
+      );
     tick();
     this.timer = setInterval(tick, Math.max(1000, this.deps.freshnessMs / 2)).unref();
   }
@@ -116,8 +119,7 @@ export class IndexRefresh {
         if (differs) {
           await tx.users.setUpstream(row.id, kept(fs));
           n++;
-        }
-        else if (row.upstream) await tx.users.setUpstream(row.id, null);
+        } else if (row.upstream) await tx.users.setUpstream(row.id, null);
       }
       return n + users.length - rows.size;
     });
@@ -127,14 +129,18 @@ export class IndexRefresh {
   private async forgetMissing(seen: Set<string>, startedIso: string): Promise<number> {
     const { store, api } = this.deps;
     const gone: string[] = [];
-    for (let after: string | undefined; ; ) {
+    for (let after: string | undefined; ;) {
       const page = await store.read((r) => r.users.page(after, 1000));
       // A user made or changed since the listing began may not be in it: only older rows go.
-      for (const row of page) if (!seen.has(row.id) && !api.links.isPending(row.id) && row.updatedAt < startedIso && row.createdAt < startedIso) gone.push(row.id);
+      for (const row of page)
+        if (!seen.has(row.id) && !api.links.isPending(row.id) && row.updatedAt < startedIso && row.createdAt < startedIso) gone.push(row.id);
       if (page.length < 1000) break;
       after = page[page.length - 1]!.id;
     }
-    if (gone.length > 0) await store.transaction(async (tx) => { for (const id of gone) await tx.users.delete(id, false); });
+    if (gone.length > 0)
+      await store.transaction(async (tx) => {
+        for (const id of gone) await tx.users.delete(id, false);
+      });
     return gone.length;
   }
 }

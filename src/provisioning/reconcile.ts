@@ -19,7 +19,12 @@ export interface Drift {
  * (someone may have changed it in FullStory's UI, or a change may still be queued), by
  * paging through FullStory's users and, with role groups, reading the role groups.
  */
-export async function findRoleDrift(store: Store, api: FullStoryApi, delivery: Delivery | undefined, caps: Capabilities): Promise<{ checked: number; drift: Drift[] }> {
+export async function findRoleDrift(
+  store: Store,
+  api: FullStoryApi,
+  delivery: Delivery | undefined,
+  caps: Capabilities,
+): Promise<{ checked: number; drift: Drift[] }> {
   const membership = delivery === 'role-groups' ? await roleGroupMembership(api, caps) : undefined;
   const actualOf = (u: FsUser): Role | 'unknown' => {
     if (membership) return membership.get(u.id) ?? 'standard';

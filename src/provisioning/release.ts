@@ -30,7 +30,13 @@ export async function releaseHold(deps: ReleaseDeps, h: HoldRow, actor: string):
     }
     await deps.store.transaction((tx) => tx.guard.release(h.id));
   } catch (err) {
-    deps.audit.hold({ actor, hold: h, action: 'release-failed', upstreamStatus: ctx.writes?.at(-1)?.upstreamStatus ?? null, detail: `release of ${h.id} failed: ${(err as Error).message}` });
+    deps.audit.hold({
+      actor,
+      hold: h,
+      action: 'release-failed',
+      upstreamStatus: ctx.writes?.at(-1)?.upstreamStatus ?? null,
+      detail: `release of ${h.id} failed: ${(err as Error).message}`,
+    });
     throw err;
   }
   const [first, ...more] = ctx.writes ?? [];

@@ -19,7 +19,11 @@ export class RolePolicy {
 
   /** What decides a user's role, as one string: equal strings give every user the same role. */
   get fingerprint(): string {
-    return JSON.stringify({ default: this.defaultRole, precedence: this.precedence, groups: [...this.byGroup].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)) });
+    return JSON.stringify({
+      default: this.defaultRole,
+      precedence: this.precedence,
+      groups: [...this.byGroup].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
+    });
   }
 
   /** The role a group's name maps to (case-insensitive) and its rank (0 highest). */

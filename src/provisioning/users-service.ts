@@ -199,7 +199,8 @@ export class UsersService {
     // A fresh index answers an import page by itself (in id order, the same on every page).
     if (!parsed && !query.sortBy && this.deps.mode !== 'shadow' && this.deps.index?.fresh()) return this.indexPage(startIndex, count);
     // In shadow mode the IdP's users are in the index, not (yet) in FullStory.
-    if (parsed || query.sortBy || this.deps.mode === 'shadow') return this.scanned(parsed && 'terms' in parsed ? parsed.terms : [], parsed && 'match' in parsed ? parsed.match : undefined, query, startIndex, count);
+    if (parsed || query.sortBy || this.deps.mode === 'shadow')
+      return this.scanned(parsed && 'terms' in parsed ? parsed.terms : [], parsed && 'match' in parsed ? parsed.match : undefined, query, startIndex, count);
     // Unfiltered (an IdP's import): FullStory's own list, so users created outside the bridge show too.
     const page = await this.upstream({}, () => this.api.listUsersFilled(startIndex, Math.max(count, 1)));
     const resources = (page.Resources ?? []).slice(0, count);
@@ -260,13 +261,20 @@ export class UsersService {
     const pages =
       terms.length > 0
         ? offsetPages((offset, limit) => this.store.read((r) => r.users.query(terms, offset, limit)).then((p) => p.rows))
-        : keysetPages((after, limit) => this.store.read((r) => r.users.page(after, limit)), (row) => row.id);
-    const rows = await scan(pages, (row) => ({ ...row.resource, id: row.id, meta: { resourceType: 'User', created: row.createdAt, lastModified: row.updatedAt } }), {
-      match,
-      sortBy: q.sortBy,
-      descending: q.descending === true,
-      order: byCreation,
-    });
+        : keysetPages(
+            (after, limit) => this.store.read((r) => r.users.page(after, limit)),
+            (row) => row.id,
+          );
+    const rows = await scan(
+      pages,
+      (row) => ({ ...row.resource, id: row.id, meta: { resourceType: 'User', created: row.createdAt, lastModified: row.updatedAt } }),
+      {
+        match,
+        sortBy: q.sortBy,
+        descending: q.descending === true,
+        order: byCreation,
+      },
+    );
     return { total: rows.length, startIndex, views: rows.slice(startIndex - 1, startIndex - 1 + count).map((r) => this.view(r)) };
   }
 
@@ -299,7 +307,13 @@ export class UsersService {
       }
       if (viaOutbox) this.deps.kick();
       const now = new Date().toISOString();
-      return { id: fs.id, resource: mergeUpstream(resource, fs), created: createdOf(fs).createdAt ?? now, lastModified: fs.meta?.lastModified ?? now, version: 1 };
+      return {
+        id: fs.id,
+        resource: mergeUpstream(resource, fs),
+        created: createdOf(fs).createdAt ?? now,
+        lastModified: fs.meta?.lastModified ?? now,
+        version: 1,
+      };
     });
   }
 
@@ -323,7 +337,12 @@ export class UsersService {
     const body = toUpstream(resource, roles);
     for (let attempt = 0; ; attempt++) {
       try {
-        const fs = await recordWrite((w) => (ctx.writes ??= []).push(w), { operation: 'users.create', userName: resource.userName, change: `created, active ${isActive(resource)}` }, () => this.api.createUser(body), this.deps.mode === 'shadow');
+        const fs = await recordWrite(
+          (w) => (ctx.writes ??= []).push(w),
+          { operation: 'users.create', userName: resource.userName, change: `created, active ${isActive(resource)}` },
+          () => this.api.createUser(body),
+          this.deps.mode === 'shadow',
+        );
         ctx.upstreamStatus = 201;
         return fs;
       } catch (err) {
@@ -348,8 +367,10 @@ export class UsersService {
   /** The IdP re-creates a user it deleted where FullStory could only deactivate: reuse it. */
   private async revive(row: UserRow, resource: UserResource, role: string | null, ctx: OpContext): Promise<UserView> {
     const roles = await this.putRoles(row.id, role, undefined, ctx);
-    const fs = await this.written(ctx, { operation: 'users.replace', userId: row.id, userName: resource.userName, change: 'active false → true (revived)' }, () =>
-      this.api.replaceUser(row.id, toUpstreamPut({ active: true, ...resource }, row.resource, roles)),
+    const fs = await this.written(
+      ctx,
+      { operation: 'users.replace', userId: row.id, userName: resource.userName, change: 'active false → true (revived)' },
+      () => this.api.replaceUser(row.id, toUpstreamPut({ active: true, ...resource }, row.resource, roles)),
     );
     await this.store.transaction(async (tx) => {
       await tx.users.update(row.id, resource);
@@ -371,7 +392,11 @@ export class UsersService {
       // A PUT that changes nothing FullStory keeps costs no call, where the index is fresh.
       if (this.deps.index?.fresh() && upstreamDiff(row.resource, resource).length === 0) return { row, after: resource, fs: undefined };
       const roles = await this.putRoles(id, row.role, adopted, ctx);
-      const fs = await this.written(ctx, { operation: 'users.replace', userId: id, userName: resource.userName, change: activeChange(row.resource, resource) }, () => this.api.replaceUser(id, toUpstreamPut(resource, row.resource, roles)));
+      const fs = await this.written(
+        ctx,
+        { operation: 'users.replace', userId: id, userName: resource.userName, change: activeChange(row.resource, resource) },
+        () => this.api.replaceUser(id, toUpstreamPut(resource, row.resource, roles)),
+      );
       return { row, after: resource, fs };
     });
   }
@@ -428,7 +453,8 @@ export class UsersService {
     await this.queue.run(`user:${id}`, async () => {
       const { row } = await this.row(id, ctx).catch(async (err: unknown) => {
         // The IdP retrying a deletion the guard held and an operator released: done already.
-        if (err instanceof ScimError && err.status === 404 && (await this.store.read((r) => r.guard.heldFor(id, 'delete', 'released')))) return { row: undefined };
+        if (err instanceof ScimError && err.status === 404 && (await this.store.read((r) => r.guard.heldFor(id, 'delete', 'released'))))
+          return { row: undefined };
         throw err;
       });
       if (!row) return;
@@ -470,7 +496,9 @@ export class UsersService {
     }
     const fs = await this.upstream(ctx, () => this.api.getUser(id));
     const roles = await this.putRoles(id, row.role, fs, ctx);
-    await this.written(ctx, { operation: 'users.replace', ...facts }, () => this.api.replaceUser(id, { ...toUpstream(fromUpstream(fs), roles), active: false }));
+    await this.written(ctx, { operation: 'users.replace', ...facts }, () =>
+      this.api.replaceUser(id, { ...toUpstream(fromUpstream(fs), roles), active: false }),
+    );
   }
 
   /**

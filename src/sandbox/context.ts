@@ -72,7 +72,13 @@ export function makeContext(parts: Pick<SandboxContext, 'app' | 'state' | 'count
       // #14, #22: a larger count is cut to the largest page.
       return { start, count: Math.min(max, Math.max(0, Number.isNaN(raw) ? max : raw)) };
     },
-    list: (items, total, start) => ({ schemas: ['urn:ietf:params:scim:api:messages:2.0:ListResponse'], totalResults: total, startIndex: start, itemsPerPage: items.length, Resources: items }),
+    list: (items, total, start) => ({
+      schemas: ['urn:ietf:params:scim:api:messages:2.0:ListResponse'],
+      totalResults: total,
+      startIndex: start,
+      itemsPerPage: items.length,
+      Resources: items,
+    }),
     parseFilter,
   };
 }

@@ -46,7 +46,12 @@ export class Counters {
 
   /** Writes FullStory accepted: what changed its state. */
   writes(): number {
-    return this.count({ method: 'POST', status: (s) => s < 300 }) + this.count({ method: 'PUT', status: (s) => s < 300 }) + this.count({ method: 'PATCH', status: (s) => s < 300 }) + this.count({ method: 'DELETE', status: (s) => s < 300 });
+    return (
+      this.count({ method: 'POST', status: (s) => s < 300 }) +
+      this.count({ method: 'PUT', status: (s) => s < 300 }) +
+      this.count({ method: 'PATCH', status: (s) => s < 300 }) +
+      this.count({ method: 'DELETE', status: (s) => s < 300 })
+    );
   }
 
   snapshot(): Record<string, number> {
@@ -80,4 +85,3 @@ export class TokenBucket {
     return { ok: false, retryAfterS: Math.max(1, Math.ceil((1 - this.tokens) / this.perSecond)), remaining: 0 };
   }
 }
-

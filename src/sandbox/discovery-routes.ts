@@ -20,15 +20,23 @@ export function registerDiscovery(ctx: SandboxContext): void {
   );
   ctx.app.get(`${SANDBOX_BASE_PATH}/ResourceTypes`, async (_req, reply) =>
     discovery(reply, () => {
-      const types = [{ schemas: ['urn:ietf:params:scim:schemas:core:2.0:ResourceType'], id: 'User', name: 'User', endpoint: '/Users', schema: 'urn:ietf:params:scim:schemas:core:2.0:User' }];
-      if (ctx.profile().groups !== 'none') types.push({ ...types[0]!, id: 'Group', name: 'Group', endpoint: '/Groups', schema: 'urn:ietf:params:scim:schemas:core:2.0:Group' });
+      const types = [
+        {
+          schemas: ['urn:ietf:params:scim:schemas:core:2.0:ResourceType'],
+          id: 'User',
+          name: 'User',
+          endpoint: '/Users',
+          schema: 'urn:ietf:params:scim:schemas:core:2.0:User',
+        },
+      ];
+      if (ctx.profile().groups !== 'none')
+        types.push({ ...types[0]!, id: 'Group', name: 'Group', endpoint: '/Groups', schema: 'urn:ietf:params:scim:schemas:core:2.0:Group' });
       return ctx.list(types, types.length, 1);
     }),
   );
   ctx.app.get(`${SANDBOX_BASE_PATH}/Schemas`, async (_req, reply) =>
     discovery(reply, () => ctx.list([{ id: 'urn:ietf:params:scim:schemas:core:2.0:User', name: 'User' }], 1, 1)),
   );
-
 }
 
 /** Not FullStory: a window for tests, benchmarks and outside checks into what FullStory holds. */
@@ -48,5 +56,4 @@ export function registerWindow(ctx: SandboxContext, control: { roles(): Map<stri
     ctx.counters.reset();
     return { ok: true };
   });
-
 }

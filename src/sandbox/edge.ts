@@ -64,5 +64,4 @@ export function registerEdge(ctx: SandboxContext): void {
       }
     }
   });
-
 }

@@ -22,7 +22,15 @@ export function registerGroups(ctx: SandboxContext): void {
       all = all.filter((g) => terms.every((t) => g.displayName.toLowerCase() === t.value.toLowerCase()));
     }
     const slice = all.slice(start - 1, start - 1 + count);
-    return ctx.send(reply, 200, ctx.list(slice.map((g) => ctx.state.renderGroup(g, ctx.location(req))), all.length, start));
+    return ctx.send(
+      reply,
+      200,
+      ctx.list(
+        slice.map((g) => ctx.state.renderGroup(g, ctx.location(req))),
+        all.length,
+        start,
+      ),
+    );
   });
   ctx.app.get(`${SANDBOX_BASE_PATH}/Groups/:id`, async (req, reply) => {
     if (!groupsOn(reply)) return reply;
@@ -49,5 +57,4 @@ export function registerGroups(ctx: SandboxContext): void {
       handler: async (_req, reply) => (groupsOn(reply) ? ctx.fail(reply, 405, `${method} is not supported on Groups`) : reply),
     });
   }
-
 }

@@ -132,7 +132,9 @@ export function parseSwitch(key: ScalarKey, text: string): { value: SandboxProfi
   if (values === 'count' || values === 'count-or-off') {
     if (values === 'count-or-off' && text === 'off') return { value: null };
     const n = Number(text);
-    return Number.isInteger(n) && n >= 1 ? { value: n } : { error: `--${flagName(key)} takes a whole number from 1${values === 'count-or-off' ? ', or off' : ''}` };
+    return Number.isInteger(n) && n >= 1
+      ? { value: n }
+      : { error: `--${flagName(key)} takes a whole number from 1${values === 'count-or-off' ? ', or off' : ''}` };
   }
   const found = values.find((v) => String(v) === text);
   return found === undefined ? { error: `--${flagName(key)} is one of ${values.join(', ')}` } : { value: found as SandboxProfile[ScalarKey] };

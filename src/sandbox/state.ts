@@ -277,7 +277,8 @@ export class SandboxState {
         Object.assign(doc, op.value);
         continue;
       }
-      if (typeof path !== 'string' || !/^[A-Za-z]+(\.[A-Za-z]+)?$/.test(path)) throw new SbError(400, `Unsupported path ${JSON.stringify(path)}`, 'invalidPath');
+      if (typeof path !== 'string' || !/^[A-Za-z]+(\.[A-Za-z]+)?$/.test(path))
+        throw new SbError(400, `Unsupported path ${JSON.stringify(path)}`, 'invalidPath');
       const [attr, sub] = path.split('.') as [string, string | undefined];
       if (sub) {
         const parent = isObj(doc[attr]) ? { ...(doc[attr] as Body) } : {};

@@ -9,9 +9,19 @@ export function registerUsers(ctx: SandboxContext): void {
       ? ctx.state.findUsers(ctx.parseFilter(q.filter, ctx.profile().filters === 'standard' ? ['username', 'externalid', 'emails.value'] : ['username']))
       : [...ctx.state.users.values()];
     const slice = all.slice(start - 1, start - 1 + count);
-    return ctx.send(reply, 200, ctx.list(slice.map((u) => ctx.state.render(u, ctx.location(req))), all.length, start));
+    return ctx.send(
+      reply,
+      200,
+      ctx.list(
+        slice.map((u) => ctx.state.render(u, ctx.location(req))),
+        all.length,
+        start,
+      ),
+    );
   });
-  ctx.app.get(`${SANDBOX_BASE_PATH}/Users/:id`, async (req, reply) => ctx.send(reply, 200, ctx.state.render(ctx.state.mustGet((req.params as { id: string }).id), ctx.location(req))));
+  ctx.app.get(`${SANDBOX_BASE_PATH}/Users/:id`, async (req, reply) =>
+    ctx.send(reply, 200, ctx.state.render(ctx.state.mustGet((req.params as { id: string }).id), ctx.location(req))),
+  );
   ctx.app.post(`${SANDBOX_BASE_PATH}/Users`, async (req, reply) => {
     const user = ctx.state.createUser((req.body ?? {}) as Record<string, unknown>);
     if (ctx.maybeReset(req, reply)) return reply;
@@ -36,5 +46,4 @@ export function registerUsers(ctx: SandboxContext): void {
     if (ctx.maybeReset(req, reply)) return reply;
     return ctx.send(reply, 204);
   });
-
 }

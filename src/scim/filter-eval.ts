@@ -48,7 +48,8 @@ function resolve(obj: JsonObject, attr: string): { values: Json[]; path: string 
   return { values: values.flatMap((v) => (Array.isArray(v) ? v : [v])), path: path.toLowerCase() };
 }
 
-const present = (v: Json | undefined) => v !== undefined && v !== null && v !== '' && !(Array.isArray(v) && v.length === 0) && !(isObject(v) && Object.keys(v).length === 0);
+const present = (v: Json | undefined) =>
+  v !== undefined && v !== null && v !== '' && !(Array.isArray(v) && v.length === 0) && !(isObject(v) && Object.keys(v).length === 0);
 
 function compare(actual: Json | undefined, op: string, expected: unknown, path: string): boolean {
   if (actual === undefined || actual === null || isObject(actual) || Array.isArray(actual)) return false;

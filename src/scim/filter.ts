@@ -58,7 +58,11 @@ function eqTerms(tree: FilterNode, vocabulary: Record<string, string>): EqTerm[]
     const conds = inner.map(stringEq);
     if (conds.some((c) => c === undefined)) return undefined;
     const type = conds.find((c) => c![0] === 'type')?.[1];
-    const value = part.then ? (part.then.op === 'eq' && typeof part.then.value === 'string' ? part.then.value : undefined) : conds.find((c) => c![0] === 'value')?.[1];
+    const value = part.then
+      ? part.then.op === 'eq' && typeof part.then.value === 'string'
+        ? part.then.value
+        : undefined
+      : conds.find((c) => c![0] === 'value')?.[1];
     const key = vocabulary[`${part.attr.toLowerCase()}.${part.then ? part.then.attr.toLowerCase() : 'value'}`];
     const expected = (type !== undefined ? 1 : 0) + (part.then ? 0 : 1);
     if (!key || value === undefined || conds.length !== expected) return undefined;

@@ -63,7 +63,8 @@ function assertNoDottedKeys(value: Json, path: string, depth = 0): void {
   if (Array.isArray(value)) return value.forEach((v) => assertNoDottedKeys(v, path, depth + 1));
   if (!isObject(value)) return;
   for (const [k, v] of Object.entries(value)) {
-    if (k.includes('.')) throw badRequest(`The value at "${path.slice(0, 80)}" has a dotted key "${k.slice(0, 40)}"; name sub-attributes in the path instead`, 'invalidValue');
+    if (k.includes('.'))
+      throw badRequest(`The value at "${path.slice(0, 80)}" has a dotted key "${k.slice(0, 40)}"; name sub-attributes in the path instead`, 'invalidValue');
     assertNoDottedKeys(v, path, depth + 1);
   }
 }
@@ -108,7 +109,10 @@ function expand(op: PatchOperation, userId: string, resource: UserResource): Sci
   // A manager is one person: the old manager's $ref or displayName must not survive into the new one
   // (add and replace both merge sub-attributes into a complex attribute, RFC 7644 §3.5.2).
   if (target.attr === `${SCHEMA.enterprise}:manager` && !target.sub) {
-    return [{ op: 'remove', path: target.path }, { op: 'add', path: target.path, value }];
+    return [
+      { op: 'remove', path: target.path },
+      { op: 'add', path: target.path, value },
+    ];
   }
   return [{ op: op.op, path: target.path, value }];
 }

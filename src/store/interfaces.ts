@@ -3,7 +3,6 @@ import type { UserResource } from '../scim/user.js';
 import type { AuditTable } from './schema.js';
 import type { AuditEntry, GroupFields, GroupRow, HoldRow, NewHold, NewUser, RoleSyncItem, RoleSyncStats, Terms, UserRow } from './rows.js';
 
-
 /**
  * The narrow storage interface the rules use (store.ts opens one). Each store (sqlite/, postgres/) is one
  * whole implementation of it; a rule never knows which it has.

@@ -42,19 +42,27 @@ export async function rekeyIdentities(db: Kysely<Database>): Promise<void> {
     }
   }
   // Two steps, so that no row takes a key another still holds on its way to a new one.
-  for (const c of changes) await db.updateTable('users').set({ user_name_lc: `rekey:${c.id}` }).where('id', '=', c.id).execute();
+  for (const c of changes)
+    await db
+      .updateTable('users')
+      .set({ user_name_lc: `rekey:${c.id}` })
+      .where('id', '=', c.id)
+      .execute();
   for (const c of changes) await db.updateTable('users').set({ user_name_lc: c.key }).where('id', '=', c.id).execute();
   await rekeyEmails(db);
   if (twins.length > 0) {
     await db.deleteFrom('kv').where('key', '=', IDENTITY_TWINS_KEY).execute();
-    await db.insertInto('kv').values({ key: IDENTITY_TWINS_KEY, value: JSON.stringify(twins) }).execute();
+    await db
+      .insertInto('kv')
+      .values({ key: IDENTITY_TWINS_KEY, value: JSON.stringify(twins) })
+      .execute();
   }
 }
 
 /** Emails are an index for lookups (no uniqueness): each user's rows are written again where a key changed. */
 async function rekeyEmails(db: Kysely<Database>): Promise<void> {
   // In slices by id: 100,000 users' whole resources at once would not fit the heap the bridge runs with.
-  for (let after = ''; ; ) {
+  for (let after = ''; ;) {
     const slice = await db.selectFrom('users').select(['id', 'resource']).where('id', '>', after).orderBy('id').limit(SLICE).execute();
     if (slice.length === 0) return;
     after = slice[slice.length - 1]!.id;
@@ -72,9 +80,19 @@ async function rekeyEmails(db: Kysely<Database>): Promise<void> {
     for (const u of slice) {
       const want = emailsOf(JSON.parse(u.resource) as UserResource);
       const have = byUser.get(u.id) ?? [];
-      if (want.map((e) => e.value_lc).sort().join('\n') === [...have].sort().join('\n')) continue;
+      if (
+        want
+          .map((e) => e.value_lc)
+          .sort()
+          .join('\n') === [...have].sort().join('\n')
+      )
+        continue;
       await db.deleteFrom('user_emails').where('user_id', '=', u.id).execute();
-      if (want.length > 0) await db.insertInto('user_emails').values(want.map((e) => ({ user_id: u.id, ...e }))).execute();
+      if (want.length > 0)
+        await db
+          .insertInto('user_emails')
+          .values(want.map((e) => ({ user_id: u.id, ...e })))
+          .execute();
     }
   }
 }

@@ -77,7 +77,14 @@ export class RolesAttributeDelivery implements RoleDelivery {
 
   /** One row per write: FullStory's status, and whether its answer or a read-back showed the role. */
   private audit(c: RoleChange, operation: 'users.patch' | 'users.replace', status: number, error: Error | null): void {
-    this.record({ operation, userId: c.userId, change: `role → ${c.role}`, upstreamStatus: status, ok: error === null, ...(error ? { detail: error.message } : { detail: 'role shown by FullStory (read back)' }) });
+    this.record({
+      operation,
+      userId: c.userId,
+      change: `role → ${c.role}`,
+      upstreamStatus: status,
+      ok: error === null,
+      ...(error ? { detail: error.message } : { detail: 'role shown by FullStory (read back)' }),
+    });
   }
 
   private async write(userId: string, roles: unknown[], current: FsUser | undefined): Promise<FsUser | undefined> {
@@ -143,7 +150,10 @@ export class RoleGroupsDelivery implements RoleDelivery {
       return; // the membership was written and verified; a failed look is not a failed delivery
     }
     if (seen.kind !== 'role' || seen.role === sample.role || this.channel.delivery === 'role-groups') return;
-    const err = new RoleNotApplied(`FullStory shows users' roles in \`roles\` (${sample.userId} holds ${seen.role}, not ${sample.role}): its groups do not carry roles; the bridge now writes \`roles\``, true);
+    const err = new RoleNotApplied(
+      `FullStory shows users' roles in \`roles\` (${sample.userId} holds ${seen.role}, not ${sample.role}): its groups do not carry roles; the bridge now writes \`roles\``,
+      true,
+    );
     for (const c of changes) if (results.get(c.userId) === null) results.set(c.userId, err);
   }
 
@@ -197,9 +207,10 @@ export class RoleGroupsDelivery implements RoleDelivery {
     const answer = await recordWrite(this.record, { operation: 'groups.replace', group: group.displayName, change }, () =>
       this.api.replaceGroup({ id, displayName: group.displayName, members: [...members].map((value) => ({ value })) }),
     );
-    const kept = new Set(((answer.members ?? (await this.api.getGroup(id)).members) ?? []).map((m) => m.value));
+    const kept = new Set((answer.members ?? (await this.api.getGroup(id)).members ?? []).map((m) => m.value));
     const wrong = [...users].filter(([userId, desired]) => (desired === role) !== kept.has(userId));
-    if (wrong.length > 0) throw new RoleNotApplied(`FullStory did not keep the membership the bridge wrote to its ${ROLE_NAME[role]} group (${wrong.length} users differ)`, false);
+    if (wrong.length > 0)
+      throw new RoleNotApplied(`FullStory did not keep the membership the bridge wrote to its ${ROLE_NAME[role]} group (${wrong.length} users differ)`, false);
   }
 
   /** The role group's id: known, seen by preflight, found in FullStory, or (when needed) created once. */
@@ -212,7 +223,9 @@ export class RoleGroupsDelivery implements RoleDelivery {
       let found = await this.api.findGroup(ROLE_NAME[role], filters);
       if (!found && create) {
         try {
-          found = await recordWrite(this.record, { operation: 'groups.create', group: ROLE_NAME[role], change: `created (role ${role})` }, () => this.api.createGroup(ROLE_NAME[role]));
+          found = await recordWrite(this.record, { operation: 'groups.create', group: ROLE_NAME[role], change: `created (role ${role})` }, () =>
+            this.api.createGroup(ROLE_NAME[role]),
+          );
         } catch (err) {
           // Another replica (or FullStory itself) made it meanwhile: take that one.
           if (!(err instanceof UpstreamError && err.status === 409)) throw err;

@@ -1,7 +1,5 @@
 /** How role delivery is going, as /readyz shows it. */
-export type DeliveryVerdict =
-  | { degraded: false }
-  | { degraded: true; reason: string; since: string; failingUsers: number; deliveredUsers: number };
+export type DeliveryVerdict = { degraded: false } | { degraded: true; reason: string; since: string; failingUsers: number; deliveredUsers: number };
 
 /** Users whose latest outcome is kept: enough to tell a FullStory that refuses roles from one bad user. */
 const CAPACITY = 10_000;

@@ -38,7 +38,12 @@ export function buildRoleSync(deps: RoleSyncDeps): { worker: RoleSyncWorker; hea
   const delivery: RoleDelivery =
     deps.config.bridge.mode === 'shadow'
       ? SHADOW_DELIVERY
-      : new AdaptiveDelivery(channel, api, new RolesAttributeDelivery(api, capabilities, channel, deps.record), new RoleGroupsDelivery(api, store, capabilities, channel, deps.record));
+      : new AdaptiveDelivery(
+          channel,
+          api,
+          new RolesAttributeDelivery(api, capabilities, channel, deps.record),
+          new RoleGroupsDelivery(api, store, capabilities, channel, deps.record),
+        );
   const worker = new RoleSyncWorker({
     store,
     delivery,

@@ -45,8 +45,21 @@ export class RoleSyncWorker {
   private loop: Promise<void> | undefined;
   private wake: (() => void) | undefined;
   private kicked = false;
+  /** Waiting for a round that finds nothing due (tests, and the CLI waiting for its writes). */
+  private idleWaiters: (() => void)[] = [];
 
   constructor(private readonly opts: WorkerOptions) {}
+
+  /**
+   * Resolves after the next round that found nothing due in the outbox: every change
+   * queued before the call was tried (or is waiting out a backoff). Kicks the worker, so
+   * it does not wait for the next poll.
+   */
+  idle(): Promise<void> {
+    const done = new Promise<void>((resolve) => this.idleWaiters.push(resolve));
+    this.kick();
+    return done;
+  }
 
   start(): void {
     if (this.running) return;
@@ -66,6 +79,7 @@ export class RoleSyncWorker {
     this.running = false;
     this.wake?.();
     await this.loop;
+    for (const resolve of this.idleWaiters.splice(0)) resolve();
     await this.opts.store.transaction((tx) => tx.roleSync.release(this.id)).catch(() => undefined);
   }
 
@@ -73,7 +87,10 @@ export class RoleSyncWorker {
     while (this.running) {
       this.kicked = false;
       // Read per round: an adaptive delivery may have changed its way since the last.
+      const asked = this.idleWaiters.length;
       const found = this.opts.delivery.batched ? await this.batchRound() : await this.laneRound();
+      // Only those who asked before this round began: what they queued was seen by it.
+      if (!found) for (const resolve of this.idleWaiters.splice(0, asked)) resolve();
       if (!found && !this.kicked) await this.sleep(this.opts.pollMs);
     }
   }
@@ -140,7 +157,15 @@ export class RoleSyncWorker {
     await Promise.all(Array.from({ length: concurrency }, lane));
     await Promise.all([refill, ...recording]);
     // Claimed and not started (stopping, or delivery turned batched): handed back at once.
-    if (queue.length > 0) await this.opts.store.transaction((tx) => tx.roleSync.release(this.id, queue.map((i) => i.userId))).catch(() => undefined);
+    if (queue.length > 0)
+      await this.opts.store
+        .transaction((tx) =>
+          tx.roleSync.release(
+            this.id,
+            queue.map((i) => i.userId),
+          ),
+        )
+        .catch(() => undefined);
     return any;
   }
 
@@ -155,7 +180,10 @@ export class RoleSyncWorker {
         if (!err) this.opts.onOutcome?.(item, null);
       } else {
         const why = failureText(err);
-        logger.warn({ userId: item.userId, role: item.desiredRole, attempts: item.attempts + 1, err: why }, 'role sync: delivery failed; the change stays in the outbox and is tried again with backoff while a bridge runs');
+        logger.warn(
+          { userId: item.userId, role: item.desiredRole, attempts: item.attempts + 1, err: why },
+          'role sync: delivery failed; the change stays in the outbox and is tried again with backoff while a bridge runs',
+        );
         await store.transaction((tx) => tx.roleSync.fail(this.id, item, why, new Date(Date.now() + retryDelayMs(item.attempts, err))));
         this.opts.onOutcome?.(item, why);
       }

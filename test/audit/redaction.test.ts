@@ -12,7 +12,10 @@ describe('AUDIT_REDACT_PII keeps names and free text out of every kind of audit 
   beforeAll(async () => {
     sb = await startSandbox({ patch: { rateLimit: null } });
     Object.assign(sb.state.createUser({ userName: 'owner@corp.example' }), { role: 'admin' });
-    t = await startTestBridge({ sharedSandbox: sb, config: { audit: { redactPii: true }, guard: { maxDeprovisions: 1 }, roles: { groups: { Admins: 'admin' } }, ops: { token: OPS } } });
+    t = await startTestBridge({
+      sharedSandbox: sb,
+      config: { audit: { redactPii: true }, guard: { maxDeprovisions: 1 }, roles: { groups: { Admins: 'admin' } }, ops: { token: OPS } },
+    });
   });
   afterAll(async () => {
     await t?.close();
@@ -30,12 +33,19 @@ describe('AUDIT_REDACT_PII keeps names and free text out of every kind of audit 
     const [hold] = await t.bridge.deps.store.read((r) => r.guard.holds('held'));
     await releaseHold({ store: t.bridge.deps.store, users: t.bridge.deps.users, kick: t.bridge.deps.kick, audit: t.bridge.deps.audit }, hold!, 'ops:OPS_TOKEN');
     await t.req('GET', U, undefined, { authorization: 'Bearer wrong' });
-    await t.bridge.app.inject({ method: 'POST', url: '/console/login', headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload: 'token=wrong' });
+    await t.bridge.app.inject({
+      method: 'POST',
+      url: '/console/login',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      payload: 'token=wrong',
+    });
     await t.bridge.deps.audit.flush();
 
     const rows = await t.sql<AuditTable>('select * from audit');
     const kinds = new Set(rows.map((r) => r.operation.split(' ')[0]!.replace(/\.(create|replace|patch|deactivate)$/, '')));
-    expect([...kinds].sort()).toEqual(expect.arrayContaining(['POST', 'PATCH', 'fullstory.users', 'guard.hold', 'guard.release', 'auth.failure', 'console.login']));
+    expect([...kinds].sort()).toEqual(
+      expect.arrayContaining(['POST', 'PATCH', 'fullstory.users', 'guard.hold', 'guard.release', 'auth.failure', 'console.login']),
+    );
     for (const r of rows) {
       expect(r.subject === null || /^sha256:[0-9a-f]{16}$/.test(r.subject), JSON.stringify(r)).toBe(true);
       expect(r.detail, JSON.stringify(r)).toBeNull();

@@ -4,22 +4,45 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startSandbox, type RunningSandbox } from '../../src/sandbox/server.js';
 import type { AuditTable } from '../../src/store/schema.js';
-import { DATABASES, dataEnv, dataPlace, eventually, G, GROUP_SCHEMA, IDP_TOKEN, oktaUser, PATCH_OP, postgresAvailable, startTestBridge, U, type DataPlace, type TestBridge } from '../helpers/bridge.js';
+import {
+  dataEnv,
+  dataPlace,
+  eventually,
+  G,
+  GROUP_SCHEMA,
+  IDP_TOKEN,
+  oktaUser,
+  PATCH_OP,
+  databases,
+  startTestBridge,
+  U,
+  type DataPlace,
+  type TestBridge,
+} from '../helpers/bridge.js';
 import { runCli } from '../helpers/cli.js';
 
-const dbs = (await postgresAvailable()) ? DATABASES : (['sqlite'] as const);
+const dbs = await databases();
 const ROLES = { groups: { Admins: 'admin', Engineering: 'architect' } };
 
 /**
  * Every write request FullStory received, whatever it answered, but preflight's probe of
  * DELETE (an id nobody has, answered 404 at each start): it changes nothing.
  */
-const writesSeen = (sb: RunningSandbox) => ['POST', 'PUT', 'PATCH', 'DELETE'].reduce((n, method) => n + sb.counters.count({ method }), 0) - sb.counters.count({ method: 'DELETE', status: 404 });
+const writesSeen = (sb: RunningSandbox) =>
+  ['POST', 'PUT', 'PATCH', 'DELETE'].reduce((n, method) => n + sb.counters.count({ method }), 0) - sb.counters.count({ method: 'DELETE', status: 404 });
 
 function cliEnv(sb: RunningSandbox, where: DataPlace, extra: Record<string, string> = {}) {
   const configFile = join(mkdtempSync(join(tmpdir(), 'fsb-day-cfg-')), 'bridge.yaml');
   writeFileSync(configFile, 'roles:\n  groups:\n    Admins: admin\n    Engineering: architect\n');
-  return { CONFIG_FILE: configFile, FULLSTORY_SCIM_URL: sb.url, FULLSTORY_SCIM_TOKEN: sb.token, IDP_TOKEN, GUARD_MAX_DEPROVISIONS: '2', ...dataEnv(where), ...extra };
+  return {
+    CONFIG_FILE: configFile,
+    FULLSTORY_SCIM_URL: sb.url,
+    FULLSTORY_SCIM_TOKEN: sb.token,
+    IDP_TOKEN,
+    GUARD_MAX_DEPROVISIONS: '2',
+    ...dataEnv(where),
+    ...extra,
+  };
 }
 
 describe.each(dbs)('the audit log tells the whole day, on %s', (db) => {
@@ -35,7 +58,8 @@ describe.each(dbs)('the audit log tells the whole day, on %s', (db) => {
     Object.assign(sb.state.createUser({ userName: 'owner@corp.example' }), { role: 'admin' });
     const { where, remove } = await dataPlace(db);
     open.push({ close: remove });
-    const start = (mode: 'live' | 'shadow') => startTestBridge({ db, sharedSandbox: sb, ...where, config: { bridge: { mode }, roles: ROLES, guard: { maxDeprovisions: 2 } } });
+    const start = (mode: 'live' | 'shadow') =>
+      startTestBridge({ db, sharedSandbox: sb, ...where, config: { bridge: { mode }, roles: ROLES, guard: { maxDeprovisions: 2 } } });
 
     // Morning: shadow mode records two users and writes nothing; apply makes them.
     const shadow = await start('shadow');
@@ -50,8 +74,12 @@ describe.each(dbs)('the audit log tells the whole day, on %s', (db) => {
     open.push(t);
     const ids: Record<string, string> = {};
     for (const name of ['ada', 'bob', 'cy', 'dee', 'eve']) ids[name] = (await t.req('POST', U, oktaUser(`${name}@okta.local`))).body.id;
-    expect((await t.req('PATCH', `${U}/${ids.bob}`, { schemas: [PATCH_OP], Operations: [{ op: 'replace', path: 'displayName', value: 'Bob B' }] })).status).toBe(200);
-    expect((await t.req('POST', G, { schemas: [GROUP_SCHEMA], displayName: 'Engineering', members: [{ value: ids.bob }, { value: ids.cy }] })).status).toBe(201);
+    expect(
+      (await t.req('PATCH', `${U}/${ids.bob}`, { schemas: [PATCH_OP], Operations: [{ op: 'replace', path: 'displayName', value: 'Bob B' }] })).status,
+    ).toBe(200);
+    expect((await t.req('POST', G, { schemas: [GROUP_SCHEMA], displayName: 'Engineering', members: [{ value: ids.bob }, { value: ids.cy }] })).status).toBe(
+      201,
+    );
     expect((await t.req('POST', G, { schemas: [GROUP_SCHEMA], displayName: 'Admins', members: [{ value: ids.ada }] })).status).toBe(201);
     await eventually(() => sb.roles().get('ada@okta.local') === 'admin' && sb.roles().get('cy@okta.local') === 'architect', 'the roles delivered');
     const deactivate = (id: string) => t.req('PATCH', `${U}/${id}`, { schemas: [PATCH_OP], Operations: [{ op: 'replace', path: 'active', value: false }] });
@@ -69,19 +97,27 @@ describe.each(dbs)('the audit log tells the whole day, on %s', (db) => {
     expect((await deactivate(ids.bob!)).status).toBe(200);
     await t.bridge.deps.audit.flush();
 
-    const rows = (await t.sql<AuditTable>('select * from audit order by at, id')).map((r) => ({ ...r, upstream_status: r.upstream_status === null ? null : Number(r.upstream_status) }));
+    const rows = (await t.sql<AuditTable>('select * from audit order by at, id')).map((r) => ({
+      ...r,
+      upstream_status: r.upstream_status === null ? null : Number(r.upstream_status),
+    }));
     const writes = rows.filter((r) => r.upstream_status !== null);
     // One to one with what FullStory received, whoever sent it.
     expect(writes).toHaveLength(writesSeen(sb));
     expect(new Set(writes.map((w) => w.token_name))).toEqual(new Set(['IDP_TOKEN', 'role-sync', 'cli:apply', 'cli:release']));
-    expect(writes.filter((w) => w.token_name === 'cli:apply').map((w) => `${w.subject} ${w.operation} ${w.upstream_status}`).sort()).toEqual([
-      'bird@okta.local fullstory.users.create 201',
-      'early@okta.local fullstory.users.create 201',
-    ]);
+    expect(
+      writes
+        .filter((w) => w.token_name === 'cli:apply')
+        .map((w) => `${w.subject} ${w.operation} ${w.upstream_status}`)
+        .sort(),
+    ).toEqual(['bird@okta.local fullstory.users.create 201', 'early@okta.local fullstory.users.create 201']);
     // Role grants are on the record, by userName, with what changed.
-    expect(writes.filter((w) => w.token_name === 'role-sync' && w.outcome === 'success').map((w) => `${w.subject} ${w.change}`).sort()).toEqual(
-      expect.arrayContaining(['ada@okta.local role → admin', 'bob@okta.local role → architect', 'cy@okta.local role → architect']),
-    );
+    expect(
+      writes
+        .filter((w) => w.token_name === 'role-sync' && w.outcome === 'success')
+        .map((w) => `${w.subject} ${w.change}`)
+        .sort(),
+    ).toEqual(expect.arrayContaining(['ada@okta.local role → admin', 'bob@okta.local role → architect', 'cy@okta.local role → architect']));
     // bob's history ends where FullStory is: deactivated, by the release.
     const bob = rows.filter((r) => r.subject === 'bob@okta.local');
     expect(bob.map((r) => [r.token_name, r.operation, r.outcome])).toEqual(

@@ -54,7 +54,10 @@ describe('fullstory-scim-bridge CLI', () => {
       expect(auto.code, auto.stdout + auto.stderr).toBe(0);
       const lines = auto.stdout.trim().split('\n');
       for (const finding of ['capabilities', 'discovery', 'group-filters', 'page-size', 'user-roles', 'role-groups', 'role-delivery']) {
-        expect(lines.filter((l) => l.includes(` ${finding}: `)), finding).toHaveLength(1);
+        expect(
+          lines.filter((l) => l.includes(` ${finding}: `)),
+          finding,
+        ).toHaveLength(1);
       }
       expect(auto.stdout).toMatch(/OK\s+group-filters: FullStory runs no filter on \/Groups/);
       expect(auto.stdout).toMatch(/OK\s+page-size: FullStory serves at most 20 resources a page/);
@@ -63,7 +66,9 @@ describe('fullstory-scim-bridge CLI', () => {
       expect(auto.stdout).toMatch(/OK\s+role-delivery: roles travel as role groups/);
       const forced = await runCli(['check'], { ...env, ROLE_DELIVERY: 'roles-attribute' });
       expect(forced.code).toBe(0);
-      expect(forced.stdout).toMatch(/WARN\s+role-delivery: roles.delivery is "roles-attribute", but FullStory shows no `roles`.*Set roles.delivery to "role-groups"/);
+      expect(forced.stdout).toMatch(
+        /WARN\s+role-delivery: roles.delivery is "roles-attribute", but FullStory shows no `roles`.*Set roles.delivery to "role-groups"/,
+      );
       sb.set({ groups: 'none' });
       const noGroups = await runCli(['check'], { ...env, ROLE_DELIVERY: 'role-groups' });
       expect(noGroups.code).toBe(1);
@@ -99,13 +104,18 @@ describe('fullstory-scim-bridge CLI', () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'fsb-audit-'));
     const sb = await startSandbox({ patch: { rateLimit: null } });
     const idp = 'audit-test-idp-token-000000';
-    const bridge = await createBridge(
-      loadConfig({}, { fullstory: { url: sb.url, token: sb.token }, idp: { token: idp }, database: { dataDir } }),
-      { logger: pino({ level: 'silent' }), sandbox: sb },
-    );
+    const bridge = await createBridge(loadConfig({}, { fullstory: { url: sb.url, token: sb.token }, idp: { token: idp }, database: { dataDir } }), {
+      logger: pino({ level: 'silent' }),
+      sandbox: sb,
+    });
     try {
       const auth = { authorization: `Bearer ${idp}`, 'content-type': 'application/scim+json', 'user-agent': 'Okta SCIM Client 1.0.0' };
-      const created = await bridge.app.inject({ method: 'POST', url: '/scim/v2/Users', headers: auth, payload: oktaUser('audited@okta.local', { password: 'pw-secret-123' }) });
+      const created = await bridge.app.inject({
+        method: 'POST',
+        url: '/scim/v2/Users',
+        headers: auth,
+        payload: oktaUser('audited@okta.local', { password: 'pw-secret-123' }),
+      });
       expect(created.statusCode).toBe(201);
       const dup = await bridge.app.inject({ method: 'POST', url: '/scim/v2/Users', headers: auth, payload: oktaUser('audited@okta.local') });
       expect(dup.statusCode).toBe(409);
@@ -115,14 +125,28 @@ describe('fullstory-scim-bridge CLI', () => {
     }
     const jsonl = await runCli(['audit', '--since', '1h', '--format', 'jsonl'], { DATA_DIR: dataDir });
     expect(jsonl.code, jsonl.stderr).toBe(0);
-    const rows = jsonl.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    const rows = jsonl.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(rows).toHaveLength(2);
-    expect(rows[0]).toMatchObject({ token_name: 'IDP_TOKEN', user_agent: 'Okta SCIM Client 1.0.0', operation: 'POST /Users', resource_type: 'User', subject: 'audited@okta.local', outcome: 'success', status: 201, upstream_status: 201 });
+    expect(rows[0]).toMatchObject({
+      token_name: 'IDP_TOKEN',
+      user_agent: 'Okta SCIM Client 1.0.0',
+      operation: 'POST /Users',
+      resource_type: 'User',
+      subject: 'audited@okta.local',
+      outcome: 'success',
+      status: 201,
+      upstream_status: 201,
+    });
     expect(rows[1]).toMatchObject({ outcome: 'failure', status: 409, detail: 'User already exists in the database.' });
     expect(jsonl.stdout).not.toContain(idp);
     expect(jsonl.stdout).not.toContain('pw-secret-123');
     const csv = await runCli(['audit', '--since', '1h', '--format', 'csv'], { DATA_DIR: dataDir });
-    expect(csv.stdout.split(/\r?\n/)[0]).toBe('at,token_name,user_agent,method,operation,resource_type,resource_id,subject,outcome,status,upstream_status,detail');
+    expect(csv.stdout.split(/\r?\n/)[0]).toBe(
+      'at,token_name,user_agent,method,operation,resource_type,resource_id,subject,outcome,status,upstream_status,detail',
+    );
     expect(csv.stdout.trim().split(/\r?\n/)).toHaveLength(3);
     const none = await runCli(['audit', '--since', '2099-01-01'], { DATA_DIR: dataDir });
     expect(none.stdout).toBe('');
@@ -139,7 +163,19 @@ describe('IdP token rotation', () => {
     writeFileSync(file, `idp:\n  tokens:\n    - { name: old, sha256: ${hash(oldToken)} }\n    - { name: new, sha256: ${hash(newToken)} }\n`);
     const sb = await startSandbox({ patch: { rateLimit: null } });
     const port = freePort();
-    const run = startCli(['serve'], { CONFIG_FILE: file, FULLSTORY_SCIM_URL: sb.url, FULLSTORY_SCIM_TOKEN: sb.token, PORT: String(port), HOST: '127.0.0.1', DATA_DIR: dir, LOG_FORMAT: 'json' }, /fullstory-scim-bridge listening/);
+    const run = startCli(
+      ['serve'],
+      {
+        CONFIG_FILE: file,
+        FULLSTORY_SCIM_URL: sb.url,
+        FULLSTORY_SCIM_TOKEN: sb.token,
+        PORT: String(port),
+        HOST: '127.0.0.1',
+        DATA_DIR: dir,
+        LOG_FORMAT: 'json',
+      },
+      /fullstory-scim-bridge listening/,
+    );
     children.push(run.child);
     try {
       await run.started;
@@ -174,7 +210,10 @@ describe('reconcile', () => {
     const sb = await startSandbox({ patch: { rateLimit: null } });
     const idp = 'reconcile-idp-token-00000000';
     const bridge = await createBridge(
-      loadConfig({ CONFIG_FILE: configFile }, { fullstory: { url: sb.url, token: sb.token }, idp: { token: idp }, database: { dataDir }, sync: { pollMs: 100 } }),
+      loadConfig(
+        { CONFIG_FILE: configFile },
+        { fullstory: { url: sb.url, token: sb.token }, idp: { token: idp }, database: { dataDir }, sync: { pollMs: 100 } },
+      ),
       { logger: pino({ level: 'silent' }), sandbox: sb },
     );
     const env = { CONFIG_FILE: configFile, DATA_DIR: dataDir, FULLSTORY_SCIM_URL: sb.url, FULLSTORY_SCIM_TOKEN: sb.token };

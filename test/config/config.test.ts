@@ -20,7 +20,9 @@ describe('config', () => {
   });
 
   it('the environment overrides the YAML file, which overrides the defaults', () => {
-    const file = yamlFile('server:\n  port: 9000\nfullstory:\n  plan: business\nroles:\n  delivery: roles-attribute\n  default: standard\n  groups:\n    "FS Admins": admin\n    Engineering: standard\n');
+    const file = yamlFile(
+      'server:\n  port: 9000\nfullstory:\n  plan: business\nroles:\n  delivery: roles-attribute\n  default: standard\n  groups:\n    "FS Admins": admin\n    Engineering: standard\n',
+    );
     const cfg = loadConfig({ CONFIG_FILE: file, PORT: '9100', IDP_TOKENS: 'okta:' + 'a'.repeat(64) + ',entra:' + 'b'.repeat(64) });
     expect(cfg.server.port).toBe(9100);
     expect(cfg.fullstory.plan).toBe('business');
@@ -37,7 +39,9 @@ describe('config', () => {
 
   it('a role the FullStory plan lacks is a startup error naming the group and the role', () => {
     const file = yamlFile('fullstory:\n  plan: business\nroles:\n  groups:\n    Engineering: architect\n');
-    expect(() => loadConfig({ CONFIG_FILE: file })).toThrow(/roles\.groups\.Engineering.*group "Engineering" maps to role "architect", which the FullStory business plan does not offer/s);
+    expect(() => loadConfig({ CONFIG_FILE: file })).toThrow(
+      /roles\.groups\.Engineering.*group "Engineering" maps to role "architect", which the FullStory business plan does not offer/s,
+    );
     expect(() => loadConfig({ FULLSTORY_PLAN: 'data-direct' })).toThrow(/default role "standard" is not offered by the FullStory data-direct plan/);
   });
 

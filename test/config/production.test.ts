@@ -31,7 +31,9 @@ describe('embedded default, never a silent fallback', () => {
   });
 
   it('FULLSTORY_SANDBOX=true is the explicit way to demo the production container', async () => {
-    const bridge = await createBridge(loadConfig({ NODE_ENV: 'production', FULLSTORY_SANDBOX: 'true', IDP_TOKEN: 'x'.repeat(20), DATA_DIR: ':memory:' }), { logger: silent });
+    const bridge = await createBridge(loadConfig({ NODE_ENV: 'production', FULLSTORY_SANDBOX: 'true', IDP_TOKEN: 'x'.repeat(20), DATA_DIR: ':memory:' }), {
+      logger: silent,
+    });
     expect(bridge.demo).toBeDefined();
     await bridge.close();
   });

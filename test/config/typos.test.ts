@@ -51,7 +51,13 @@ describe('the configuration refuses what it does not know', () => {
   });
 
   it('an environment variable with one of the bridge’s prefixes that it does not know is warned about, with the closest name', () => {
-    const warnings = unknownEnvWarnings({ FULLSTORY_SCIM_TOKN: 'x', GUARD_MAX_DEPROVISION: '3', IDP_TOKENS_FILE: '/x', HOME: '/root', FULLSTORY_SCIM_TOKEN: 'y' });
+    const warnings = unknownEnvWarnings({
+      FULLSTORY_SCIM_TOKN: 'x',
+      GUARD_MAX_DEPROVISION: '3',
+      IDP_TOKENS_FILE: '/x',
+      HOME: '/root',
+      FULLSTORY_SCIM_TOKEN: 'y',
+    });
     expect(warnings).toEqual([
       'environment variable FULLSTORY_SCIM_TOKN is not a setting of the bridge and is ignored; did you mean FULLSTORY_SCIM_TOKEN?',
       'environment variable GUARD_MAX_DEPROVISION is not a setting of the bridge and is ignored; did you mean GUARD_MAX_DEPROVISIONS?',
@@ -65,7 +71,9 @@ describe('the configuration refuses what it does not know', () => {
     expect(bad.stdout).toContain('did you mean `default`?');
     expect(bad.stdout).not.toMatch(/OK {4}config/);
     const warned = await runCli(['check'], { FULLSTORY_SCIM_TOKN: 'x' });
-    expect(warned.stdout).toContain('WARN  config: environment variable FULLSTORY_SCIM_TOKN is not a setting of the bridge and is ignored; did you mean FULLSTORY_SCIM_TOKEN?');
+    expect(warned.stdout).toContain(
+      'WARN  config: environment variable FULLSTORY_SCIM_TOKN is not a setting of the bridge and is ignored; did you mean FULLSTORY_SCIM_TOKEN?',
+    );
   });
 });
 

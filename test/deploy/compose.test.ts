@@ -11,7 +11,7 @@ const KNOWN = new Set([...Object.keys(ENV_VARS), ...SECRET_VARS.map((v) => `${v}
 
 /** No compose engine pulls images here: the file is checked as compose would read it. */
 describe('docker-compose.yml', () => {
-  it("the bridge reads every variable it is given, and its FullStory token comes as a secret file", () => {
+  it('the bridge reads every variable it is given, and its FullStory token comes as a secret file', () => {
     const bridge = compose.services.bridge!;
     expect(Object.keys(bridge.environment ?? {}).filter((k) => !KNOWN.has(k))).toEqual([]);
     expect(bridge.environment?.FULLSTORY_SCIM_TOKEN).toBeUndefined();

@@ -18,7 +18,15 @@ function kubectl(): boolean {
 }
 const HAVE_KUBECTL = kubectl();
 
-const MODELS: Record<string, new (o: never) => { validate(): void }> = { Deployment, NetworkPolicy, PodDisruptionBudget, ConfigMap, PersistentVolumeClaim, Secret, Service } as never;
+const MODELS: Record<string, new (o: never) => { validate(): void }> = {
+  Deployment,
+  NetworkPolicy,
+  PodDisruptionBudget,
+  ConfigMap,
+  PersistentVolumeClaim,
+  Secret,
+  Service,
+} as never;
 
 function render(overlay: string): Record<string, any>[] {
   const out = execFileSync('kubectl', ['kustomize', `deploy/kubernetes/overlays/${overlay}`], { cwd: new URL('../..', import.meta.url).pathname }).toString();
@@ -31,7 +39,9 @@ const KNOWN = new Set([...Object.keys(ENV_VARS), ...SECRET_VARS.map((v) => `${v}
 describe.skipIf(!HAVE_KUBECTL)(`Kubernetes manifests${HAVE_KUBECTL ? '' : ' (skipped: no kubectl here to render kustomize)'}`, () => {
   it.each(['sqlite', 'postgres'])('the %s overlay renders, and every object validates against the Kubernetes schemas', (overlay) => {
     const objects = render(overlay);
-    expect(objects.map((o) => o.kind).sort()).toEqual(expect.arrayContaining(['ConfigMap', 'Deployment', 'NetworkPolicy', 'PodDisruptionBudget', 'Secret', 'Service']));
+    expect(objects.map((o) => o.kind).sort()).toEqual(
+      expect.arrayContaining(['ConfigMap', 'Deployment', 'NetworkPolicy', 'PodDisruptionBudget', 'Secret', 'Service']),
+    );
     for (const o of objects) {
       const Model = MODELS[o.kind];
       expect(Model, `a model for ${o.kind}`).toBeDefined();
@@ -39,33 +49,38 @@ describe.skipIf(!HAVE_KUBECTL)(`Kubernetes manifests${HAVE_KUBECTL ? '' : ' (ski
     }
   });
 
-  it.each(['sqlite', 'postgres'])('the %s Deployment probes /healthz and /readyz, runs non-root on a read-only root, takes secrets as files, and reads only variables the bridge knows', (overlay) => {
-    const objects = render(overlay);
-    const deploy = objects.find((o) => o.kind === 'Deployment')!;
-    const pod = deploy.spec.template.spec;
-    const c = pod.containers[0];
-    expect(c.livenessProbe.httpGet.path).toBe('/healthz');
-    expect(c.readinessProbe.httpGet.path).toBe('/readyz');
-    expect(pod.securityContext.runAsNonRoot).toBe(true);
-    expect(c.securityContext).toMatchObject({ readOnlyRootFilesystem: true, allowPrivilegeEscalation: false });
-    expect(c.resources.limits.memory).toBeDefined();
-    const env: string[] = c.env.map((e: { name: string }) => e.name);
-    expect(env.filter((n) => !KNOWN.has(n))).toEqual([]);
-    expect(env).toEqual(expect.arrayContaining(['FULLSTORY_SCIM_TOKEN_FILE', 'IDP_TOKENS_FILE']));
-    expect(env.filter((n) => (SECRET_VARS as readonly string[]).includes(n))).toEqual([]);
-    const secret = objects.find((o) => o.kind === 'Secret')!;
-    const mounted = pod.volumes.find((v: { secret?: { secretName: string } }) => v.secret)?.secret.secretName;
-    expect(mounted).toBe(secret.metadata.name);
-    const egressPorts = objects.find((o) => o.kind === 'NetworkPolicy')!.spec.egress.flatMap((e: { ports: { port: number }[] }) => e.ports.map((p) => p.port));
-    expect(egressPorts).toContain(443);
-    if (overlay === 'postgres') {
-      expect(deploy.spec.replicas).toBeGreaterThan(1);
-      expect(env).toContain('DATABASE_URL_FILE');
-      expect(egressPorts).toContain(5432);
-    } else {
-      expect(deploy.spec.replicas).toBe(1);
-      expect(deploy.spec.strategy.type).toBe('Recreate');
-      expect(objects.some((o) => o.kind === 'PersistentVolumeClaim')).toBe(true);
-    }
-  });
+  it.each(['sqlite', 'postgres'])(
+    'the %s Deployment probes /healthz and /readyz, runs non-root on a read-only root, takes secrets as files, and reads only variables the bridge knows',
+    (overlay) => {
+      const objects = render(overlay);
+      const deploy = objects.find((o) => o.kind === 'Deployment')!;
+      const pod = deploy.spec.template.spec;
+      const c = pod.containers[0];
+      expect(c.livenessProbe.httpGet.path).toBe('/healthz');
+      expect(c.readinessProbe.httpGet.path).toBe('/readyz');
+      expect(pod.securityContext.runAsNonRoot).toBe(true);
+      expect(c.securityContext).toMatchObject({ readOnlyRootFilesystem: true, allowPrivilegeEscalation: false });
+      expect(c.resources.limits.memory).toBeDefined();
+      const env: string[] = c.env.map((e: { name: string }) => e.name);
+      expect(env.filter((n) => !KNOWN.has(n))).toEqual([]);
+      expect(env).toEqual(expect.arrayContaining(['FULLSTORY_SCIM_TOKEN_FILE', 'IDP_TOKENS_FILE']));
+      expect(env.filter((n) => (SECRET_VARS as readonly string[]).includes(n))).toEqual([]);
+      const secret = objects.find((o) => o.kind === 'Secret')!;
+      const mounted = pod.volumes.find((v: { secret?: { secretName: string } }) => v.secret)?.secret.secretName;
+      expect(mounted).toBe(secret.metadata.name);
+      const egressPorts = objects
+        .find((o) => o.kind === 'NetworkPolicy')!
+        .spec.egress.flatMap((e: { ports: { port: number }[] }) => e.ports.map((p) => p.port));
+      expect(egressPorts).toContain(443);
+      if (overlay === 'postgres') {
+        expect(deploy.spec.replicas).toBeGreaterThan(1);
+        expect(env).toContain('DATABASE_URL_FILE');
+        expect(egressPorts).toContain(5432);
+      } else {
+        expect(deploy.spec.replicas).toBe(1);
+        expect(deploy.spec.strategy.type).toBe('Recreate');
+        expect(objects.some((o) => o.kind === 'PersistentVolumeClaim')).toBe(true);
+      }
+    },
+  );
 });

@@ -4,8 +4,12 @@ import { parse } from 'yaml';
 import { startTestBridge, U, type TestBridge } from '../helpers/bridge.js';
 
 const root = new URL('../..', import.meta.url);
-const alerts = parse(readFileSync(new URL('deploy/monitoring/alerts.yaml', root), 'utf8')) as { groups: { rules: { alert: string; expr: string; annotations: { runbook: string } }[] }[] };
-const dashboard = JSON.parse(readFileSync(new URL('deploy/monitoring/grafana-dashboard.json', root), 'utf8')) as { panels: { title: string; targets: { expr: string }[] }[] };
+const alerts = parse(readFileSync(new URL('deploy/monitoring/alerts.yaml', root), 'utf8')) as {
+  groups: { rules: { alert: string; expr: string; annotations: { runbook: string } }[] }[];
+};
+const dashboard = JSON.parse(readFileSync(new URL('deploy/monitoring/grafana-dashboard.json', root), 'utf8')) as {
+  panels: { title: string; targets: { expr: string }[] }[];
+};
 const runbook = readFileSync(new URL('docs/operations.md', root), 'utf8');
 const rules = alerts.groups.flatMap((g) => g.rules);
 
@@ -31,7 +35,17 @@ describe('monitoring as files', () => {
 
   it('the dashboard covers IdP traffic, FullStory calls and 429s, the circuit, role sync and the guard', () => {
     const exprs = dashboard.panels.flatMap((p) => p.targets.map((x) => x.expr)).join('\n');
-    for (const m of ['scim_bridge_requests_total', 'scim_bridge_request_duration_seconds_bucket', 'scim_bridge_upstream_calls_total', 'status=~"429', 'scim_bridge_circuit_open', 'scim_bridge_role_sync_backlog', 'scim_bridge_role_sync_failing', 'scim_bridge_role_sync_oldest_pending_seconds', 'scim_bridge_guard_holds']) {
+    for (const m of [
+      'scim_bridge_requests_total',
+      'scim_bridge_request_duration_seconds_bucket',
+      'scim_bridge_upstream_calls_total',
+      'status=~"429',
+      'scim_bridge_circuit_open',
+      'scim_bridge_role_sync_backlog',
+      'scim_bridge_role_sync_failing',
+      'scim_bridge_role_sync_oldest_pending_seconds',
+      'scim_bridge_guard_holds',
+    ]) {
       expect(exprs).toContain(m);
     }
   });

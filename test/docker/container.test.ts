@@ -17,13 +17,14 @@ const IDP = 'container-idp-token-123';
 const docker = (...args: string[]) => promisify(execFile)('docker', args, { timeout: 60_000 }).then((r) => r.stdout.trim());
 
 let noDocker: string | undefined = process.env.CONTAINER_TEST_SKIP;
-if (!noDocker) try {
-  const { getContainerRuntimeClient } = await import('testcontainers');
-  await getContainerRuntimeClient();
-} catch (err) {
-  noDocker = (err as Error).message;
-  console.warn(`[tests] container test skipped: no Docker engine here (${noDocker})`);
-}
+if (!noDocker)
+  try {
+    const { getContainerRuntimeClient } = await import('testcontainers');
+    await getContainerRuntimeClient();
+  } catch (err) {
+    noDocker = (err as Error).message;
+    console.warn(`[tests] container test skipped: no Docker engine here (${noDocker})`);
+  }
 
 describe.skipIf(noDocker !== undefined)('the container image', () => {
   type Tc = typeof import('testcontainers');
@@ -35,7 +36,10 @@ describe.skipIf(noDocker !== undefined)('the container image', () => {
   beforeAll(async () => {
     tc = await import('testcontainers');
     // The image .ci/run built; else built here (minutes on a vfs engine).
-    const built = await docker('image', 'inspect', IMAGE).then(() => true, () => false);
+    const built = await docker('image', 'inspect', IMAGE).then(
+      () => true,
+      () => false,
+    );
     if (!built) await tc.GenericContainer.fromDockerfile(root).build(IMAGE, { deleteOnExit: false });
     network = await new tc.Network().start();
     const sandbox = await new tc.GenericContainer(IMAGE)
@@ -64,10 +68,17 @@ describe.skipIf(noDocker !== undefined)('the container image', () => {
     return c.start();
   };
   const scim = (base: string, method: string, path: string, body?: unknown) =>
-    fetch(`${base}/scim/v2${path}`, { method, headers: { authorization: `Bearer ${IDP}`, 'content-type': 'application/scim+json' }, ...(body ? { body: JSON.stringify(body) } : {}) });
+    fetch(`${base}/scim/v2${path}`, {
+      method,
+      headers: { authorization: `Bearer ${IDP}`, 'content-type': 'application/scim+json' },
+      ...(body ? { body: JSON.stringify(body) } : {}),
+    });
 
   it('refuses to start without a FullStory token, saying so, and exits non-zero', async () => {
-    const c = await new tc.GenericContainer(IMAGE).withEnvironment({ IDP_TOKEN: IDP }).withWaitStrategy(tc.Wait.forLogMessage(/FULLSTORY_SCIM_TOKEN/)).start();
+    const c = await new tc.GenericContainer(IMAGE)
+      .withEnvironment({ IDP_TOKEN: IDP })
+      .withWaitStrategy(tc.Wait.forLogMessage(/FULLSTORY_SCIM_TOKEN/))
+      .start();
     const code = await docker('wait', c.getId());
     expect(Number(code)).not.toBe(0);
     const logs = await promisify(execFile)('sh', ['-c', `docker logs ${c.getId()} 2>&1`]).then((r) => r.stdout);

@@ -23,6 +23,7 @@ describe('the configuration reference (docs/configuration.md)', () => {
 describe('the README is for users', () => {
   it('stays short (about 250 lines) and links every document in docs/', () => {
     expect(readme.split('\n').length).toBeLessThanOrEqual(260);
-    for (const doc of ['operations', 'configuration', 'security', 'architecture', 'fullstory-scim', 'sandbox', 'benchmarks']) expect(readme).toContain(`(docs/${doc}.md)`);
+    for (const doc of ['operations', 'configuration', 'security', 'architecture', 'fullstory-scim', 'sandbox', 'benchmarks'])
+      expect(readme).toContain(`(docs/${doc}.md)`);
   });
 });

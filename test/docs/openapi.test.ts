@@ -32,7 +32,13 @@ describe('openapi/openapi.yaml', () => {
     await f.register(app, { deps: t.bridge.deps });
     await f.ready();
     await f.close();
-    const documented = new Set(Object.entries(doc.paths).flatMap(([path, ops]) => Object.keys(ops).filter((k) => METHODS.includes(k)).map((m) => `${m} ${path}`)));
+    const documented = new Set(
+      Object.entries(doc.paths).flatMap(([path, ops]) =>
+        Object.keys(ops)
+          .filter((k) => METHODS.includes(k))
+          .map((m) => `${m} ${path}`),
+      ),
+    );
     expect([...live].sort()).toEqual([...documented].sort());
   });
 });

@@ -16,7 +16,8 @@ describe('readiness follows FullStory as it is now, not as it was at startup', (
       const r = await t.bridge.app.inject({ url: '/readyz' });
       return { status: r.statusCode, body: r.json() };
     };
-    const metric = async (name: string) => Number(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec((await t.bridge.app.inject({ url: '/metrics' })).body)?.[1] ?? 'NaN');
+    const metric = async (name: string) =>
+      Number(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec((await t.bridge.app.inject({ url: '/metrics' })).body)?.[1] ?? 'NaN');
     expect((await ready()).status).toBe(200);
     return { sb, t, ready, metric };
   };
@@ -28,10 +29,14 @@ describe('readiness follows FullStory as it is now, not as it was at startup', (
     sb.rotateToken();
     const refused = await t.req('PATCH', `${U}/${id}`, { schemas: [PATCH_OP], Operations: [{ op: 'replace', path: 'displayName', value: 'x' }] });
     expect(refused.status).toBeGreaterThanOrEqual(400);
-    const down = await eventually(async () => {
-      const r = await ready();
-      return r.status === 503 ? r : undefined;
-    }, '/readyz to say 503', 5_000);
+    const down = await eventually(
+      async () => {
+        const r = await ready();
+        return r.status === 503 ? r : undefined;
+      },
+      '/readyz to say 503',
+      5_000,
+    );
     expect(down!.body.fullstory).toMatch(/token/i);
     expect(Date.parse(down!.body.fullstoryUnusableSince)).toBeLessThanOrEqual(Date.now());
     expect(await metric('scim_bridge_fullstory_unusable')).toBe(1);
@@ -51,10 +56,14 @@ describe('readiness follows FullStory as it is now, not as it was at startup', (
     const refused = await t.req('PATCH', `${U}/${id}`, { schemas: [PATCH_OP], Operations: [{ op: 'replace', path: 'displayName', value: 'x' }] });
     expect(refused.status).toBe(403);
     expect(await metric('scim_bridge_idp_refused_by_fullstory_total')).toBe(1);
-    const down = await eventually(async () => {
-      const r = await ready();
-      return r.status === 503 ? r : undefined;
-    }, '/readyz to say 503', 5_000);
+    const down = await eventually(
+      async () => {
+        const r = await ready();
+        return r.status === 503 ? r : undefined;
+      },
+      '/readyz to say 503',
+      5_000,
+    );
     expect(down!.body.fullstory).toMatch(/SCIM provisioning is not enabled/);
     sb.set({ scimEnabled: true });
     await eventually(async () => (await ready()).status === 200, '/readyz to recover', 20_000);

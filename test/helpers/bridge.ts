@@ -25,7 +25,8 @@ export function postgresAvailable(): Promise<boolean> {
       await client.end();
       return true;
     } catch (err) {
-      if (process.env.REQUIRE_POSTGRES === '1') throw new Error(`PostgreSQL is required (REQUIRE_POSTGRES=1) but ${PG_URL} is unreachable: ${(err as Error).message}`);
+      if (process.env.REQUIRE_POSTGRES === '1')
+        throw new Error(`PostgreSQL is required (REQUIRE_POSTGRES=1) but ${PG_URL} is unreachable: ${(err as Error).message}`);
       console.warn(`[tests] PostgreSQL at ${PG_URL} is unreachable (${(err as Error).message}): the PostgreSQL runs are skipped`);
       return false;
     }
@@ -36,6 +37,11 @@ export function postgresAvailable(): Promise<boolean> {
 export type DbKind = 'sqlite' | 'postgres';
 /** The suites that run on both stores; PostgreSQL only where it answers. */
 export const DATABASES: DbKind[] = ['sqlite', 'postgres'];
+
+/** The one choice of stores a suite runs on: SQLite always, PostgreSQL where it answers (required in CI). */
+export async function databases(): Promise<DbKind[]> {
+  return (await postgresAvailable()) ? DATABASES : ['sqlite'];
+}
 
 /** A PostgreSQL schema of the test's own, dropped by the returned function. */
 export async function tempSchema(): Promise<{ schema: string; drop: () => Promise<void> }> {

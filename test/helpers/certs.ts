@@ -25,8 +25,13 @@ export function makeCa(): TestCa {
       openssl(['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', `${base}.key`, '-out', `${base}.csr`, '-subj', `/CN=${name}`], dir);
       const ext = join(dir, `${base}.ext`);
       execFileSync('sh', ['-c', `printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\\n' > ${ext}`]);
-      openssl(['x509', '-req', '-in', `${base}.csr`, '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out', `${base}.pem`, '-days', '2', '-extfile', ext], dir);
-      const serial = openssl(['x509', '-in', `${base}.pem`, '-noout', '-serial'], dir).trim().split('=')[1]!;
+      openssl(
+        ['x509', '-req', '-in', `${base}.csr`, '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out', `${base}.pem`, '-days', '2', '-extfile', ext],
+        dir,
+      );
+      const serial = openssl(['x509', '-in', `${base}.pem`, '-noout', '-serial'], dir)
+        .trim()
+        .split('=')[1]!;
       return { certFile: join(dir, `${base}.pem`), keyFile: join(dir, `${base}.key`), serial };
     },
   };

@@ -8,7 +8,8 @@ export type Combo = Record<string, string | number | boolean>;
 
 const pairsOf = (c: Combo, keys: string[]): string[] => {
   const out: string[] = [];
-  for (let i = 0; i < keys.length; i++) for (let j = i + 1; j < keys.length; j++) out.push(`${keys[i]}=${String(c[keys[i]!])}&${keys[j]}=${String(c[keys[j]!])}`);
+  for (let i = 0; i < keys.length; i++)
+    for (let j = i + 1; j < keys.length; j++) out.push(`${keys[i]}=${String(c[keys[i]!])}&${keys[j]}=${String(c[keys[j]!])}`);
   return out;
 };
 

@@ -3,11 +3,18 @@ import type { Res, TestBridge } from './bridge.js';
 
 /** Everything a refused request could have changed: the store's rows and FullStory's writes. */
 export async function snapshot(t: TestBridge) {
-  const count = async (table: 'users' | 'groups' | 'group_members' | 'role_sync' | 'user_emails') => Number((await t.sql<{ n: number }>(`select count(*) as n from ${table}`))[0]!.n);
+  const count = async (table: 'users' | 'groups' | 'group_members' | 'role_sync' | 'user_emails') =>
+    Number((await t.sql<{ n: number }>(`select count(*) as n from ${table}`))[0]!.n);
   const users = await t.sql('select id, resource, version, active from users order by id');
   const groups = await t.sql('select id, display_name, version from groups order by id');
   return {
-    rows: { users: await count('users'), groups: await count('groups'), members: await count('group_members'), outbox: await count('role_sync'), emails: await count('user_emails') },
+    rows: {
+      users: await count('users'),
+      groups: await count('groups'),
+      members: await count('group_members'),
+      outbox: await count('role_sync'),
+      emails: await count('user_emails'),
+    },
     users,
     groups,
     fullstoryWrites: t.sandbox.counters.writes(),

@@ -122,7 +122,11 @@ describe.each(combos.map((c) => [label(c), c] as const))('against a FullStory wi
     const members: string[] = [];
     for (let i = 0; i < 40; i++) members.push((await t.req('POST', U, oktaUser(`par${i}@example.com`))).body.id);
     const support = await t.req('POST', G, { schemas: [GROUP_SCHEMA], displayName: 'Support EU', members: [] });
-    const answers = await Promise.all(members.map((id) => t.req('PATCH', `${G}/${support.body.id}`, { schemas: [PATCH_OP], Operations: [{ op: 'add', path: 'members', value: [{ value: id }] }] })));
+    const answers = await Promise.all(
+      members.map((id) =>
+        t.req('PATCH', `${G}/${support.body.id}`, { schemas: [PATCH_OP], Operations: [{ op: 'add', path: 'members', value: [{ value: id }] }] }),
+      ),
+    );
     expect(answers.every((a) => a.status === 200 || a.status === 204)).toBe(true);
     await eventually(() => members.every((_, i) => roleOf(`par${i}@example.com`) === 'explorer'), 'all 40 explorers', 20_000);
     await settled();
@@ -132,7 +136,7 @@ describe.each(combos.map((c) => [label(c), c] as const))('against a FullStory wi
   it('an import pages through every user once, with a consistent ListResponse', async () => {
     const seen: string[] = [];
     let total = -1;
-    for (let start = 1; ; ) {
+    for (let start = 1; ;) {
       const page = (await t.req('GET', `${U}?startIndex=${start}&count=30`)).body;
       expect(page.itemsPerPage).toBe(page.Resources.length);
       expect(page.startIndex).toBe(start);

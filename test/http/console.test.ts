@@ -30,7 +30,12 @@ describe('the ops console over HTTP', () => {
   });
 
   it('the login form sets a signed session cookie; a forged or missing form token cannot release a hold', async () => {
-    const login = await t.bridge.app.inject({ method: 'POST', url: '/console/login', headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload: `token=${OPS}` });
+    const login = await t.bridge.app.inject({
+      method: 'POST',
+      url: '/console/login',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      payload: `token=${OPS}`,
+    });
     expect(login.statusCode).toBe(303);
     const cookie = String(login.headers['set-cookie']).split(';')[0]!;
     expect(String(login.headers['set-cookie'])).toMatch(/HttpOnly; SameSite=Strict/);
@@ -43,18 +48,33 @@ describe('the ops console over HTTP', () => {
     const hold = (await t.bridge.deps.store.read((r) => r.guard.holds('held')))[0]!;
     expect(hold.userName).toBe('console-b@okta.local');
     expect((await get({ cookie })).body).toContain('console-b@okta.local');
-    const forged = await t.bridge.app.inject({ method: 'POST', url: `/console/holds/${hold.id}/release`, headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' }, payload: 'csrf=forged' });
+    const forged = await t.bridge.app.inject({
+      method: 'POST',
+      url: `/console/holds/${hold.id}/release`,
+      headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' },
+      payload: 'csrf=forged',
+    });
     expect(forged.statusCode).toBe(403);
     expect(t.sandbox.state.users.get(b.id)?.active).toBe(true);
     const csrf = /name="csrf" value="([^"]+)"/.exec((await get({ cookie })).body)![1]!;
-    const released = await t.bridge.app.inject({ method: 'POST', url: `/console/holds/${hold.id}/release`, headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' }, payload: `csrf=${encodeURIComponent(csrf)}` });
+    const released = await t.bridge.app.inject({
+      method: 'POST',
+      url: `/console/holds/${hold.id}/release`,
+      headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' },
+      payload: `csrf=${encodeURIComponent(csrf)}`,
+    });
     expect(released.statusCode).toBe(303);
     expect(t.sandbox.state.users.get(b.id)?.active).toBe(false);
     expect((await get({ cookie }, String(released.headers.location))).body).toMatch(/Released: deactivate of console-b@okta\.local/);
   });
 
   it('a release asks first: its own page says what will happen, and only its button (with the form token) does it', async () => {
-    const login = await t.bridge.app.inject({ method: 'POST', url: '/console/login', headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload: `token=${OPS}` });
+    const login = await t.bridge.app.inject({
+      method: 'POST',
+      url: '/console/login',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      payload: `token=${OPS}`,
+    });
     const cookie = String(login.headers['set-cookie']).split(';')[0]!;
     const c = (await t.req('POST', U, oktaUser('console-c@okta.local'))).body;
     await t.req('PATCH', `${U}/${c.id}`, { schemas: [PATCH_OP], Operations: [{ op: 'replace', path: 'active', value: false }] });
@@ -67,7 +87,12 @@ describe('the ops console over HTTP', () => {
     // Looking at the confirmation changed nothing.
     expect(t.sandbox.state.users.get(c.id)?.active).toBe(true);
     const csrf = /name="csrf" value="([^"]+)"/.exec(confirm.body)![1]!;
-    const done = await t.bridge.app.inject({ method: 'POST', url: `/console/holds/${hold.id}/release`, headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' }, payload: `csrf=${encodeURIComponent(csrf)}` });
+    const done = await t.bridge.app.inject({
+      method: 'POST',
+      url: `/console/holds/${hold.id}/release`,
+      headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' },
+      payload: `csrf=${encodeURIComponent(csrf)}`,
+    });
     expect(done.statusCode).toBe(303);
     expect(t.sandbox.state.users.get(c.id)?.active).toBe(false);
   });
@@ -106,51 +131,66 @@ describe('the ops console over HTTP', () => {
   });
 });
 
-describe.skipIf(!existsSync(CHROMIUM))(`the ops console in headless Chromium (${existsSync(CHROMIUM) ? CHROMIUM : 'skipped: no Chromium at ' + CHROMIUM})`, () => {
-  let t: TestBridge;
-  let base: string;
-  beforeAll(async () => {
-    // A FullStory that refuses roles on users: the role sync fails, and the console says why.
-    t = await startTestBridge({ sandbox: { roleDelivery: 'role-groups', rolesWhereGroups: 'refuse', groups: 'none' }, config: { ops: { token: OPS }, roles: { groups: { Admins: 'admin' }, delivery: 'roles-attribute' } } });
-    base = await t.bridge.app.listen({ port: 0, host: '127.0.0.1' });
-  });
-  afterAll(async () => t?.close());
-
-  it('renders after a login through the form, shows a failing role sync with its error, refuses a wrong token; a screenshot is kept', async () => {
-    const { chromium } = await import('playwright-core');
-    const browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+describe.skipIf(!existsSync(CHROMIUM))(
+  `the ops console in headless Chromium (${existsSync(CHROMIUM) ? CHROMIUM : 'skipped: no Chromium at ' + CHROMIUM})`,
+  () => {
+    let t: TestBridge;
+    let base: string;
+    beforeAll(async () => {
+      // A FullStory that refuses roles on users: the role sync fails, and the console says why.
+      t = await startTestBridge({
+        sandbox: { roleDelivery: 'role-groups', rolesWhereGroups: 'refuse', groups: 'none' },
+        config: { ops: { token: OPS }, roles: { groups: { Admins: 'admin' }, delivery: 'roles-attribute' } },
+      });
+      base = await t.bridge.app.listen({ port: 0, host: '127.0.0.1' });
     });
-    try {
-      const u = (await t.req('POST', U, oktaUser('fails@okta.local'))).body;
-      await t.req('POST', G, { schemas: [GROUP_SCHEMA], displayName: 'Admins', members: [{ value: u.id }] });
-      await eventually(async () => (await t.bridge.deps.store.read((r) => r.roleSync.stats())).failing > 0, 'a failing role change');
+    afterAll(async () => t?.close());
 
-      const page = await browser.newPage({ javaScriptEnabled: false });
-      await page.goto(`${base}/console`);
-      await page.fill('input[name=token]', 'wrong-token-000000000000');
-      await page.click('button[type=submit]');
-      expect(await page.textContent('[role=alert]')).toMatch(/does not open the console/);
+    it('renders after a login through the form, shows a failing role sync with its error, refuses a wrong token; a screenshot is kept', async () => {
+      const { chromium } = await import('playwright-core');
+      const browser = await chromium.launch({
+        executablePath: CHROMIUM,
+        args: [
+          '--headless',
+          '--no-sandbox',
+          '--disable-gpu',
+          '--disable-quic',
+          '--no-first-run',
+          '--disable-background-networking',
+          '--disable-component-update',
+          '--disable-sync',
+        ],
+      });
+      try {
+        const u = (await t.req('POST', U, oktaUser('fails@okta.local'))).body;
+        await t.req('POST', G, { schemas: [GROUP_SCHEMA], displayName: 'Admins', members: [{ value: u.id }] });
+        await eventually(async () => (await t.bridge.deps.store.read((r) => r.roleSync.stats())).failing > 0, 'a failing role change');
 
-      await page.fill('input[name=token]', OPS);
-      await page.click('button[type=submit]');
-      await page.waitForSelector('#failing');
-      expect(await page.textContent('#readiness')).toMatch(/ready/);
-      const failing = await page.textContent('#failing');
-      // Named by userName, not by id; and the first line says the worst of it.
-      expect(failing).toContain('fails@okta.local');
-      expect(failing).not.toContain(u.id);
-      expect(await page.textContent('#overall')).toMatch(/role changes? failing|role delivery degraded/);
-      expect(await page.getAttribute('#overall', 'class')).toMatch(/warn|bad/);
-      expect(await page.textContent('#mapping')).toMatch(/Admins\s*admin/);
-      expect(failing).toMatch(/admin/);
-      expect(failing).toMatch(/refus|not accepted|roles/i);
-      mkdirSync(OUT, { recursive: true });
-      await page.screenshot({ path: new URL('console.png', OUT).pathname, fullPage: true });
-      expect(existsSync(new URL('console.png', OUT))).toBe(true);
-    } finally {
-      await browser.close();
-    }
-  }, 60_000);
-});
+        const page = await browser.newPage({ javaScriptEnabled: false });
+        await page.goto(`${base}/console`);
+        await page.fill('input[name=token]', 'wrong-token-000000000000');
+        await page.click('button[type=submit]');
+        expect(await page.textContent('[role=alert]')).toMatch(/does not open the console/);
+
+        await page.fill('input[name=token]', OPS);
+        await page.click('button[type=submit]');
+        await page.waitForSelector('#failing');
+        expect(await page.textContent('#readiness')).toMatch(/ready/);
+        const failing = await page.textContent('#failing');
+        // Named by userName, not by id; and the first line says the worst of it.
+        expect(failing).toContain('fails@okta.local');
+        expect(failing).not.toContain(u.id);
+        expect(await page.textContent('#overall')).toMatch(/role changes? failing|role delivery degraded/);
+        expect(await page.getAttribute('#overall', 'class')).toMatch(/warn|bad/);
+        expect(await page.textContent('#mapping')).toMatch(/Admins\s*admin/);
+        expect(failing).toMatch(/admin/);
+        expect(failing).toMatch(/refus|not accepted|roles/i);
+        mkdirSync(OUT, { recursive: true });
+        await page.screenshot({ path: new URL('console.png', OUT).pathname, fullPage: true });
+        expect(existsSync(new URL('console.png', OUT))).toBe(true);
+      } finally {
+        await browser.close();
+      }
+    }, 60_000);
+  },
+);

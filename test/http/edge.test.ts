@@ -6,10 +6,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/load.js';
-import { eventually, IDP_TOKEN, postgresAvailable, startTestBridge, tempSchema, U, type TestBridge } from '../helpers/bridge.js';
+import { eventually, IDP_TOKEN, databases, startTestBridge, tempSchema, U, type TestBridge } from '../helpers/bridge.js';
 import { makeCa } from '../helpers/certs.js';
 
-const dbs = (await postgresAvailable()) ? (['sqlite', 'postgres'] as const) : (['sqlite'] as const);
+const dbs = await databases();
 
 interface Answer {
   status: number;
@@ -19,7 +19,10 @@ interface Answer {
 }
 
 /** One request from a given source address, over HTTP or HTTPS (trusting only `ca`). */
-function call(url: string, opts: { token?: string; from?: string; ca?: string; headers?: Record<string, string>; body?: string; method?: string } = {}): Promise<Answer> {
+function call(
+  url: string,
+  opts: { token?: string; from?: string; ca?: string; headers?: Record<string, string>; body?: string; method?: string } = {},
+): Promise<Answer> {
   const secure = url.startsWith('https:');
   return new Promise((resolve, reject) => {
     const req = (secure ? httpsRequest : httpRequest)(
@@ -29,7 +32,11 @@ function call(url: string, opts: { token?: string; from?: string; ca?: string; h
         agent: false,
         ...(opts.from ? { localAddress: opts.from } : {}),
         ...(secure ? { ca: opts.ca } : {}),
-        headers: { ...(opts.token ? { authorization: `Bearer ${opts.token}` } : {}), ...(opts.body ? { 'content-type': 'application/scim+json' } : {}), ...opts.headers },
+        headers: {
+          ...(opts.token ? { authorization: `Bearer ${opts.token}` } : {}),
+          ...(opts.body ? { 'content-type': 'application/scim+json' } : {}),
+          ...opts.headers,
+        },
       },
       (res) => {
         let body = '';
@@ -63,11 +70,16 @@ describe('TLS built in', () => {
 
     const old = (port: number) =>
       new Promise<string>((resolve) => {
-        const s = tlsConnect({ host: '127.0.0.1', port, rejectUnauthorized: false, minVersion: 'TLSv1', maxVersion: 'TLSv1.1', ciphers: 'DEFAULT@SECLEVEL=0' }, () => resolve(`connected ${s.getProtocol()}`));
+        const s = tlsConnect(
+          { host: '127.0.0.1', port, rejectUnauthorized: false, minVersion: 'TLSv1', maxVersion: 'TLSv1.1', ciphers: 'DEFAULT@SECLEVEL=0' },
+          () => resolve(`connected ${s.getProtocol()}`),
+        );
         s.on('error', (e) => resolve(`refused ${e.message}`));
       });
     // The same old client does connect to a server that allows TLS 1.1: the refusal is the bridge's.
-    const legacy = tlsServer({ key: readFileSync(pair.keyFile), cert: readFileSync(pair.certFile), minVersion: 'TLSv1', ciphers: 'DEFAULT@SECLEVEL=0' }, (s) => s.end());
+    const legacy = tlsServer({ key: readFileSync(pair.keyFile), cert: readFileSync(pair.certFile), minVersion: 'TLSv1', ciphers: 'DEFAULT@SECLEVEL=0' }, (s) =>
+      s.end(),
+    );
     await new Promise<void>((r) => legacy.listen(0, '127.0.0.1', r));
     open.push({ close: () => void legacy.close() });
     expect(await old((legacy.address() as { port: number }).port)).toBe('connected TLSv1.1');
@@ -87,11 +99,15 @@ describe('TLS built in', () => {
     const base = await t.bridge.app.listen({ port: 0, host: '127.0.0.1' });
     // A request whose body is still coming when the certificate changes.
     const inflight = new Promise<Answer>((resolve, reject) => {
-      const req = httpsRequest(`${base}${U}`, { method: 'POST', ca: ca.caCert, agent: false, headers: { authorization: `Bearer ${IDP_TOKEN}`, 'content-type': 'application/scim+json' } }, (res) => {
-        let body = '';
-        res.on('data', (d) => (body += d));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body, headers: res.headers }));
-      });
+      const req = httpsRequest(
+        `${base}${U}`,
+        { method: 'POST', ca: ca.caCert, agent: false, headers: { authorization: `Bearer ${IDP_TOKEN}`, 'content-type': 'application/scim+json' } },
+        (res) => {
+          let body = '';
+          res.on('data', (d) => (body += d));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body, headers: res.headers }));
+        },
+      );
       req.on('error', reject);
       req.write('{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],');
       setTimeout(() => {
@@ -110,8 +126,12 @@ describe('TLS built in', () => {
     const ca = makeCa();
     const a = ca.issue('a');
     const b = ca.issue('b');
-    await expect(startTestBridge({ config: { server: { tls: { certFile: '/nonexistent/tls.crt', keyFile: a.keyFile } } } })).rejects.toThrow(/\/nonexistent\/tls\.crt/);
-    await expect(startTestBridge({ config: { server: { tls: { certFile: a.certFile, keyFile: b.keyFile } } } })).rejects.toThrow(new RegExp(`${b.keyFile}.*${a.certFile}.*cannot be used together`));
+    await expect(startTestBridge({ config: { server: { tls: { certFile: '/nonexistent/tls.crt', keyFile: a.keyFile } } } })).rejects.toThrow(
+      /\/nonexistent\/tls\.crt/,
+    );
+    await expect(startTestBridge({ config: { server: { tls: { certFile: a.certFile, keyFile: b.keyFile } } } })).rejects.toThrow(
+      new RegExp(`${b.keyFile}.*${a.certFile}.*cannot be used together`),
+    );
   });
 });
 
@@ -200,7 +220,10 @@ describe.each(dbs)('address allowlists and throttled failed logins on %s', (db) 
     const metrics = (await call(`${base}/metrics`)).body;
     expect(metrics).toMatch(/scim_bridge_auth_failures_total\{reason="invalid"\} 3/);
     expect(metrics).toMatch(/scim_bridge_auth_failures_total\{reason="throttled"\} 1/);
-    await eventually(async () => (await t.sql<{ n: number }>("select count(*) as n from audit where operation = 'auth.failure'"))[0]!.n == 1, 'one audit row for the burst');
+    await eventually(
+      async () => (await t.sql<{ n: number }>("select count(*) as n from audit where operation = 'auth.failure'"))[0]!.n == 1,
+      'one audit row for the burst',
+    );
   });
 
   if (db === 'postgres') {
@@ -213,7 +236,11 @@ describe.each(dbs)('address allowlists and throttled failed logins on %s', (db) 
       open.push(b);
       const [baseA, baseB] = [await listen(a), await listen(b)];
       for (let i = 0; i < 3; i++) await call(`${baseA}${U}`, { from: '127.0.0.2', token: 'wrong' });
-      await eventually(async () => (await call(`${baseB}${U}`, { from: '127.0.0.2', token: IDP_TOKEN })).status === 429, 'replica B to hold the address', 5_000);
+      await eventually(
+        async () => (await call(`${baseB}${U}`, { from: '127.0.0.2', token: IDP_TOKEN })).status === 429,
+        'replica B to hold the address',
+        5_000,
+      );
       expect((await call(`${baseB}${U}`, { from: '127.0.0.1', token: IDP_TOKEN })).status).toBe(200);
     });
   }

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { G, GROUP_SCHEMA, oktaUser, PATCH_OP, postgresAvailable, startTestBridge, U, type TestBridge } from '../helpers/bridge.js';
+import { G, GROUP_SCHEMA, oktaUser, PATCH_OP, databases, startTestBridge, U, type TestBridge } from '../helpers/bridge.js';
 
-const dbs = (await postgresAvailable()) ? (['sqlite', 'postgres'] as const) : (['sqlite'] as const);
+const dbs = await databases();
 
 describe.each(dbs)('ETags (RFC 7644 §3.14) on %s', (db) => {
   let t: TestBridge;
@@ -10,7 +10,12 @@ describe.each(dbs)('ETags (RFC 7644 §3.14) on %s', (db) => {
   });
   afterAll(async () => t?.close());
   const rename = (id: string, displayName: string, ifMatch?: string) =>
-    t.req('PATCH', `${U}/${id}`, { schemas: [PATCH_OP], Operations: [{ op: 'replace', path: 'displayName', value: displayName }] }, ifMatch ? { 'if-match': ifMatch } : {});
+    t.req(
+      'PATCH',
+      `${U}/${id}`,
+      { schemas: [PATCH_OP], Operations: [{ op: 'replace', path: 'displayName', value: displayName }] },
+      ifMatch ? { 'if-match': ifMatch } : {},
+    );
 
   it('meta.version is the ETag header; If-None-Match with it is 304, with another 200', async () => {
     const created = await t.req('POST', U, oktaUser('etag.get@example.com'));

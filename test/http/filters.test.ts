@@ -1,8 +1,8 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ENTERPRISE, G, GROUP_SCHEMA, postgresAvailable, startTestBridge, U, USER_SCHEMA, type TestBridge } from '../helpers/bridge.js';
+import { ENTERPRISE, G, GROUP_SCHEMA, databases, startTestBridge, U, USER_SCHEMA, type TestBridge } from '../helpers/bridge.js';
 
-const dbs = (await postgresAvailable()) ? (['sqlite', 'postgres'] as const) : (['sqlite'] as const);
+const dbs = await databases();
 const SEARCH = 'urn:ietf:params:scim:api:messages:2.0:SearchRequest';
 
 interface Seed {
@@ -17,9 +17,29 @@ interface Seed {
 }
 
 const PEOPLE: Seed[] = [
-  { userName: 'ada@example.com', displayName: 'Ada Lovelace', title: 'Engineer', active: true, familyName: 'Lovelace', externalId: 'EXT-ada', emails: [{ type: 'work', value: 'ada@example.com' }, { type: 'home', value: 'ada@home.org' }], department: 'R&D' },
+  {
+    userName: 'ada@example.com',
+    displayName: 'Ada Lovelace',
+    title: 'Engineer',
+    active: true,
+    familyName: 'Lovelace',
+    externalId: 'EXT-ada',
+    emails: [
+      { type: 'work', value: 'ada@example.com' },
+      { type: 'home', value: 'ada@home.org' },
+    ],
+    department: 'R&D',
+  },
   { userName: 'bob@example.org', displayName: 'Bob Byron', active: false, familyName: 'Byron', emails: [{ type: 'work', value: 'bob@example.org' }] },
-  { userName: 'cy@example.com', title: 'Director', active: true, familyName: 'Cyr', externalId: 'ext-cy', emails: [{ type: 'home', value: 'CY@Example.org' }], department: 'Sales' },
+  {
+    userName: 'cy@example.com',
+    title: 'Director',
+    active: true,
+    familyName: 'Cyr',
+    externalId: 'ext-cy',
+    emails: [{ type: 'home', value: 'CY@Example.org' }],
+    department: 'Sales',
+  },
   { userName: 'dee@example.net', displayName: 'Dee', active: true, emails: [] },
 ];
 
@@ -97,9 +117,13 @@ describe.each(dbs)('the RFC 7644 filter grammar, search and sort on %s', (db) =>
   });
 
   it('sortBy and sortOrder, resources without the attribute last', async () => {
-    const sorted = (await t.req('GET', `${U}?sortBy=name.familyName&sortOrder=descending&count=100`)).body.Resources.map((r: { userName: string }) => r.userName.split('@')[0]);
+    const sorted = (await t.req('GET', `${U}?sortBy=name.familyName&sortOrder=descending&count=100`)).body.Resources.map(
+      (r: { userName: string }) => r.userName.split('@')[0],
+    );
     expect(sorted).toEqual(['ada', 'cy', 'bob', 'dee']);
-    const asc = (await t.req('GET', `${U}?filter=${encodeURIComponent('active eq true')}&sortBy=userName`)).body.Resources.map((r: { userName: string }) => r.userName.split('@')[0]);
+    const asc = (await t.req('GET', `${U}?filter=${encodeURIComponent('active eq true')}&sortBy=userName`)).body.Resources.map(
+      (r: { userName: string }) => r.userName.split('@')[0],
+    );
     expect(asc).toEqual(['ada', 'cy', 'dee']);
     expect((await t.req('GET', `${U}?sortBy=userName&sortOrder=sideways`)).body.scimType).toBe('invalidValue');
   });
@@ -132,23 +156,49 @@ describe.each(dbs)('the RFC 7644 filter grammar, search and sort on %s', (db) =>
     const strings = ['a', 'e', 'example', '.com', '.org', 'ada', 'B', 'Lovelace', 'work', 'home'];
     const attrs = ['userName', 'displayName', 'title', 'name.familyName', 'emails.value', 'emails.type'] as const;
     const ops = ['eq', 'ne', 'co', 'sw', 'ew', 'gt', 'lt'] as const;
-    type F = { t: 'cmp'; attr: (typeof attrs)[number]; op: (typeof ops)[number]; v: string } | { t: 'pr'; attr: (typeof attrs)[number] } | { t: 'active'; v: boolean } | { t: 'not'; f: F } | { t: 'and' | 'or'; a: F; b: F };
+    type F =
+      | { t: 'cmp'; attr: (typeof attrs)[number]; op: (typeof ops)[number]; v: string }
+      | { t: 'pr'; attr: (typeof attrs)[number] }
+      | { t: 'active'; v: boolean }
+      | { t: 'not'; f: F }
+      | { t: 'and' | 'or'; a: F; b: F };
     const leaf: fc.Arbitrary<F> = fc.oneof(
       fc.record({ t: fc.constant('cmp' as const), attr: fc.constantFrom(...attrs), op: fc.constantFrom(...ops), v: fc.constantFrom(...strings) }),
       fc.record({ t: fc.constant('pr' as const), attr: fc.constantFrom(...attrs) }),
       fc.record({ t: fc.constant('active' as const), v: fc.boolean() }),
     );
     const filterArb: fc.Arbitrary<F> = fc.letrec<{ f: F }>((tie) => ({
-      f: fc.oneof({ depthSize: 'small', withCrossShrink: true }, leaf, fc.record({ t: fc.constant('not' as const), f: tie('f') }), fc.record({ t: fc.constantFrom('and' as const, 'or' as const), a: tie('f'), b: tie('f') })),
+      f: fc.oneof(
+        { depthSize: 'small', withCrossShrink: true },
+        leaf,
+        fc.record({ t: fc.constant('not' as const), f: tie('f') }),
+        fc.record({ t: fc.constantFrom('and' as const, 'or' as const), a: tie('f'), b: tie('f') }),
+      ),
     })).f;
     const text = (f: F): string =>
-      f.t === 'cmp' ? `${f.attr} ${f.op} "${f.v}"` : f.t === 'pr' ? `${f.attr} pr` : f.t === 'active' ? `active eq ${f.v}` : f.t === 'not' ? `not (${text(f.f)})` : `(${text(f.a)}) ${f.t} (${text(f.b)})`;
+      f.t === 'cmp'
+        ? `${f.attr} ${f.op} "${f.v}"`
+        : f.t === 'pr'
+          ? `${f.attr} pr`
+          : f.t === 'active'
+            ? `active eq ${f.v}`
+            : f.t === 'not'
+              ? `not (${text(f.f)})`
+              : `(${text(f.a)}) ${f.t} (${text(f.b)})`;
     // The reference: RFC 7644 on these attributes, all caseExact false.
     const valuesOf = (p: Seed, attr: (typeof attrs)[number]): string[] => {
-      const v = { userName: [p.userName], displayName: p.displayName ? [p.displayName] : [], title: p.title ? [p.title] : [], 'name.familyName': p.familyName ? [p.familyName] : [], 'emails.value': p.emails.map((e) => e.value), 'emails.type': p.emails.map((e) => e.type) }[attr];
+      const v = {
+        userName: [p.userName],
+        displayName: p.displayName ? [p.displayName] : [],
+        title: p.title ? [p.title] : [],
+        'name.familyName': p.familyName ? [p.familyName] : [],
+        'emails.value': p.emails.map((e) => e.value),
+        'emails.type': p.emails.map((e) => e.type),
+      }[attr];
       return v.map((s) => s.toLowerCase());
     };
-    const cmp = (a: string, op: (typeof ops)[number], b: string) => ({ eq: a === b, ne: a !== b, co: a.includes(b), sw: a.startsWith(b), ew: a.endsWith(b), gt: a > b, lt: a < b })[op];
+    const cmp = (a: string, op: (typeof ops)[number], b: string) =>
+      ({ eq: a === b, ne: a !== b, co: a.includes(b), sw: a.startsWith(b), ew: a.endsWith(b), gt: a > b, lt: a < b })[op];
     const holds = (p: Seed, f: F): boolean => {
       switch (f.t) {
         case 'cmp': {
@@ -170,7 +220,9 @@ describe.each(dbs)('the RFC 7644 filter grammar, search and sort on %s', (db) =>
     };
     await fc.assert(
       fc.asyncProperty(filterArb, async (f) => {
-        const expected = PEOPLE.filter((p) => holds(p, f)).map((p) => p.userName.split('@')[0]).sort();
+        const expected = PEOPLE.filter((p) => holds(p, f))
+          .map((p) => p.userName.split('@')[0])
+          .sort();
         expect(await names(text(f))).toEqual(expected);
       }),
       { numRuns: 150, seed: 7 },

@@ -3,16 +3,18 @@ import { SMALL_GROUP } from '../../src/provisioning/groups-service.js';
 import { fromUpstream } from '../../src/provisioning/user-mapping.js';
 import { startSandbox } from '../../src/sandbox/server.js';
 import { Store } from '../../src/store/store.js';
-import { eventually, G, GROUP_SCHEMA, oktaUser, dataPlace, PATCH_OP, PG_URL, postgresAvailable, startTestBridge, U, type TestBridge } from '../helpers/bridge.js';
+import { eventually, G, GROUP_SCHEMA, oktaUser, dataPlace, PATCH_OP, PG_URL, databases, startTestBridge, U, type TestBridge } from '../helpers/bridge.js';
 
-const dbs = (await postgresAvailable()) ? (['sqlite', 'postgres'] as const) : (['sqlite'] as const);
+const dbs = await databases();
 
 const ROLES = { groups: { 'FS Admins': 'admin', Engineering: 'architect', Support: 'explorer' }, default: 'standard' };
 
 /** Users that exist in FullStory and in the index, made without the HTTP round trips (for large groups). */
 async function seedUsers(t: TestBridge, n: number, prefix: string): Promise<string[]> {
   const users = Array.from({ length: n }, (_, i) => t.sandbox.state.createUser({ userName: `${prefix}${i}@example.com` }));
-  await t.bridge.deps.store.transaction((tx) => tx.users.adopt(users.map((u) => ({ id: u.id, resource: fromUpstream({ id: u.id, userName: u.userName, active: true }), role: 'standard' }))));
+  await t.bridge.deps.store.transaction((tx) =>
+    tx.users.adopt(users.map((u) => ({ id: u.id, resource: fromUpstream({ id: u.id, userName: u.userName, active: true }), role: 'standard' }))),
+  );
   return users.map((u) => u.id);
 }
 
@@ -52,7 +54,16 @@ describe.each(dbs)('groups on %s', (db) => {
     ]);
     expect(res.status).toBe(200);
     expect(await members(id)).toEqual([b]);
-    res = await patch(id, [{ op: 'replace', path: 'members', value: [{ value: a, display: 'x' }, { value: c, display: 'y' }] }]);
+    res = await patch(id, [
+      {
+        op: 'replace',
+        path: 'members',
+        value: [
+          { value: a, display: 'x' },
+          { value: c, display: 'y' },
+        ],
+      },
+    ]);
     expect(await members(id)).toEqual([a, c].sort());
     res = await patch(id, [{ op: 'replace', value: { id, displayName: 'Test SCIMv2 renamed' } }]);
     expect(res.status).toBe(200);
@@ -76,7 +87,11 @@ describe.each(dbs)('groups on %s', (db) => {
     expect(created.body).not.toHaveProperty('members');
     expect(created.body).toMatchObject({ id: expect.any(String), displayName: 'Projected' });
     const id = created.body.id;
-    const put = await t.req('PUT', `${G}/${id}?excludedAttributes=members`, { schemas: [GROUP_SCHEMA], displayName: 'Projected', members: [{ value: a }, { value: b }] });
+    const put = await t.req('PUT', `${G}/${id}?excludedAttributes=members`, {
+      schemas: [GROUP_SCHEMA],
+      displayName: 'Projected',
+      members: [{ value: a }, { value: b }],
+    });
     expect(put.status).toBe(200);
     expect(put.body).not.toHaveProperty('members');
     expect(await members(id)).toEqual([a, b].sort());
@@ -101,7 +116,10 @@ describe.each(dbs)('groups on %s', (db) => {
     expect(lookup.body.Resources[0]).not.toHaveProperty('members');
     expect(lookup.body.Resources[0].externalId).toBe('8aa1a0c0-c4c3-4bc0-b4a5-2ef676900159');
     expect((await t.req('GET', `${G}/${id}?excludedAttributes=members`)).body).not.toHaveProperty('members');
-    expect((await t.req('GET', `${G}?filter=${encodeURIComponent('displayName eq "nothing-like-it"')}`)).body).toMatchObject({ totalResults: 0, Resources: [] });
+    expect((await t.req('GET', `${G}?filter=${encodeURIComponent('displayName eq "nothing-like-it"')}`)).body).toMatchObject({
+      totalResults: 0,
+      Resources: [],
+    });
 
     let res = await patch(id, [{ op: 'Replace', path: 'displayName', value: 'newName' }]);
     expect(res.status).toBe(200);
@@ -126,11 +144,17 @@ describe.each(dbs)('groups on %s', (db) => {
     const { meta: _cm, ...createdBody } = created.body;
     const afterCreate = (await t.req('GET', `${G}/${created.body.id}`)).body;
     expect(afterCreate).toEqual(created.body);
-    const patched = await patch(created.body.id, [{ op: 'remove', path: `members[value eq "${u}"]` }, { op: 'Replace', path: 'displayName', value: 'Echo 2' }]);
+    const patched = await patch(created.body.id, [
+      { op: 'remove', path: `members[value eq "${u}"]` },
+      { op: 'Replace', path: 'displayName', value: 'Echo 2' },
+    ]);
     // A small group's PATCH answers with the group as it now is, members included.
     expect(patched.body.members).toEqual([]);
     expect((await t.req('GET', `${G}/${created.body.id}`)).body).toEqual(patched.body);
-    const asked = await t.req('PATCH', `${G}/${created.body.id}?attributes=members`, { schemas: [PATCH_OP], Operations: [{ op: 'add', path: 'members', value: [{ value: u }] }] });
+    const asked = await t.req('PATCH', `${G}/${created.body.id}?attributes=members`, {
+      schemas: [PATCH_OP],
+      Operations: [{ op: 'add', path: 'members', value: [{ value: u }] }],
+    });
     expect(asked.body.members.map((m: { value: string }) => m.value)).toEqual([u]);
     expect((await t.req('GET', `${G}/${created.body.id}?attributes=members`)).body).toEqual(asked.body);
     expect(createdBody.members).toHaveLength(1);
@@ -149,19 +173,27 @@ describe.each(dbs)('groups on %s', (db) => {
     expect(read.members.map((m: { value: string }) => m.value)).toEqual([b]);
   });
 
-  it("members keep the display they were given, with type and $ref, through POST, PATCH add, PUT and a re-add", async () => {
+  it('members keep the display they were given, with type and $ref, through POST, PATCH add, PUT and a re-add', async () => {
     const [a, b] = [await user('disp-a'), await user('disp-b')];
     const created = await t.req('POST', G, { schemas: [GROUP_SCHEMA], displayName: 'Display kept', members: [{ value: a, display: 'Ann' }] });
     expect(created.body.members).toEqual([{ value: a, display: 'Ann', $ref: expect.stringMatching(new RegExp(`/Users/${a}$`)), type: 'User' }]);
     const id = created.body.id as string;
     const added = await patch(id, [{ op: 'add', path: 'members', value: [{ value: b, display: 'Bob' }] }]);
     expect(added.status).toBe(200);
-    const shown = async () => Object.fromEntries(((await t.req('GET', `${G}/${id}`)).body.members as { value: string; display?: string }[]).map((m) => [m.value, m.display]));
+    const shown = async () =>
+      Object.fromEntries(((await t.req('GET', `${G}/${id}`)).body.members as { value: string; display?: string }[]).map((m) => [m.value, m.display]));
     expect(await shown()).toEqual({ [a]: 'Ann', [b]: 'Bob' });
-    expect(Object.fromEntries((added.body.members as { value: string; display?: string }[]).map((m) => [m.value, m.display]))).toEqual({ [a]: 'Ann', [b]: 'Bob' });
+    expect(Object.fromEntries((added.body.members as { value: string; display?: string }[]).map((m) => [m.value, m.display]))).toEqual({
+      [a]: 'Ann',
+      [b]: 'Bob',
+    });
     await patch(id, [{ op: 'add', path: 'members', value: [{ value: b, display: 'Robert' }] }]);
     expect(await shown()).toEqual({ [a]: 'Ann', [b]: 'Robert' });
-    const put = await t.req('PUT', `${G}/${id}`, { schemas: [GROUP_SCHEMA], displayName: 'Display kept', members: [{ value: a }, { value: b, display: 'Bobby' }] });
+    const put = await t.req('PUT', `${G}/${id}`, {
+      schemas: [GROUP_SCHEMA],
+      displayName: 'Display kept',
+      members: [{ value: a }, { value: b, display: 'Bobby' }],
+    });
     expect(put.status).toBe(200);
     expect(await shown()).toEqual({ [a]: 'Ann', [b]: 'Bobby' });
     const listed = await t.req('GET', `${G}?filter=${encodeURIComponent('displayName eq "Display kept"')}`);
@@ -197,7 +229,10 @@ describe.each(dbs)('groups on %s', (db) => {
     const one = await patch(id, [{ op: 'add', path: 'members', value: [{ value: ids[SMALL_GROUP] }] }]);
     expect(one.status).toBe(200);
     expect(one.body).not.toHaveProperty('members');
-    const asked = await t.req('PATCH', `${G}/${id}?attributes=members`, { schemas: [PATCH_OP], Operations: [{ op: 'remove', path: `members[value eq "${ids[0]}"]` }] });
+    const asked = await t.req('PATCH', `${G}/${id}?attributes=members`, {
+      schemas: [PATCH_OP],
+      Operations: [{ op: 'remove', path: `members[value eq "${ids[0]}"]` }],
+    });
     expect(asked.body.members).toHaveLength(SMALL_GROUP);
     await t.req('DELETE', `${G}/${id}`);
   });
@@ -300,7 +335,10 @@ describe.each(dbs)('groups on %s', (db) => {
     expect(t.sandbox.counters.writes()).toBe(2);
     expect([roleOf('one.write.a'), roleOf('one.write.b')]).toEqual(['explorer', 'explorer']);
     // Okta re-sends the rename on every change, Entra re-adds members: neither writes again.
-    await patch(id, [{ op: 'replace', value: { id, displayName: 'support' } }, { op: 'Add', path: 'members', value: [{ value: a }] }]);
+    await patch(id, [
+      { op: 'replace', value: { id, displayName: 'support' } },
+      { op: 'Add', path: 'members', value: [{ value: a }] },
+    ]);
     await settled();
     expect(t.sandbox.counters.writes()).toBe(2);
     await t.req('DELETE', `${G}/${id}`);

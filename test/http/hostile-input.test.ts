@@ -1,10 +1,10 @@
 import { request } from 'node:http';
 import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { G, GROUP_SCHEMA, IDP_TOKEN, oktaUser, postgresAvailable, startTestBridge, U, USER_SCHEMA, type TestBridge } from '../helpers/bridge.js';
+import { G, GROUP_SCHEMA, IDP_TOKEN, oktaUser, databases, startTestBridge, U, USER_SCHEMA, type TestBridge } from '../helpers/bridge.js';
 import { expectScimError, snapshot } from '../helpers/scim-assert.js';
 
-const dbs = (await postgresAvailable()) ? (['sqlite', 'postgres'] as const) : (['sqlite'] as const);
+const dbs = await databases();
 
 describe.each(dbs)('hostile and broken input on %s', (db) => {
   let t: TestBridge;
@@ -12,7 +12,10 @@ describe.each(dbs)('hostile and broken input on %s', (db) => {
   let groupId: string;
   beforeAll(async () => {
     // Many wrong tokens from one address here are about 401s, not the throttle (test/http/edge.test.ts).
-    t = await startTestBridge({ db, config: { server: { bodyLimitBytes: 64 * 1024 }, roles: { groups: { Admins: 'admin' } }, idp: { authFailureLimit: 10_000 } } });
+    t = await startTestBridge({
+      db,
+      config: { server: { bodyLimitBytes: 64 * 1024 }, roles: { groups: { Admins: 'admin' } }, idp: { authFailureLimit: 10_000 } },
+    });
     userId = (await t.req('POST', U, oktaUser('target@okta.local'))).body.id;
     groupId = (await t.req('POST', G, { schemas: [GROUP_SCHEMA], displayName: 'Target', members: [{ value: userId }] })).body.id;
   });
@@ -41,11 +44,38 @@ describe.each(dbs)('hostile and broken input on %s', (db) => {
     ['a PATCH on meta', 'PATCH', `${U}/:user`, { Operations: [{ op: 'replace', path: 'meta.created', value: 'x' }] }, 400, 'mutability'],
     ['a PATCH path that is not a path', 'PATCH', `${U}/:user`, { Operations: [{ op: 'replace', path: 'name[[', value: 'x' }] }, 400, 'invalidPath'],
     ['a PATCH path to an unknown attribute', 'PATCH', `${U}/:user`, { Operations: [{ op: 'replace', path: 'shoeSize', value: 9 }] }, 400, 'invalidPath'],
-    ['a PATCH path carrying SQL', 'PATCH', `${U}/:user`, { Operations: [{ op: 'replace', path: "displayName'; DROP TABLE users; --", value: 'x' }] }, 400, 'invalidPath'],
+    [
+      'a PATCH path carrying SQL',
+      'PATCH',
+      `${U}/:user`,
+      { Operations: [{ op: 'replace', path: "displayName'; DROP TABLE users; --", value: 'x' }] },
+      400,
+      'invalidPath',
+    ],
     ['a PATCH remove without a path', 'PATCH', `${U}/:user`, { Operations: [{ op: 'remove' }] }, 400, 'noTarget'],
     ['a PATCH replacing active with a number', 'PATCH', `${U}/:user`, { Operations: [{ op: 'replace', path: 'active', value: 0 }] }, 400, 'invalidValue'],
-    ['a PATCH whose third op fails', 'PATCH', `${U}/:user`, { Operations: [{ op: 'replace', path: 'displayName', value: 'A' }, { op: 'add', path: 'nickName', value: 'B' }, { op: 'replace', path: 'userName', value: 7 }] }, 400, 'invalidValue'],
-    ['too many operations', 'PATCH', `${U}/:user`, { Operations: Array.from({ length: 1001 }, () => ({ op: 'replace', path: 'displayName', value: 'x' })) }, 400, 'tooMany'],
+    [
+      'a PATCH whose third op fails',
+      'PATCH',
+      `${U}/:user`,
+      {
+        Operations: [
+          { op: 'replace', path: 'displayName', value: 'A' },
+          { op: 'add', path: 'nickName', value: 'B' },
+          { op: 'replace', path: 'userName', value: 7 },
+        ],
+      },
+      400,
+      'invalidValue',
+    ],
+    [
+      'too many operations',
+      'PATCH',
+      `${U}/:user`,
+      { Operations: Array.from({ length: 1001 }, () => ({ op: 'replace', path: 'displayName', value: 'x' })) },
+      400,
+      'tooMany',
+    ],
     ['a filter that is not a filter', 'GET', `${U}?filter=${encodeURIComponent('userName eq')}`, undefined, 400, 'invalidFilter'],
     ['an operator RFC 7644 does not have', 'GET', `${U}?filter=${encodeURIComponent('userName xx "a"')}`, undefined, 400, 'invalidFilter'],
     ['a dangling and', 'GET', `${U}?filter=${encodeURIComponent('userName eq "a" and')}`, undefined, 400, 'invalidFilter'],
@@ -53,11 +83,32 @@ describe.each(dbs)('hostile and broken input on %s', (db) => {
     ['brackets that do not pair', 'GET', `${U}?filter=${encodeURIComponent('(userName eq "a" or displayName co "b"')}`, undefined, 400, 'invalidFilter'],
     ['a filter on an unknown attribute', 'GET', `${U}?filter=${encodeURIComponent('password eq "a"')}`, undefined, 400, 'invalidFilter'],
     ['an over-long filter', 'GET', `${U}?filter=${encodeURIComponent(`userName eq "${'a'.repeat(2000)}"`)}`, undefined, 400, 'invalidFilter'],
-    ['deeply nested parentheses', 'GET', `${U}?filter=${encodeURIComponent(`${'('.repeat(300)}userName eq "a"${')'.repeat(300)}`)}`, undefined, 400, 'invalidFilter'],
+    [
+      'deeply nested parentheses',
+      'GET',
+      `${U}?filter=${encodeURIComponent(`${'('.repeat(300)}userName eq "a"${')'.repeat(300)}`)}`,
+      undefined,
+      400,
+      'invalidFilter',
+    ],
     ['an unterminated string in a filter', 'GET', `${U}?filter=${encodeURIComponent('userName eq "abc')}`, undefined, 400, 'invalidFilter'],
     ['a group with an unknown member', 'POST', G, { displayName: 'Ghosts', members: [{ value: "x' OR '1'='1" }] }, 400, 'invalidValue'],
-    ['a group member without value', 'PATCH', `${G}/:group`, { Operations: [{ op: 'add', path: 'members', value: [{ display: 'no value' }] }] }, 400, 'invalidValue'],
-    ['a group member filter with an unsupported form', 'PATCH', `${G}/:group`, { Operations: [{ op: 'remove', path: 'members[display co "x"]' }] }, 400, 'invalidFilter'],
+    [
+      'a group member without value',
+      'PATCH',
+      `${G}/:group`,
+      { Operations: [{ op: 'add', path: 'members', value: [{ display: 'no value' }] }] },
+      400,
+      'invalidValue',
+    ],
+    [
+      'a group member filter with an unsupported form',
+      'PATCH',
+      `${G}/:group`,
+      { Operations: [{ op: 'remove', path: 'members[display co "x"]' }] },
+      400,
+      'invalidFilter',
+    ],
     ['removing a group displayName', 'PATCH', `${G}/:group`, { Operations: [{ op: 'remove', path: 'displayName' }] }, 400, 'mutability'],
     ['a group without displayName', 'POST', G, { schemas: [GROUP_SCHEMA], members: [] }, 400, 'invalidValue'],
     ['an unknown id', 'GET', `${U}/not-an-id-${'z'.repeat(40)}`, undefined, 404, undefined],
@@ -118,7 +169,18 @@ describe.each(dbs)('hostile and broken input on %s', (db) => {
   it('auth edges: missing, empty, wrong scheme, over-long and near-miss tokens are all 401 and change nothing', async () => {
     const before = await snapshot(t);
     const near = `${IDP_TOKEN.slice(0, -1)}${IDP_TOKEN.endsWith('f') ? 'e' : 'f'}`;
-    for (const authorization of ['', 'Bearer', 'Bearer ', `Basic ${IDP_TOKEN}`, `Token ${IDP_TOKEN}`, `Bearer ${'a'.repeat(8000)}`, `Bearer ${near}`, `Bearer ${IDP_TOKEN.slice(0, -1)}`, `Bearer ${IDP_TOKEN}x`, `Bearer ${IDP_TOKEN} extra`]) {
+    for (const authorization of [
+      '',
+      'Bearer',
+      'Bearer ',
+      `Basic ${IDP_TOKEN}`,
+      `Token ${IDP_TOKEN}`,
+      `Bearer ${'a'.repeat(8000)}`,
+      `Bearer ${near}`,
+      `Bearer ${IDP_TOKEN.slice(0, -1)}`,
+      `Bearer ${IDP_TOKEN}x`,
+      `Bearer ${IDP_TOKEN} extra`,
+    ]) {
       const res = await t.req('POST', U, oktaUser(`auth${authorization.length}@x.com`), { authorization });
       expectScimError(res, 401);
       expect(res.headers['www-authenticate']).toMatch(/^Bearer/);
@@ -157,7 +219,9 @@ describe('a body over the limit, sent in full by a client that reads the answer 
     return new Promise((resolve) => {
       const s = connect(port, '127.0.0.1');
       const framing = declared ? `content-length: ${size}` : 'transfer-encoding: chunked';
-      s.write(`PATCH /scim/v2/Users/nobody HTTP/1.1\r\nhost: x\r\nauthorization: Bearer ${IDP_TOKEN}\r\ncontent-type: application/scim+json\r\n${framing}\r\n\r\n`);
+      s.write(
+        `PATCH /scim/v2/Users/nobody HTTP/1.1\r\nhost: x\r\nauthorization: Bearer ${IDP_TOKEN}\r\ncontent-type: application/scim+json\r\n${framing}\r\n\r\n`,
+      );
       s.pause();
       let answer = '';
       s.on('data', (d) => (answer += d));
@@ -176,9 +240,15 @@ describe('a body over the limit, sent in full by a client that reads the answer 
     });
   }
 
-  it.each([true, false])('a 6.5 MB PATCH (content-length given: %s) is answered 413 as a SCIM Error the client reads, not a dropped connection', async (declared) => {
-    const answer = await send(16 * 1024 * 400, declared);
-    expect(answer).toMatch(/^HTTP\/1\.1 413 /);
-    expect(JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4))).toMatchObject({ schemas: ['urn:ietf:params:scim:api:messages:2.0:Error'], status: '413' });
-  });
+  it.each([true, false])(
+    'a 6.5 MB PATCH (content-length given: %s) is answered 413 as a SCIM Error the client reads, not a dropped connection',
+    async (declared) => {
+      const answer = await send(16 * 1024 * 400, declared);
+      expect(answer).toMatch(/^HTTP\/1\.1 413 /);
+      expect(JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4))).toMatchObject({
+        schemas: ['urn:ietf:params:scim:api:messages:2.0:Error'],
+        status: '413',
+      });
+    },
+  );
 });

@@ -53,7 +53,9 @@ describe('ops endpoints', () => {
         const m = new RegExp(`scim_bridge_request_duration_seconds_${suffix}\\{route="/scim/v2/Users/:id",method="GET"${extra}\\} ([0-9.e+-]+)`).exec(text);
         return m ? Number(m[1]) : 0;
       };
-      const buckets = [...text.matchAll(/scim_bridge_request_duration_seconds_bucket\{route="\/scim\/v2\/Users\/:id",method="GET",le="([^"]+)"\} (\d+)/g)].map((m) => Number(m[2]));
+      const buckets = [...text.matchAll(/scim_bridge_request_duration_seconds_bucket\{route="\/scim\/v2\/Users\/:id",method="GET",le="([^"]+)"\} (\d+)/g)].map(
+        (m) => Number(m[2]),
+      );
       const count = (text.match(/scim_bridge_requests_total\{route="\/scim\/v2\/Users\/:id",method="GET",status="200"\} (\d+)/) ?? [])[1];
       return { count: of('count'), inf: of('bucket', ',le="\\+Inf"'), sum: of('sum'), buckets, requests: Number(count ?? 0) };
     };
@@ -91,7 +93,11 @@ describe('ops endpoints', () => {
   it('log lines carry request ids and never a token, however the request went', async () => {
     await t.req('GET', `${U}?filter=${encodeURIComponent('userName eq "x"')}`);
     await t.req('GET', U, undefined, { authorization: `Bearer ${IDP_TOKEN}x` });
-    const lines = t.logs().trim().split('\n').map((l) => JSON.parse(l));
+    const lines = t
+      .logs()
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(lines.some((l) => typeof l.reqId === 'string')).toBe(true);
     const all = t.logs();
     for (const secret of [IDP_TOKEN, t.sandbox.token, 'Bearer ']) expect(all).not.toContain(secret);
@@ -105,11 +111,15 @@ describe('graceful shutdown', () => {
     const headers = { authorization: `Bearer ${IDP_TOKEN}`, 'content-type': 'application/scim+json' };
     const ids: string[] = [];
     for (let i = 0; i < 30; i++) ids.push(t.sandbox.state.createUser({ userName: `drain${i}@example.com` }).id);
-    await t.bridge.deps.store.transaction((tx) => tx.users.adopt(ids.map((id, i) => ({ id, resource: { userName: `drain${i}@example.com` }, role: 'standard' }))));
+    await t.bridge.deps.store.transaction((tx) =>
+      tx.users.adopt(ids.map((id, i) => ({ id, resource: { userName: `drain${i}@example.com` }, role: 'standard' }))),
+    );
     await t.req('POST', G, { displayName: 'Admins', members: ids.map((value) => ({ value })) });
     await eventually(async () => (await t.bridge.deps.store.read((r) => r.roleSync.stats())).backlog < 30, 'worker started');
     const order: string[] = [];
-    const inflight = fetch(`${address}${U}`, { method: 'POST', headers, body: JSON.stringify(oktaUser('in.flight@okta.local')) }).then((r) => (order.push('answered'), r));
+    const inflight = fetch(`${address}${U}`, { method: 'POST', headers, body: JSON.stringify(oktaUser('in.flight@okta.local')) }).then(
+      (r) => (order.push('answered'), r),
+    );
     await new Promise((r) => setTimeout(r, 50));
     await t.close().then(() => order.push('closed'));
     const res = await inflight;
@@ -125,7 +135,9 @@ describe('graceful shutdown', () => {
     try {
       const ids: string[] = [];
       for (let i = 0; i < 40; i++) ids.push(t.sandbox.state.createUser({ userName: `claim${i}@example.com` }).id);
-      await t.bridge.deps.store.transaction((tx) => tx.users.adopt(ids.map((id, i) => ({ id, resource: { userName: `claim${i}@example.com` }, role: 'standard' }))));
+      await t.bridge.deps.store.transaction((tx) =>
+        tx.users.adopt(ids.map((id, i) => ({ id, resource: { userName: `claim${i}@example.com` }, role: 'standard' }))),
+      );
       await t.req('POST', G, { displayName: 'Admins', members: ids.map((value) => ({ value })) });
       await eventually(async () => (await t.bridge.deps.store.read((r) => r.roleSync.stats())).backlog < 40, 'some applied');
       await t.bridge.worker.stop();

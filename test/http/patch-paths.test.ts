@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ENTERPRISE, entraUser, PATCH_OP, postgresAvailable, startTestBridge, U, type TestBridge } from '../helpers/bridge.js';
+import { ENTERPRISE, entraUser, PATCH_OP, databases, startTestBridge, U, type TestBridge } from '../helpers/bridge.js';
 
-const dbs = (await postgresAvailable()) ? (['sqlite', 'postgres'] as const) : (['sqlite'] as const);
+const dbs = await databases();
 const profiles = [{ patchUsers: true }, { patchUsers: false }] as const;
 
 describe.each(dbs)('PATCH paths of RFC 7644 §3.5.2 on %s', (db) => {
@@ -67,7 +67,8 @@ describe.each(profiles)('removing an attribute really removes it, FullStory PATC
   });
 
   it('removing an optional boolean or string attribute takes it out of the resource', async () => {
-    const id = (await t.req('POST', U, { ...entraUser(`rm.title.${profile.patchUsers}@example.com`, `ext-rmt-${profile.patchUsers}`), title: 'Boss' })).body.id as string;
+    const id = (await t.req('POST', U, { ...entraUser(`rm.title.${profile.patchUsers}@example.com`, `ext-rmt-${profile.patchUsers}`), title: 'Boss' })).body
+      .id as string;
     const res = await remove(id, 'title');
     expect(res.status).toBe(200);
     expect(res.body).not.toHaveProperty('title');

@@ -1,9 +1,9 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { identityProblem, identityText } from '../../src/lib/identity-text.js';
-import { ENTERPRISE, G, GROUP_SCHEMA, PATCH_OP, postgresAvailable, startTestBridge, U, USER_SCHEMA, type TestBridge } from '../helpers/bridge.js';
+import { ENTERPRISE, G, GROUP_SCHEMA, PATCH_OP, databases, startTestBridge, U, USER_SCHEMA, type TestBridge } from '../helpers/bridge.js';
 
-const dbs = (await postgresAvailable()) ? (['sqlite', 'postgres'] as const) : (['sqlite'] as const);
+const dbs = await databases();
 
 /** Text an IdP may send: any Unicode but NUL (refused by design), short enough to store. */
 const text = (max = 30) => fc.string({ unit: 'grapheme', maxLength: max }).filter((s) => !s.includes('\u0000'));
@@ -89,19 +89,46 @@ describe.each(dbs)('properties on %s', (db) => {
     const target = (await t.req('POST', U, { schemas: [USER_SCHEMA], userName: `fuzz-target-${db}@example.com` })).body.id;
     const group = (await t.req('POST', G, { schemas: [GROUP_SCHEMA], displayName: `fuzz-group-${db}` })).body.id;
     const paths = fc.oneof(
-      fc.constantFrom('active', 'userName', 'name.givenName', 'emails[type eq "work"].value', 'members', 'members[value eq "x"]', 'displayName', `${ENTERPRISE}:manager`, 'id', 'meta', 'roles[primary eq "True"].value'),
+      fc.constantFrom(
+        'active',
+        'userName',
+        'name.givenName',
+        'emails[type eq "work"].value',
+        'members',
+        'members[value eq "x"]',
+        'displayName',
+        `${ENTERPRISE}:manager`,
+        'id',
+        'meta',
+        'roles[primary eq "True"].value',
+      ),
       fc.string({ maxLength: 40 }),
     );
-    const patchOp = fc.record({ op: fc.constantFrom('add', 'Replace', 'remove', 'copy', ''), path: fc.option(paths, { nil: undefined }), value: fc.jsonValue({ maxDepth: 3 }) }, { requiredKeys: ['op'] });
+    const patchOp = fc.record(
+      { op: fc.constantFrom('add', 'Replace', 'remove', 'copy', ''), path: fc.option(paths, { nil: undefined }), value: fc.jsonValue({ maxDepth: 3 }) },
+      { requiredKeys: ['op'] },
+    );
     const request = fc.oneof(
       fc.record({ method: fc.constant('POST'), url: fc.constant(U), body: fc.jsonValue({ maxDepth: 4 }) }),
       fc.record({ method: fc.constant('POST'), url: fc.constant(G), body: fc.jsonValue({ maxDepth: 4 }) }),
       fc.record({ method: fc.constant('PUT'), url: fc.constant(`${U}/${target}`), body: fc.jsonValue({ maxDepth: 4 }) }),
       fc.record({ method: fc.constant('PATCH'), url: fc.constant(`${U}/${target}`), body: fc.record({ Operations: fc.array(patchOp, { maxLength: 4 }) }) }),
       fc.record({ method: fc.constant('PATCH'), url: fc.constant(`${G}/${group}`), body: fc.record({ Operations: fc.array(patchOp, { maxLength: 4 }) }) }),
-      fc.record({ method: fc.constant('GET'), url: fc.string({ maxLength: 60 }).map((f) => `${U}?filter=${encodeURIComponent(f)}`), body: fc.constant(undefined) }),
-      fc.record({ method: fc.constant('GET'), url: fc.string({ maxLength: 60 }).map((f) => `${G}?filter=${encodeURIComponent(f)}&startIndex=${encodeURIComponent(f)}`), body: fc.constant(undefined) }),
-      fc.record({ method: fc.constantFrom('GET', 'DELETE'), url: fc.string({ minLength: 1, maxLength: 40 }).map((id) => `${U}/${encodeURIComponent(id)}`), body: fc.constant(undefined) }),
+      fc.record({
+        method: fc.constant('GET'),
+        url: fc.string({ maxLength: 60 }).map((f) => `${U}?filter=${encodeURIComponent(f)}`),
+        body: fc.constant(undefined),
+      }),
+      fc.record({
+        method: fc.constant('GET'),
+        url: fc.string({ maxLength: 60 }).map((f) => `${G}?filter=${encodeURIComponent(f)}&startIndex=${encodeURIComponent(f)}`),
+        body: fc.constant(undefined),
+      }),
+      fc.record({
+        method: fc.constantFrom('GET', 'DELETE'),
+        url: fc.string({ minLength: 1, maxLength: 40 }).map((id) => `${U}/${encodeURIComponent(id)}`),
+        body: fc.constant(undefined),
+      }),
     );
     const state = async () => ({
       user: (await t.bridge.deps.store.read((r) => r.users.get(target)))?.resource,

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ENTERPRISE, entraUser, G, GROUP_SCHEMA, oktaUser, PATCH_OP, postgresAvailable, startTestBridge, U, type TestBridge } from '../helpers/bridge.js';
+import { ENTERPRISE, entraUser, G, GROUP_SCHEMA, oktaUser, PATCH_OP, databases, startTestBridge, U, type TestBridge } from '../helpers/bridge.js';
 import { eventually } from '../helpers/bridge.js';
 
-const dbs = (await postgresAvailable()) ? (['sqlite', 'postgres'] as const) : (['sqlite'] as const);
+const dbs = await databases();
 
 /**
  * The strict sandbox: no PATCH, no DELETE, no externalId, userName-only filters, no
@@ -21,7 +21,7 @@ describe.each(dbs)('against the strict FullStory profile on %s', (db) => {
     expect([...caps.filters]).toEqual(['username']);
   });
 
-  it("an externalId lookup finds the user although FullStory does not keep externalId (Entra would duplicate otherwise)", async () => {
+  it('an externalId lookup finds the user although FullStory does not keep externalId (Entra would duplicate otherwise)', async () => {
     const created = await t.req('POST', U, entraUser('strict.ext@testuser.com', 'ext-strict-1'));
     expect(created.status).toBe(201);
     expect(t.sandbox.state.users.get(created.body.id)?.externalId).toBeUndefined();
@@ -35,7 +35,13 @@ describe.each(dbs)('against the strict FullStory profile on %s', (db) => {
   it('PATCH becomes read, apply, PUT: FullStory sees a GET and a PUT, never a PATCH', async () => {
     const u = (await t.req('POST', U, entraUser('strict.patch@testuser.com', 'ext-strict-2'))).body;
     t.sandbox.counters.reset();
-    const res = await t.req('PATCH', `${U}/${u.id}`, { schemas: [PATCH_OP], Operations: [{ op: 'Replace', path: 'active', value: 'False' }, { op: 'Replace', path: 'name.givenName', value: 'Ann' }] });
+    const res = await t.req('PATCH', `${U}/${u.id}`, {
+      schemas: [PATCH_OP],
+      Operations: [
+        { op: 'Replace', path: 'active', value: 'False' },
+        { op: 'Replace', path: 'name.givenName', value: 'Ann' },
+      ],
+    });
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({ active: false, name: { givenName: 'Ann' }, externalId: 'ext-strict-2' });
     expect(res.body[ENTERPRISE].manager).toEqual({ value: '123456' });
@@ -79,7 +85,7 @@ describe.each(dbs)('against the strict FullStory profile on %s', (db) => {
     expect((await t.req('POST', G, { schemas: [GROUP_SCHEMA], displayName: 'Ghost Town', members: [{ value: gone.id }] })).status).toBe(400);
   });
 
-  it("FullStory-style errors still reach the IdP as SCIM errors (a duplicate is 409 uniqueness)", async () => {
+  it('FullStory-style errors still reach the IdP as SCIM errors (a duplicate is 409 uniqueness)', async () => {
     t.sandbox.state.createUser({ userName: 'made.in.fullstory@example.com' });
     const res = await t.req('POST', U, oktaUser('made.in.fullstory@example.com'));
     expect(res.status).toBe(409);

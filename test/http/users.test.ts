@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ENTERPRISE, entraUser, IDP_TOKEN, oktaUser, PATCH_OP, postgresAvailable, startTestBridge, U, USER_SCHEMA, type TestBridge } from '../helpers/bridge.js';
+import { ENTERPRISE, entraUser, IDP_TOKEN, oktaUser, PATCH_OP, databases, startTestBridge, U, USER_SCHEMA, type TestBridge } from '../helpers/bridge.js';
 
-const dbs = (await postgresAvailable()) ? (['sqlite', 'postgres'] as const) : (['sqlite'] as const);
+const dbs = await databases();
 
 describe.each(dbs)('users on %s', (db) => {
   let t: TestBridge;
@@ -19,13 +19,25 @@ describe.each(dbs)('users on %s', (db) => {
   it("Okta's create sequence: an empty lookup is 200 with an empty list, then POST answers 201 with the whole user", async () => {
     const lookup = await t.req('GET', `${U}?filter=userName%20eq%20%22test.user%40okta.local%22&startIndex=1&count=100`);
     expect(lookup.status).toBe(200);
-    expect(lookup.body).toEqual({ schemas: ['urn:ietf:params:scim:api:messages:2.0:ListResponse'], totalResults: 0, startIndex: 1, itemsPerPage: 0, Resources: [] });
+    expect(lookup.body).toEqual({
+      schemas: ['urn:ietf:params:scim:api:messages:2.0:ListResponse'],
+      totalResults: 0,
+      startIndex: 1,
+      itemsPerPage: 0,
+      Resources: [],
+    });
     expect(lookup.headers['content-type']).toMatch(/^application\/scim\+json/);
 
     const res = await t.req('POST', U, oktaUser('test.user@okta.local'), { 'content-type': 'application/json', 'user-agent': 'Okta SCIM Client 1.0.0' });
     expect(res.status).toBe(201);
     expect(res.body.id).toEqual(expect.any(String));
-    expect(res.body).toMatchObject({ userName: 'test.user@okta.local', name: { givenName: 'Test', familyName: 'User' }, locale: 'en-US', active: true, displayName: 'Test User' });
+    expect(res.body).toMatchObject({
+      userName: 'test.user@okta.local',
+      name: { givenName: 'Test', familyName: 'User' },
+      locale: 'en-US',
+      active: true,
+      displayName: 'Test User',
+    });
     expect(res.headers.location).toMatch(new RegExp(`^http://localhost(:80)?/scim/v2/Users/${res.body.id}$`));
     expect(res.body.meta.location).toBe(res.headers.location);
     // The id is FullStory's.
@@ -76,7 +88,12 @@ describe.each(dbs)('users on %s', (db) => {
     const before = t.sandbox.state.users.size;
     const res = await t.req('POST', U, oktaUser('DUP@okta.local'));
     expect(res.status).toBe(409);
-    expect(res.body).toEqual({ schemas: ['urn:ietf:params:scim:api:messages:2.0:Error'], status: '409', scimType: 'uniqueness', detail: 'User already exists in the database.' });
+    expect(res.body).toEqual({
+      schemas: ['urn:ietf:params:scim:api:messages:2.0:Error'],
+      status: '409',
+      scimType: 'uniqueness',
+      detail: 'User already exists in the database.',
+    });
     expect(t.sandbox.state.users.size).toBe(before);
   });
 
@@ -112,7 +129,10 @@ describe.each(dbs)('users on %s', (db) => {
     const u = await create(entraUser('moving.mail@example.com', 'ext-moving-mail'));
     const byEmail = async (e: string) => (await t.req('GET', `${U}?filter=${encodeURIComponent(`emails.value eq "${e}"`)}`)).body.totalResults;
     expect(await byEmail('moving.mail@example.com')).toBe(1);
-    const res = await t.req('PATCH', `${U}/${u.id}`, { schemas: [PATCH_OP], Operations: [{ op: 'Replace', path: 'emails[type eq "work"].value', value: 'moved.mail@example.com' }] });
+    const res = await t.req('PATCH', `${U}/${u.id}`, {
+      schemas: [PATCH_OP],
+      Operations: [{ op: 'Replace', path: 'emails[type eq "work"].value', value: 'moved.mail@example.com' }],
+    });
     expect(res.status, JSON.stringify(res.body)).toBe(200);
     expect(await byEmail('moved.mail@example.com')).toBe(1);
     expect(await byEmail('moving.mail@example.com')).toBe(0);
@@ -167,7 +187,9 @@ describe.each(dbs)('users on %s', (db) => {
   });
 
   it("Entra's create: nulls mean unset, the enterprise manager string is returned as {value}, values come back as sent", async () => {
-    const res = await t.req('POST', U, entraUser('Test_User_ab6490ee@testuser.com', '0a21f0f2-8d2a-4f8e-bf98-7363c4aed4ef'), { 'content-type': 'application/scim+json; charset=utf-8' });
+    const res = await t.req('POST', U, entraUser('Test_User_ab6490ee@testuser.com', '0a21f0f2-8d2a-4f8e-bf98-7363c4aed4ef'), {
+      'content-type': 'application/scim+json; charset=utf-8',
+    });
     expect(res.status).toBe(201);
     expect(res.body[ENTERPRISE]).toEqual({ manager: { value: '123456' }, employeeNumber: '701984', department: 'Tour Operations' });
     expect(res.body).not.toHaveProperty('addresses');
@@ -215,7 +237,7 @@ describe.each(dbs)('users on %s', (db) => {
     expect(back).toMatchObject({ active: false, nickName: 'Babs', name: { familyName: 'updatedFamilyName' } });
   });
 
-  it("a filtered email path on a user with no emails adds the email instead of failing noTarget", async () => {
+  it('a filtered email path on a user with no emails adds the email instead of failing noTarget', async () => {
     const u = await create({ schemas: [USER_SCHEMA], userName: 'no.emails@example.com' });
     const res = await t.req('PATCH', `${U}/${u.id}`, { Operations: [{ op: 'Replace', path: 'emails[type eq "work"].value', value: 'new@example.com' }] });
     expect(res.status).toBe(200);
@@ -237,14 +259,16 @@ describe.each(dbs)('users on %s', (db) => {
     expect(t.sandbox.state.users.get(u.id)).toMatchObject({ displayName: 'Bjfe', name: { givenName: 'Kkom', familyName: 'Unua' } });
   });
 
-  it("a pathless replace of emails replaces them (it does not append)", async () => {
+  it('a pathless replace of emails replaces them (it does not append)', async () => {
     const u = await create(oktaUser('emails.replace@okta.local'));
-    const res = await t.req('PATCH', `${U}/${u.id}`, { Operations: [{ op: 'replace', value: { emails: [{ value: 'other@okta.local', type: 'work', primary: 'True' }] } }] });
+    const res = await t.req('PATCH', `${U}/${u.id}`, {
+      Operations: [{ op: 'replace', value: { emails: [{ value: 'other@okta.local', type: 'work', primary: 'True' }] } }],
+    });
     expect(res.status).toBe(200);
     expect(res.body.emails).toEqual([{ value: 'other@okta.local', type: 'work', primary: true }]);
   });
 
-  it("Microsoft's validator shapes: pathless active true, roles[primary eq \"True\"].value, emails[type eq \"work\"].primary", async () => {
+  it('Microsoft\'s validator shapes: pathless active true, roles[primary eq "True"].value, emails[type eq "work"].primary', async () => {
     const u = await create(entraUser('validator@testuser.com', 'ext-validator'));
     let res = await t.req('PATCH', `${U}/${u.id}`, { Operations: [{ op: 'Replace', value: { active: 'True' } }] });
     expect(res.body.active).toBe(true);

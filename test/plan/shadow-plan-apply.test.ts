@@ -1,13 +1,26 @@
 import { writeFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startSandbox, type RunningSandbox } from '../../src/sandbox/server.js';
-import { G, GROUP_SCHEMA, IDP_TOKEN, oktaUser, PATCH_OP, postgresAvailable, startTestBridge, U, dataEnv, dataPlace, type DataPlace, type TestBridge } from '../helpers/bridge.js';
+import {
+  G,
+  GROUP_SCHEMA,
+  IDP_TOKEN,
+  oktaUser,
+  PATCH_OP,
+  databases,
+  startTestBridge,
+  U,
+  dataEnv,
+  dataPlace,
+  type DataPlace,
+  type TestBridge,
+} from '../helpers/bridge.js';
 import { runCli, startCli } from '../helpers/cli.js';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-const dbs = (await postgresAvailable()) ? (['sqlite', 'postgres'] as const) : (['sqlite'] as const);
+const dbs = await databases();
 const ROLES = { groups: { 'FS Admins': 'admin' } };
 
 /** What an admin runs: the CLI with the server's environment. */
@@ -28,7 +41,17 @@ function envFor(sb: RunningSandbox, where: DataPlace, mode: 'shadow' | 'live') {
 async function planJson(env: Record<string, string>) {
   const r = await runCli(['plan', '--format', 'json'], env, 60_000);
   expect([0, 2], r.stderr).toContain(r.code);
-  return { code: r.code, plan: JSON.parse(r.stdout) as { creates: number; updates: number; deactivations: number; roleChanges: number; unmanaged: number; items: { action: string; userName: string }[] } };
+  return {
+    code: r.code,
+    plan: JSON.parse(r.stdout) as {
+      creates: number;
+      updates: number;
+      deactivations: number;
+      roleChanges: number;
+      unmanaged: number;
+      items: { action: string; userName: string }[];
+    },
+  };
 }
 
 describe.each(dbs)('shadow mode, plan and apply on %s', (db) => {
@@ -83,7 +106,12 @@ describe.each(dbs)('shadow mode, plan and apply on %s', (db) => {
     const env = envFor(sb, where, 'shadow');
     const first = await planJson(env);
     expect(first.code).toBe(2);
-    expect({ creates: first.plan.creates, updates: first.plan.updates, deactivations: first.plan.deactivations, roleChanges: first.plan.roleChanges }).toEqual({ creates: 2, updates: 0, deactivations: 1, roleChanges: 0 });
+    expect({ creates: first.plan.creates, updates: first.plan.updates, deactivations: first.plan.deactivations, roleChanges: first.plan.roleChanges }).toEqual({
+      creates: 2,
+      updates: 0,
+      deactivations: 1,
+      roleChanges: 0,
+    });
     expect(first.plan.items).toContainEqual(expect.objectContaining({ action: 'unmanaged', userName: 'owner@corp.example' }));
     // The console's drift line reads the last plan's counts from the store.
     expect(JSON.parse((await t.bridge.deps.store.read((r) => r.kv.get('plan.last')))!)).toMatchObject({ creates: 2, deactivations: 1 });
@@ -128,7 +156,8 @@ describe.each(dbs)('shadow mode, plan and apply on %s', (db) => {
     const writes = sb.counters.writes();
     const live = await startTestBridge({ db, sharedSandbox: sb, ...where, config: { roles: ROLES } });
     open.push(live);
-    await new Promise((r) => setTimeout(r, 300));
+    // The worker has looked at everything there is to do, and did nothing.
+    await live.bridge.worker.idle();
     expect(sb.counters.writes()).toBe(writes);
     expect(live.logs()).toMatch(/a plan is pending/);
     expect((await live.bridge.app.inject({ method: 'GET', url: '/readyz' })).json().planPending).toMatch(/run fullstory-scim-bridge plan/);
@@ -174,8 +203,12 @@ describe.each(dbs)('shadow mode, plan and apply on %s', (db) => {
     sb.state.users.get(cy.id)!.active = false;
     const drift = await planJson(env);
     expect(drift.code).toBe(2);
-    expect(drift.plan.items).toContainEqual(expect.objectContaining({ action: 'roleChange', userName: 'ada@okta.local', actual: { role: 'guest' }, desired: { role: 'admin' } }));
-    expect(drift.plan.items).toContainEqual(expect.objectContaining({ action: 'update', userName: 'cy@okta.local', actual: { active: false }, desired: { active: true } }));
+    expect(drift.plan.items).toContainEqual(
+      expect.objectContaining({ action: 'roleChange', userName: 'ada@okta.local', actual: { role: 'guest' }, desired: { role: 'admin' } }),
+    );
+    expect(drift.plan.items).toContainEqual(
+      expect.objectContaining({ action: 'update', userName: 'cy@okta.local', actual: { active: false }, desired: { active: true } }),
+    );
     expect((await runCli(['apply'], env, 60_000)).code).toBe(0);
     expect(sb.roles().get('ada@okta.local')).toBe('admin');
     expect(sb.state.users.get(cy.id)?.active).toBe(true);

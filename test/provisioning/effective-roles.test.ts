@@ -14,9 +14,13 @@ describe('recomputeRoles over more users than one read takes', () => {
     store = await Store.open({ dataDir: ':memory:' });
     await store.transaction(async (tx) => {
       // Every third user was adopted from FullStory (role null): not the bridge's unless in a mapped group.
-      for (let i = 0; i < n; i++) await tx.users.insert({ id: id(i), resource: { userName: `${id(i)}@example.com` } as never, role: i % 3 === 0 ? null : 'standard' });
+      for (let i = 0; i < n; i++)
+        await tx.users.insert({ id: id(i), resource: { userName: `${id(i)}@example.com` } as never, role: i % 3 === 0 ? null : 'standard' });
       await tx.groups.insert('admins', { displayName: 'Admins', externalId: null, role: 'admin', roleRank: 0, extra: {} });
-      await tx.groups.addMembers('admins', Array.from({ length: n / 2 }, (_, k) => id(2 * k)));
+      await tx.groups.addMembers(
+        'admins',
+        Array.from({ length: n / 2 }, (_, k) => id(2 * k)),
+      );
     });
   });
   afterAll(async () => store?.close());

@@ -3,10 +3,23 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startSandbox } from '../../src/sandbox/server.js';
-import { eventually, G, GROUP_SCHEMA, IDP_TOKEN, oktaUser, PATCH_OP, postgresAvailable, startTestBridge, U, dataEnv, dataPlace, type TestBridge } from '../helpers/bridge.js';
+import {
+  eventually,
+  G,
+  GROUP_SCHEMA,
+  IDP_TOKEN,
+  oktaUser,
+  PATCH_OP,
+  databases,
+  startTestBridge,
+  U,
+  dataEnv,
+  dataPlace,
+  type TestBridge,
+} from '../helpers/bridge.js';
 import { runCli } from '../helpers/cli.js';
 
-const dbs = (await postgresAvailable()) ? (['sqlite', 'postgres'] as const) : (['sqlite'] as const);
+const dbs = await databases();
 const ROLES = { groups: { 'FS Admins': 'admin', Engineering: 'architect' } };
 
 describe.each(dbs)('the deprovisioning guard on %s', (db) => {
@@ -40,7 +53,8 @@ describe.each(dbs)('the deprovisioning guard on %s', (db) => {
     for (let i = 0; i < n; i++) out.push((await t.req('POST', U, oktaUser(`${prefix}${i}@okta.local`))).body);
     return out;
   };
-  const deactivate = (t: TestBridge, id: string) => t.req('PATCH', `${U}/${id}`, { schemas: [PATCH_OP], Operations: [{ op: 'replace', path: 'active', value: false }] });
+  const deactivate = (t: TestBridge, id: string) =>
+    t.req('PATCH', `${U}/${id}`, { schemas: [PATCH_OP], Operations: [{ op: 'replace', path: 'active', value: false }] });
 
   it('holds the deactivation past the limit: 503 with Retry-After naming the guard, FullStory unchanged, shown in /readyz, metrics and audit; release applies it once and the IdP retry succeeds', async () => {
     const { sb, t, env } = await guarded(3);
@@ -87,11 +101,14 @@ describe.each(dbs)('the deprovisioning guard on %s', (db) => {
     const list = await users(t, 'eng', 5);
     const g = (await t.req('POST', G, { schemas: [GROUP_SCHEMA], displayName: 'Engineering', members: list.map((u) => ({ value: u.id })) })).body;
     await eventually(() => list.every((u) => sb.roles().get(u.userName) === 'architect'), 'promotions');
-    const res = await t.req('PATCH', `${G}/${g.id}`, { schemas: [PATCH_OP], Operations: [{ op: 'remove', path: 'members', value: list.map((u) => ({ value: u.id })) }] });
+    const res = await t.req('PATCH', `${G}/${g.id}`, {
+      schemas: [PATCH_OP],
+      Operations: [{ op: 'remove', path: 'members', value: list.map((u) => ({ value: u.id })) }],
+    });
     expect(res.status).toBe(200);
     expect((await t.req('GET', `${G}/${g.id}`)).body.members ?? []).toEqual([]);
     await eventually(() => list.filter((u) => sb.roles().get(u.userName) === 'standard').length === 3, 'three demotions');
-    await new Promise((r) => setTimeout(r, 300));
+    await t.bridge.worker.idle();
     expect(list.filter((u) => sb.roles().get(u.userName) === 'architect')).toHaveLength(2);
     expect((await t.bridge.deps.store.read((r) => r.guard.holds('held'))).map((h) => h.kind)).toEqual(['demote', 'demote']);
   });

@@ -2,7 +2,13 @@ import { describe, expect, it } from 'vitest';
 import { RolePolicy } from '../../src/provisioning/role-policy.js';
 
 const policy = (over: Record<string, unknown> = {}) =>
-  new RolePolicy({ delivery: 'auto', default: 'standard', precedence: ['admin', 'architect', 'standard', 'explorer', 'guest'], groups: { 'FS Admins': 'admin', Support: 'explorer' }, ...over } as never);
+  new RolePolicy({
+    delivery: 'auto',
+    default: 'standard',
+    precedence: ['admin', 'architect', 'standard', 'explorer', 'guest'],
+    groups: { 'FS Admins': 'admin', Support: 'explorer' },
+    ...over,
+  } as never);
 
 describe('RolePolicy: groups to roles, by precedence', () => {
   it('group names match in any case; an unmapped group maps to nothing', () => {

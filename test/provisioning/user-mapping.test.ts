@@ -44,12 +44,23 @@ describe('user mapping: what FullStory gets, and what the IdP reads back', () =>
   });
 
   it("the IdP reads FullStory's word on what FullStory keeps, its own on the rest, and never FullStory's roles", () => {
-    const merged = mergeUpstream(ada, { id: 'u1', userName: 'ada@example.com', displayName: 'Changed in FullStory', active: false, name: { givenName: 'A' }, roles: [{ value: 'admin' }] });
+    const merged = mergeUpstream(ada, {
+      id: 'u1',
+      userName: 'ada@example.com',
+      displayName: 'Changed in FullStory',
+      active: false,
+      name: { givenName: 'A' },
+      roles: [{ value: 'admin' }],
+    });
     expect(merged).toMatchObject({ displayName: 'Changed in FullStory', active: false, name: { givenName: 'A', familyName: 'Lovelace' }, externalId: 'ext-1' });
     expect(merged).not.toHaveProperty('roles');
   });
 
   it('a teammate met in FullStory is indexed as the IdP would have written it', () => {
-    expect(fromUpstream({ id: 'u9', userName: 'b@x.com', active: false, emails: [{ value: 'b@x.com' }], roles: [{ value: 'admin' }] })).toEqual({ userName: 'b@x.com', active: false, emails: [{ value: 'b@x.com' }] });
+    expect(fromUpstream({ id: 'u9', userName: 'b@x.com', active: false, emails: [{ value: 'b@x.com' }], roles: [{ value: 'admin' }] })).toEqual({
+      userName: 'b@x.com',
+      active: false,
+      emails: [{ value: 'b@x.com' }],
+    });
   });
 });

@@ -39,7 +39,9 @@ describe('the rate budget', () => {
     const t = await bridge({ config: { fullstory: { ratePerSecond: 40, rateBurst: 5, idpReserve: 3 }, roles: { groups: { Admins: 'admin' } } } });
     const ids: string[] = [];
     for (let i = 0; i < 300; i++) ids.push(t.sandbox.state.createUser({ userName: `prio${i}@example.com` }).id);
-    await t.bridge.deps.store.transaction((tx) => tx.users.adopt(ids.map((id, i) => ({ id, resource: { userName: `prio${i}@example.com` }, role: 'standard' }))));
+    await t.bridge.deps.store.transaction((tx) =>
+      tx.users.adopt(ids.map((id, i) => ({ id, resource: { userName: `prio${i}@example.com` }, role: 'standard' }))),
+    );
     await t.req('POST', G, { displayName: 'Admins', members: ids.map((value) => ({ value })) });
     await eventually(async () => (await t.bridge.deps.store.read((r) => r.roleSync.stats())).backlog < 290, 'sync under way');
     const syncWrites = () => t.sandbox.counters.count({ method: 'PATCH', route: '/Users/:id' });

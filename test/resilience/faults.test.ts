@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { eventually, G, GROUP_SCHEMA, PATCH_OP, postgresAvailable, startTestBridge, U, USER_SCHEMA, type Res, type TestBridge } from '../helpers/bridge.js';
+import { eventually, G, GROUP_SCHEMA, PATCH_OP, databases, startTestBridge, U, USER_SCHEMA, type Res, type TestBridge } from '../helpers/bridge.js';
 
-const dbs = (await postgresAvailable()) ? (['sqlite', 'postgres'] as const) : (['sqlite'] as const);
+const dbs = await databases();
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**

@@ -76,7 +76,11 @@ describe('the FullStory sandbox', () => {
 
   it('role counts agree with the per-user role listing', async () => {
     sb = await startSandbox({ patch: { rateLimit: null } });
-    for (const [userName, role] of [['a@x.com', 'admin'], ['s1@x.com', 'standard'], ['s2@x.com', 'standard']]) {
+    for (const [userName, role] of [
+      ['a@x.com', 'admin'],
+      ['s1@x.com', 'standard'],
+      ['s2@x.com', 'standard'],
+    ]) {
       expect((await call('POST', '/Users', { userName, roles: [{ value: role }] })).status).toBe(201);
     }
     const origin = new URL(sb.url).origin;

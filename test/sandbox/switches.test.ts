@@ -100,7 +100,16 @@ describe('the sandbox switches #13 and #20-#24', () => {
       else expect(d === null || typeof d === 'number', key).toBe(true);
     }
     const differs = Object.keys(SWITCHES).filter((k) => DEFAULT_PROFILE[k as keyof typeof SWITCHES] !== STRICT_PROFILE[k as keyof typeof SWITCHES]);
-    expect(differs.sort()).toEqual(['deleteUsers', 'discovery', 'errorStyle', 'filters', 'patchUsers', 'roleDelivery', 'scimDisabledStatus', 'storesExternalId']);
+    expect(differs.sort()).toEqual([
+      'deleteUsers',
+      'discovery',
+      'errorStyle',
+      'filters',
+      'patchUsers',
+      'roleDelivery',
+      'scimDisabledStatus',
+      'storesExternalId',
+    ]);
     expect(parseSwitch('maxPage', '0')).toHaveProperty('error');
     expect(parseSwitch('roleForm', 'upper')).toEqual({ error: '--role-form is one of value-lower, value-capitalised, strings' });
     expect(parseSwitch('seatCap', 'off')).toEqual({ value: null });
@@ -108,12 +117,35 @@ describe('the sandbox switches #13 and #20-#24', () => {
 
   it('the sandbox command takes a flag per switch', async () => {
     const port = freePort();
-    const flags = ['--profile', 'strict', '--max-page', '20', '--role-groups', 'preexisting', '--roles-where-groups', 'refuse', '--put-users', 'replace', '--role-form', 'strings', '--filters', 'standard'];
+    const flags = [
+      '--profile',
+      'strict',
+      '--max-page',
+      '20',
+      '--role-groups',
+      'preexisting',
+      '--roles-where-groups',
+      'refuse',
+      '--put-users',
+      'replace',
+      '--role-form',
+      'strings',
+      '--filters',
+      'standard',
+    ];
     const cli = startCli(['sandbox', '--port', String(port), '--token', 'tok-123', ...flags], {}, /token: tok-123/);
     try {
       await cli.started;
       const set = await fetch(`http://127.0.0.1:${port}/_sandbox/set`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
-      expect(await set.json()).toMatchObject({ maxPage: 20, roleGroups: 'preexisting', rolesWhereGroups: 'refuse', putUsers: 'replace', roleForm: 'strings', filters: 'standard', roleDelivery: 'role-groups' });
+      expect(await set.json()).toMatchObject({
+        maxPage: 20,
+        roleGroups: 'preexisting',
+        rolesWhereGroups: 'refuse',
+        putUsers: 'replace',
+        roleForm: 'strings',
+        filters: 'standard',
+        roleDelivery: 'role-groups',
+      });
       expect(Object.keys(SWITCHES).map(flagName)).toContain('roles-where-groups');
     } finally {
       cli.child.kill('SIGTERM');

@@ -19,12 +19,27 @@ const scimTypeOf = (run: () => unknown) => {
 
 describe("Okta's and Entra's users, normalised", () => {
   it("Okta's create: the password and groups it sends are not kept", () => {
-    const u = normaliseUser({ schemas: [CORE], userName: 'test.user@okta.local', name: { givenName: 'Test', familyName: 'User' }, password: '1mz050nq', groups: [], active: true });
+    const u = normaliseUser({
+      schemas: [CORE],
+      userName: 'test.user@okta.local',
+      name: { givenName: 'Test', familyName: 'User' },
+      password: '1mz050nq',
+      groups: [],
+      active: true,
+    });
     expect(u).toEqual({ userName: 'test.user@okta.local', name: { givenName: 'Test', familyName: 'User' }, active: true });
   });
 
-  it("Entra's create: \"False\" as a boolean, nulls dropped, the manager as a plain string made an object", () => {
-    const u = normaliseUser({ schemas: [CORE, ENTERPRISE], userName: 'a@b.c', active: 'False', roles: [], addresses: null, manager: null, [ENTERPRISE]: { manager: '123', department: 'D' } });
+  it('Entra\'s create: "False" as a boolean, nulls dropped, the manager as a plain string made an object', () => {
+    const u = normaliseUser({
+      schemas: [CORE, ENTERPRISE],
+      userName: 'a@b.c',
+      active: 'False',
+      roles: [],
+      addresses: null,
+      manager: null,
+      [ENTERPRISE]: { manager: '123', department: 'D' },
+    });
     expect(u).toEqual({ userName: 'a@b.c', active: false, roles: [], [ENTERPRISE]: { manager: { value: '123' }, department: 'D' } });
   });
 
@@ -45,7 +60,13 @@ describe("Entra's PATCH forms, applied", () => {
     });
     expect(ops.map((o) => o.op)).toEqual(['replace', 'add', 'replace']);
     const after = applyUserPatch({ userName: 'a@b.c', active: true, emails: [{ type: 'work', value: 'a@b.c' }] }, ops, 'u1');
-    expect(after).toEqual({ userName: 'a@b.c', active: false, emails: [{ type: 'work', value: 'n@b.c' }], name: { givenName: 'Ann' }, [ENTERPRISE]: { manager: { value: 'm2' } } });
+    expect(after).toEqual({
+      userName: 'a@b.c',
+      active: false,
+      emails: [{ type: 'work', value: 'n@b.c' }],
+      name: { givenName: 'Ann' },
+      [ENTERPRISE]: { manager: { value: 'm2' } },
+    });
   });
 
   it('what no dialect means is refused with the RFC 7644 scimType', () => {
@@ -58,7 +79,9 @@ describe("Entra's PATCH forms, applied", () => {
 
 describe('groups, normalised and patched', () => {
   it('a group keeps its member ids and the display each was given', () => {
-    expect(normaliseGroup({ schemas: ['urn:ietf:params:scim:schemas:core:2.0:Group'], displayName: 'G', members: [{ value: 'u1', display: 'A' }, { value: 'u2' }] })).toEqual({
+    expect(
+      normaliseGroup({ schemas: ['urn:ietf:params:scim:schemas:core:2.0:Group'], displayName: 'G', members: [{ value: 'u1', display: 'A' }, { value: 'u2' }] }),
+    ).toEqual({
       displayName: 'G',
       externalId: null,
       members: ['u1', 'u2'],
@@ -67,16 +90,33 @@ describe('groups, normalised and patched', () => {
     });
   });
 
-  it("nulls mean not set (Entra): a null member, a null display or $ref, a null externalId are left out, not refused", () => {
-    const g = normaliseGroup({ schemas: ['urn:ietf:params:scim:schemas:core:2.0:Group'], displayName: 'G', externalId: null, members: [null, { value: 'u1', display: null, $ref: null }, { value: 'u2', display: 'B' }] });
+  it('nulls mean not set (Entra): a null member, a null display or $ref, a null externalId are left out, not refused', () => {
+    const g = normaliseGroup({
+      schemas: ['urn:ietf:params:scim:schemas:core:2.0:Group'],
+      displayName: 'G',
+      externalId: null,
+      members: [null, { value: 'u1', display: null, $ref: null }, { value: 'u2', display: 'B' }],
+    });
     expect(g).toMatchObject({ displayName: 'G', externalId: null, members: ['u1', 'u2'] });
     expect([...g.displays]).toEqual([['u2', 'B']]);
     expect(() => normaliseGroup({ displayName: 'G', members: [{ value: null }] })).toThrow(/needs a "value"/);
   });
 
   it("Okta's add and filtered remove, and Entra's pathless rename, become member and name changes", () => {
-    const ops = parsePatchBody({ Operations: [{ op: 'add', path: 'members', value: [{ value: 'u2' }] }, { op: 'remove', path: 'members[value eq "u1"]' }, { op: 'replace', path: 'displayName', value: 'H' }] });
-    expect(groupChanges(ops, 'g1')).toEqual([{ kind: 'add', ids: ['u2'], displays: new Map() }, { kind: 'remove', ids: ['u1'] }, { kind: 'displayName', value: 'H' }]);
-    expect(groupChanges(parsePatchBody({ Operations: [{ op: 'Replace', value: { id: 'g1', displayName: 'X' } }] }), 'g1')).toEqual([{ kind: 'displayName', value: 'X' }]);
+    const ops = parsePatchBody({
+      Operations: [
+        { op: 'add', path: 'members', value: [{ value: 'u2' }] },
+        { op: 'remove', path: 'members[value eq "u1"]' },
+        { op: 'replace', path: 'displayName', value: 'H' },
+      ],
+    });
+    expect(groupChanges(ops, 'g1')).toEqual([
+      { kind: 'add', ids: ['u2'], displays: new Map() },
+      { kind: 'remove', ids: ['u1'] },
+      { kind: 'displayName', value: 'H' },
+    ]);
+    expect(groupChanges(parsePatchBody({ Operations: [{ op: 'Replace', value: { id: 'g1', displayName: 'X' } }] }), 'g1')).toEqual([
+      { kind: 'displayName', value: 'X' },
+    ]);
   });
 });

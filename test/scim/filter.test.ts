@@ -38,7 +38,14 @@ describe('parseEqFilter: what the IdPs send, as terms the index answers', () => 
   });
 
   it('what the index cannot answer is 400 invalidFilter', () => {
-    for (const f of ['userName eq "a" or userName eq "b"', 'displayName eq "x"', 'userName co "a"', 'userName eq', 'userName eq "unterminated', 'x'.repeat(1025)]) {
+    for (const f of [
+      'userName eq "a" or userName eq "b"',
+      'displayName eq "x"',
+      'userName co "a"',
+      'userName eq',
+      'userName eq "unterminated',
+      'x'.repeat(1025),
+    ]) {
       expect(refused(f), f).toEqual([400, 'invalidFilter']);
     }
   });

@@ -59,10 +59,15 @@ describe('the audit CSV is safe to open', () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'fsb-csv-'));
     const sb = await startSandbox({ patch: { rateLimit: null } });
     const idp = 'csv-test-idp-token-0000000';
-    const bridge = await createBridge(loadConfig({}, { fullstory: { url: sb.url, token: sb.token }, idp: { token: idp }, database: { dataDir } }), { logger: pino({ level: 'silent' }), sandbox: sb });
+    const bridge = await createBridge(loadConfig({}, { fullstory: { url: sb.url, token: sb.token }, idp: { token: idp }, database: { dataDir } }), {
+      logger: pino({ level: 'silent' }),
+      sandbox: sb,
+    });
     const auth = { authorization: `Bearer ${idp}`, 'content-type': 'application/scim+json' };
     try {
-      expect((await bridge.app.inject({ method: 'POST', url: '/scim/v2/Users', headers: auth, payload: oktaUser("+cmd|' /C calc'!A0@x.com") })).statusCode).toBe(201);
+      expect(
+        (await bridge.app.inject({ method: 'POST', url: '/scim/v2/Users', headers: auth, payload: oktaUser("+cmd|' /C calc'!A0@x.com") })).statusCode,
+      ).toBe(201);
       const group = { schemas: [GROUP_SCHEMA], displayName: 'Evil\r2026-01-01,forged,POST,"=HYPERLINK(""http://x"")"\nnext' };
       expect((await bridge.app.inject({ method: 'POST', url: '/scim/v2/Groups', headers: auth, payload: group })).statusCode).toBe(201);
     } finally {
@@ -79,7 +84,10 @@ describe('the audit CSV is safe to open', () => {
     expect(subjects).toEqual(["'+cmd|' /C calc'!A0@x.com", group0()]);
     // Every CR and LF inside a value sits inside quotes: a reader that splits lines first
     // still sees each row begin with a timestamp, not with forged text.
-    const unquotedBreaks = csv.stdout.replace(/"(?:[^"]|"")*"/g, '""').split(/\r\n/).filter(Boolean);
+    const unquotedBreaks = csv.stdout
+      .replace(/"(?:[^"]|"")*"/g, '""')
+      .split(/\r\n/)
+      .filter(Boolean);
     expect(unquotedBreaks).toHaveLength(3);
     expect(unquotedBreaks.slice(1).every((l) => /^\d{4}-\d\d-\d\dT/.test(l))).toBe(true);
   });

@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DATABASES, postgresAvailable, startTestBridge, type TestBridge } from '../helpers/bridge.js';
+import { databases, startTestBridge, type TestBridge } from '../helpers/bridge.js';
 
 const OPS = 'ops-token-for-the-console-security-tests';
 const FORM = { 'content-type': 'application/x-www-form-urlencoded' };
 
-const dbs = (await postgresAvailable()) ? DATABASES : (['sqlite'] as const);
+const dbs = await databases();
 
 // On PostgreSQL the throttle's count and the session epoch are the ones replicas share.
 describe.each(dbs)('the console is at least as hard to guess into as the SCIM API, on %s', (db) => {
@@ -15,8 +15,15 @@ describe.each(dbs)('the console is at least as hard to guess into as the SCIM AP
   afterAll(async () => t?.close());
 
   const inject = (o: { method?: 'GET' | 'POST'; url?: string; from?: string; headers?: Record<string, string>; payload?: string }) =>
-    t.bridge.app.inject({ method: o.method ?? 'GET', url: o.url ?? '/console', remoteAddress: o.from ?? '127.0.2.1', headers: o.headers ?? {}, ...(o.payload !== undefined ? { payload: o.payload } : {}) });
-  const login = (from: string, token = OPS) => inject({ method: 'POST', url: '/console/login', from, headers: FORM, payload: `token=${encodeURIComponent(token)}` });
+    t.bridge.app.inject({
+      method: o.method ?? 'GET',
+      url: o.url ?? '/console',
+      remoteAddress: o.from ?? '127.0.2.1',
+      headers: o.headers ?? {},
+      ...(o.payload !== undefined ? { payload: o.payload } : {}),
+    });
+  const login = (from: string, token = OPS) =>
+    inject({ method: 'POST', url: '/console/login', from, headers: FORM, payload: `token=${encodeURIComponent(token)}` });
   const signIn = async (from: string) => {
     const res = await login(from);
     expect(res.statusCode).toBe(303);
@@ -35,7 +42,9 @@ describe.each(dbs)('the console is at least as hard to guess into as the SCIM AP
     // Another address is not held.
     expect((await login('127.0.2.11')).statusCode).toBe(303);
     await t.bridge.deps.audit.flush();
-    const rows = await t.sql<{ operation: string; subject: string; outcome: string }>("select operation, subject, outcome from audit where operation = 'console.login'");
+    const rows = await t.sql<{ operation: string; subject: string; outcome: string }>(
+      "select operation, subject, outcome from audit where operation = 'console.login'",
+    );
     expect(rows.filter((r) => r.subject === '127.0.2.10' && r.outcome === 'refused')).toHaveLength(3);
   });
 
@@ -49,7 +58,13 @@ describe.each(dbs)('the console is at least as hard to guess into as the SCIM AP
     const forged = await inject({ method: 'POST', url: '/console/logout', from: '127.0.2.30', headers: { cookie, ...FORM }, payload: 'csrf=forged' });
     expect(forged.statusCode).toBe(403);
     expect((await inject({ from: '127.0.2.30', headers: { cookie } })).body).toContain('signed in as');
-    const out = await inject({ method: 'POST', url: '/console/logout', from: '127.0.2.30', headers: { cookie, ...FORM }, payload: `csrf=${encodeURIComponent(csrf)}` });
+    const out = await inject({
+      method: 'POST',
+      url: '/console/logout',
+      from: '127.0.2.30',
+      headers: { cookie, ...FORM },
+      payload: `csrf=${encodeURIComponent(csrf)}`,
+    });
     expect(out.statusCode).toBe(303);
     // A client that kept the cookie (or a thief who copied it) is signed out too.
     const after = await inject({ from: '127.0.2.30', headers: { cookie } });
@@ -71,7 +86,9 @@ describe.each(dbs)('the console is at least as hard to guess into as the SCIM AP
 
   it('a signed-in page shows no words chosen by whoever wrote the link', async () => {
     const { cookie } = await signIn('127.0.2.50');
-    const page = (await inject({ url: `/console?notice=${encodeURIComponent('Urgent: paste your ops token at evil.example')}`, from: '127.0.2.50', headers: { cookie } })).body;
+    const page = (
+      await inject({ url: `/console?notice=${encodeURIComponent('Urgent: paste your ops token at evil.example')}`, from: '127.0.2.50', headers: { cookie } })
+    ).body;
     expect(page).not.toContain('evil.example');
     const known = (await inject({ url: '/console?notice=not-held', from: '127.0.2.50', headers: { cookie } })).body;
     expect(known).toContain('That change is no longer held.');

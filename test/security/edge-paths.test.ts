@@ -1,11 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DATABASES, IDP_TOKEN, oktaUser, postgresAvailable, startTestBridge, type TestBridge } from '../helpers/bridge.js';
+import { IDP_TOKEN, oktaUser, databases, startTestBridge, type TestBridge } from '../helpers/bridge.js';
 import { expectScimError } from '../helpers/scim-assert.js';
 
 /** Spellings of SCIM paths that the router routes as /scim/v2/...: each must meet the same edge. */
 const SPELLINGS = ['/%73cim/v2/Users', '/scim/%76%32/Users', '/scim/v2/%55sers', '/%73%63%69%6d/v2/Users/', '/scim/v2/Users/'];
 
-const dbs = (await postgresAvailable()) ? DATABASES : (['sqlite'] as const);
+const dbs = await databases();
 
 // On PostgreSQL the throttle's count is the one replicas share.
 describe.each(dbs)('every edge check runs on what the router routes, however the path is spelled, on %s', (db) => {
@@ -26,7 +26,11 @@ describe.each(dbs)('every edge check runs on what the router routes, however the
   // Each check from an allowed address of its own, so the throttle of one does not answer for another.
   let next = 1;
   const allowed = () => `127.0.1.${next++}`;
-  const parsed = (r: { statusCode: number; body: string; headers: Record<string, unknown> }) => ({ status: r.statusCode, body: JSON.parse(r.body), headers: r.headers as Record<string, string> });
+  const parsed = (r: { statusCode: number; body: string; headers: Record<string, unknown> }) => ({
+    status: r.statusCode,
+    body: JSON.parse(r.body),
+    headers: r.headers as Record<string, string>,
+  });
 
   it.each(SPELLINGS)('%s from an address outside IDP_ALLOWED_CIDRS is refused 403 and creates nobody', async (path) => {
     const writes = t.sandbox.counters.writes();
@@ -61,8 +65,11 @@ describe.each(dbs)('every edge check runs on what the router routes, however the
     }
   });
 
-  it.each(['/scim/v2/Users/%ff', '/scim/v2/%E0%A4%A', '/%ff', '/scim/v2/Groups/%c0%af'])('an undecodable URL (%s) is a SCIM Error, not the framework’s own body', async (url) => {
-    const res = parsed(await send('GET', url, allowed(), IDP_TOKEN));
-    expectScimError(res, 400, 'invalidSyntax');
-  });
+  it.each(['/scim/v2/Users/%ff', '/scim/v2/%E0%A4%A', '/%ff', '/scim/v2/Groups/%c0%af'])(
+    'an undecodable URL (%s) is a SCIM Error, not the framework’s own body',
+    async (url) => {
+      const res = parsed(await send('GET', url, allowed(), IDP_TOKEN));
+      expectScimError(res, 400, 'invalidSyntax');
+    },
+  );
 });

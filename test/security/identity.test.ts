@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DATABASES, oktaUser, postgresAvailable, startTestBridge, U, USER_SCHEMA, type TestBridge } from '../helpers/bridge.js';
+import { oktaUser, databases, startTestBridge, U, USER_SCHEMA, type TestBridge } from '../helpers/bridge.js';
 import { expectScimError, snapshot } from '../helpers/scim-assert.js';
 
-const dbs = (await postgresAvailable()) ? DATABASES : (['sqlite'] as const);
+const dbs = await databases();
 
 const NFC = 'jos\u00e9@x.com';
 const NFD = 'jose\u0301@x.com';
@@ -50,7 +50,10 @@ describe.each(dbs)('one person, one teammate, on %s', (db) => {
     expect(teammates('zo\u00e9@x.com').map((u) => u.userName)).toEqual(['zo\u00e9@x.com']);
     for (const spelling of ['ZOE\u0301@X.COM', '\uff5a\uff4f\u00e9@x.com']) {
       const found = await t.req('GET', `${U}?filter=${encodeURIComponent(`userName eq ${JSON.stringify(spelling)}`)}`);
-      expect(found.body.Resources.map((r: { id: string }) => r.id), spelling).toEqual([created.body.id]);
+      expect(
+        found.body.Resources.map((r: { id: string }) => r.id),
+        spelling,
+      ).toEqual([created.body.id]);
     }
   });
 

@@ -1,10 +1,26 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DATABASES, G, GROUP_SCHEMA, oktaUser, postgresAvailable, startTestBridge, U, type TestBridge } from '../helpers/bridge.js';
+import { G, GROUP_SCHEMA, oktaUser, databases, startTestBridge, U, type TestBridge } from '../helpers/bridge.js';
 import { expectScimError } from '../helpers/scim-assert.js';
 
-const dbs = (await postgresAvailable()) ? DATABASES : (['sqlite'] as const);
+const dbs = await databases();
 
-const NUMBERS = ['1e20', '1e308', '-1e308', '1.7976931348623157e309', '9007199254740993', '-1', '0', '1.5', '2.9999', 'abc', '0x10', 'Infinity', '-Infinity', 'NaN', ''];
+const NUMBERS = [
+  '1e20',
+  '1e308',
+  '-1e308',
+  '1.7976931348623157e309',
+  '9007199254740993',
+  '-1',
+  '0',
+  '1.5',
+  '2.9999',
+  'abc',
+  '0x10',
+  'Infinity',
+  '-Infinity',
+  'NaN',
+  '',
+];
 
 describe.each(dbs)('paging and filter values are bounded and typed, on %s', (db) => {
   let t: TestBridge;
@@ -24,16 +40,19 @@ describe.each(dbs)('paging and filter values are bounded and typed, on %s', (db)
     expect(body.Resources.length, what).toBe(body.itemsPerPage);
   };
 
-  it.each(['/Users', '/Groups', '/Users?filter=userName%20sw%20%22page%22', '/Groups?sortBy=displayName'])('any startIndex or count on %s gives a valid ListResponse, never a 500', async (path) => {
-    const sep = path.includes('?') ? '&' : '?';
-    for (const n of NUMBERS) {
-      for (const param of ['startIndex', 'count']) {
-        const res = await t.req('GET', `/scim/v2${path}${sep}${param}=${encodeURIComponent(n)}`);
-        expect(res.status, `${path} ${param}=${n}: ${JSON.stringify(res.body)}`).toBe(200);
-        expectList(res.body, `${path} ${param}=${n}`);
+  it.each(['/Users', '/Groups', '/Users?filter=userName%20sw%20%22page%22', '/Groups?sortBy=displayName'])(
+    'any startIndex or count on %s gives a valid ListResponse, never a 500',
+    async (path) => {
+      const sep = path.includes('?') ? '&' : '?';
+      for (const n of NUMBERS) {
+        for (const param of ['startIndex', 'count']) {
+          const res = await t.req('GET', `/scim/v2${path}${sep}${param}=${encodeURIComponent(n)}`);
+          expect(res.status, `${path} ${param}=${n}: ${JSON.stringify(res.body)}`).toBe(200);
+          expectList(res.body, `${path} ${param}=${n}`);
+        }
       }
-    }
-  });
+    },
+  );
 
   it('a SearchRequest with huge, fractional or negative numbers gives a valid ListResponse', async () => {
     for (const n of [1e20, 1e308, -1e308, 1.5, -3, 0]) {
@@ -45,7 +64,12 @@ describe.each(dbs)('paging and filter values are bounded and typed, on %s', (db)
     }
   });
 
-  it.each(['meta.lastModified gt "not-a-date"', 'meta.created lt 5', 'meta.created eq true', 'urn:ietf:params:scim:schemas:core:2.0:User:meta.lastModified ge "yesterday"'])('a dateTime compared with a non-date (%s) is 400 invalidFilter', async (filter) => {
+  it.each([
+    'meta.lastModified gt "not-a-date"',
+    'meta.created lt 5',
+    'meta.created eq true',
+    'urn:ietf:params:scim:schemas:core:2.0:User:meta.lastModified ge "yesterday"',
+  ])('a dateTime compared with a non-date (%s) is 400 invalidFilter', async (filter) => {
     expectScimError(await t.req('GET', `${U}?filter=${encodeURIComponent(filter)}`), 400, 'invalidFilter');
   });
 

@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { prototypesHardened } from '../../src/lib/harden.js';
 import { startSandbox, type RunningSandbox } from '../../src/sandbox/server.js';
-import { DATABASES, G, GROUP_SCHEMA, oktaUser, PATCH_OP, postgresAvailable, startTestBridge, U, USER_SCHEMA, type TestBridge } from '../helpers/bridge.js';
+import { G, GROUP_SCHEMA, oktaUser, PATCH_OP, databases, startTestBridge, U, USER_SCHEMA, type TestBridge } from '../helpers/bridge.js';
 import { expectScimError, snapshot } from '../helpers/scim-assert.js';
 
-const dbs = (await postgresAvailable()) ? DATABASES : (['sqlite'] as const);
+const dbs = await databases();
 /** Each store on the default FullStory, and SQLite on the strict one too (no PATCH upstream, roles through groups). */
 const runs = [...dbs.map((db) => [db, 'default'] as const), ['sqlite', 'strict'] as const];
 
@@ -39,24 +39,66 @@ describe.each(runs)('no request changes the process’s shared objects, on %s ag
 
   const refused: [string, string, string, unknown, string][] = [
     ['a dotted __proto__ key in a PATCH value', 'PATCH', ':user', patch({ op: 'add', path: 'name', value: { '__proto__.released': true } }), 'invalidValue'],
-    ['a dotted __proto__ key at a filtered path', 'PATCH', ':user', patch({ op: 'add', path: 'emails[type eq "work"]', value: { '__proto__.polluted': 1 } }), 'invalidValue'],
-    ['a __proto__ object inside addresses', 'PATCH', ':user', '{"Operations":[{"op":"add","path":"addresses","value":[{"__proto__":{"polluted":1},"type":"work"}]}]}', 'invalidValue'],
+    [
+      'a dotted __proto__ key at a filtered path',
+      'PATCH',
+      ':user',
+      patch({ op: 'add', path: 'emails[type eq "work"]', value: { '__proto__.polluted': 1 } }),
+      'invalidValue',
+    ],
+    [
+      'a __proto__ object inside addresses',
+      'PATCH',
+      ':user',
+      '{"Operations":[{"op":"add","path":"addresses","value":[{"__proto__":{"polluted":1},"type":"work"}]}]}',
+      'invalidValue',
+    ],
     ['constructor.prototype as a dotted key', 'PATCH', ':user', patch({ op: 'add', path: 'name', value: { 'constructor.prototype.x': 1 } }), 'invalidValue'],
-    ['an escaped \\u005f_proto__ key', 'PATCH', ':user', '{"Operations":[{"op":"add","path":"name","value":{"\\u005f_proto__":{"polluted":1}}}]}', 'invalidValue'],
+    [
+      'an escaped \\u005f_proto__ key',
+      'PATCH',
+      ':user',
+      '{"Operations":[{"op":"add","path":"name","value":{"\\u005f_proto__":{"polluted":1}}}]}',
+      'invalidValue',
+    ],
     ['a CONSTRUCTOR key in another case', 'PATCH', ':user', patch({ op: 'replace', value: { CONSTRUCTOR: { prototype: { x: 1 } } } }), 'invalidValue'],
     ['a pathless value with __proto__', 'PATCH', ':user', '{"Operations":[{"op":"replace","value":{"__proto__":{"isAdmin":true}}}]}', 'invalidValue'],
     ['a __proto__ path', 'PATCH', ':user', patch({ op: 'add', path: '__proto__.polluted', value: 1 }), 'invalidPath'],
     ['a constructor.prototype path', 'PATCH', ':user', patch({ op: 'add', path: 'constructor.prototype.polluted', value: 1 }), 'invalidPath'],
     ['a sub-attribute named prototype', 'PATCH', ':user', patch({ op: 'replace', path: 'name.prototype', value: 'x' }), 'invalidPath'],
-    ['a filter naming constructor inside a path', 'PATCH', ':user', patch({ op: 'replace', path: 'emails[constructor eq "x"].value', value: 'x' }), 'invalidPath'],
+    [
+      'a filter naming constructor inside a path',
+      'PATCH',
+      ':user',
+      patch({ op: 'replace', path: 'emails[constructor eq "x"].value', value: 'x' }),
+      'invalidPath',
+    ],
     ['an inherited name as a dotted key (toString.x)', 'PATCH', ':user', patch({ op: 'add', path: 'name', value: { 'toString.x': 1 } }), 'invalidValue'],
     ['a dotted key inside a list value', 'PATCH', ':user', patch({ op: 'add', path: 'emails', value: [{ value: 'a@b.c', 'length.y': 1 }] }), 'invalidValue'],
     ['a POST with __proto__', 'POST', U, `{"schemas":["${USER_SCHEMA}"],"userName":"p@x.com","__proto__":{"polluted":1}}`, 'invalidValue'],
-    ['a POST with name.constructor', 'POST', U, { schemas: [USER_SCHEMA], userName: 'c@x.com', name: { constructor: { prototype: { x: 1 } } } }, 'invalidValue'],
-    ['a PUT with prototype inside an extension', 'PUT', ':user', { ...oktaUser('victim@okta.local'), 'urn:example:ext': { prototype: { x: 1 } } }, 'invalidValue'],
+    [
+      'a POST with name.constructor',
+      'POST',
+      U,
+      { schemas: [USER_SCHEMA], userName: 'c@x.com', name: { constructor: { prototype: { x: 1 } } } },
+      'invalidValue',
+    ],
+    [
+      'a PUT with prototype inside an extension',
+      'PUT',
+      ':user',
+      { ...oktaUser('victim@okta.local'), 'urn:example:ext': { prototype: { x: 1 } } },
+      'invalidValue',
+    ],
     ['a group member with __proto__', 'POST', G, '{"displayName":"G1","members":[{"value":"x","__proto__":{"polluted":1}}]}', 'invalidValue'],
     ['a group PATCH value with constructor', 'PATCH', ':group', patch({ op: 'add', path: 'members', value: [{ value: 'x', constructor: 1 }] }), 'invalidValue'],
-    ['a search body with __proto__', 'POST', `${U}/.search`, '{"schemas":["urn:ietf:params:scim:api:messages:2.0:SearchRequest"],"__proto__":{"polluted":1}}', 'invalidValue'],
+    [
+      'a search body with __proto__',
+      'POST',
+      `${U}/.search`,
+      '{"schemas":["urn:ietf:params:scim:api:messages:2.0:SearchRequest"],"__proto__":{"polluted":1}}',
+      'invalidValue',
+    ],
   ];
 
   it.each(refused)('%s is refused 400 and changes nothing', async (_name, method, rawUrl, body, scimType) => {
@@ -95,7 +137,11 @@ describe.each(runs)('no request changes the process’s shared objects, on %s ag
     const other = (await t.req('POST', U, oktaUser('first@okta.local'))).body.id;
     expect((await t.req('PATCH', `${U}/${other}`, patch({ op: 'replace', path: 'active', value: false }))).status).toBe(200);
     const before = await snapshot(t);
-    const attack = await t.req('PATCH', `${U}/${victim}`, patch({ op: 'add', path: 'name', value: { '__proto__.released': true } }, { op: 'replace', path: 'active', value: false }));
+    const attack = await t.req(
+      'PATCH',
+      `${U}/${victim}`,
+      patch({ op: 'add', path: 'name', value: { '__proto__.released': true } }, { op: 'replace', path: 'active', value: false }),
+    );
     expectScimError(attack, 400, 'invalidValue');
     expect(await snapshot(t)).toEqual(before);
     expect([...sb.state.users.values()].find((u) => u.id === victim)?.active).toBe(true);

@@ -30,7 +30,13 @@ async function open(kind: (typeof kinds)[number]): Promise<{ store: Store; close
 }
 
 const user = (userName: string, extra: Partial<UserResource> = {}): UserResource => ({ userName, active: true, ...extra }) as UserResource;
-const group = (displayName: string, role: string | null = null, roleRank: number | null = null) => ({ displayName, externalId: null, role, roleRank, extra: {} });
+const group = (displayName: string, role: string | null = null, roleRank: number | null = null) => ({
+  displayName,
+  externalId: null,
+  role,
+  roleRank,
+  extra: {},
+});
 
 describe.each(kinds)('the store contract on %s', (kind) => {
   let store: Store;
@@ -46,8 +52,18 @@ describe.each(kinds)('the store contract on %s', (kind) => {
   beforeAll(async () => {
     ({ store, close } = await open(kind));
     await tx(async (t) => {
-      await t.users.insert({ id: 'u1', resource: user('Ada@Example.com', { externalId: 'ext-1', emails: [{ value: 'Ada@Example.com', type: 'Work' }] }), role: 'admin', createdAt: '2026-01-01T00:00:00.000Z' });
-      await t.users.insert({ id: 'u2', resource: user('bob@example.com', { active: false, emails: [{ value: 'bob@home.org', type: 'home' }] }), role: null, createdAt: '2026-01-02T00:00:00.000Z' });
+      await t.users.insert({
+        id: 'u1',
+        resource: user('Ada@Example.com', { externalId: 'ext-1', emails: [{ value: 'Ada@Example.com', type: 'Work' }] }),
+        role: 'admin',
+        createdAt: '2026-01-01T00:00:00.000Z',
+      });
+      await t.users.insert({
+        id: 'u2',
+        resource: user('bob@example.com', { active: false, emails: [{ value: 'bob@home.org', type: 'home' }] }),
+        role: null,
+        createdAt: '2026-01-02T00:00:00.000Z',
+      });
       await t.users.insert({ id: 'u3', resource: user('cy@example.com'), role: 'standard', createdAt: '2026-01-03T00:00:00.000Z' });
     });
   });
@@ -56,7 +72,16 @@ describe.each(kinds)('the store contract on %s', (kind) => {
   describe('users', () => {
     it('get, findByUserName (any case) and getMany return the row as written', async () => {
       const row = await both((r) => r.users.get('u1'));
-      expect(row).toMatchObject({ id: 'u1', userName: 'Ada@Example.com', externalId: 'ext-1', active: true, role: 'admin', version: 1, deleted: false, createdAt: '2026-01-01T00:00:00.000Z' });
+      expect(row).toMatchObject({
+        id: 'u1',
+        userName: 'Ada@Example.com',
+        externalId: 'ext-1',
+        active: true,
+        role: 'admin',
+        version: 1,
+        deleted: false,
+        createdAt: '2026-01-01T00:00:00.000Z',
+      });
       expect(row!.resource.emails).toEqual([{ value: 'Ada@Example.com', type: 'Work' }]);
       expect((await both((r) => r.users.findByUserName('ADA@example.COM')))?.id).toBe('u1');
       expect(await both((r) => r.users.get('nobody'))).toBeUndefined();
@@ -64,7 +89,12 @@ describe.each(kinds)('the store contract on %s', (kind) => {
     });
 
     it('rolesOf, existingIds and liveIds see live users only', async () => {
-      expect(await both((r) => r.users.rolesOf(['u1', 'u2', 'zz']))).toEqual(new Map([['u1', 'admin'], ['u2', null]]));
+      expect(await both((r) => r.users.rolesOf(['u1', 'u2', 'zz']))).toEqual(
+        new Map([
+          ['u1', 'admin'],
+          ['u2', null],
+        ]),
+      );
       expect(await both((r) => r.users.existingIds(['u1', 'u2', 'zz']))).toEqual(new Set(['u1', 'u2']));
       expect((await tx((t) => t.users.liveIds())).sort()).toEqual(['u1', 'u2', 'u3']);
       const first = await both((r) => r.users.page(undefined, 2));
@@ -72,7 +102,7 @@ describe.each(kinds)('the store contract on %s', (kind) => {
       expect((await both((r) => r.users.page('u2', 2))).map((u) => u.id)).toEqual(['u3']);
     });
 
-    it('the live users\' count (an import page\'s total) follows every commit, though read on every page', async () => {
+    it("the live users' count (an import page's total) follows every commit, though read on every page", async () => {
       const total = () => both(async (r) => (await r.users.query([], 0, 0)).total);
       const before = await total();
       expect(await total()).toBe(before);
@@ -95,7 +125,12 @@ describe.each(kinds)('the store contract on %s', (kind) => {
       expect(await ids([{ key: 'emails.value', value: 'bob@home.org', type: 'work' }])).toEqual({ ids: [], total: 0 });
       expect(await ids([{ key: 'active', value: false }])).toEqual({ ids: ['u2'], total: 1 });
       expect(await ids([{ key: 'active', value: 'true' }])).toEqual({ ids: ['u1', 'u3'], total: 2 });
-      expect(await ids([{ key: 'id', value: 'u3' }, { key: 'active', value: true }])).toEqual({ ids: ['u3'], total: 1 });
+      expect(
+        await ids([
+          { key: 'id', value: 'u3' },
+          { key: 'active', value: true },
+        ]),
+      ).toEqual({ ids: ['u3'], total: 1 });
       expect(await ids([{ key: 'active', value: true }], 1, 1)).toEqual({ ids: ['u3'], total: 2 });
       expect(await ids([{ key: 'active', value: true }], 0, 0)).toEqual({ ids: [], total: 2 });
     });
@@ -121,10 +156,12 @@ describe.each(kinds)('the store contract on %s', (kind) => {
     });
 
     it('adopt indexes new users with their emails and leaves an existing row alone', async () => {
-      await tx((t) => t.users.adopt([
-        { id: 'u1', resource: user('changed@example.com'), role: 'guest' },
-        { id: 'a1', resource: user('adopted@example.com', { emails: [{ value: 'adopted@example.com' }] }), role: null },
-      ]));
+      await tx((t) =>
+        t.users.adopt([
+          { id: 'u1', resource: user('changed@example.com'), role: 'guest' },
+          { id: 'a1', resource: user('adopted@example.com', { emails: [{ value: 'adopted@example.com' }] }), role: null },
+        ]),
+      );
       expect((await both((r) => r.users.get('u1')))!.userName).toBe('Ada@Example.com');
       expect((await both((r) => r.users.query([{ key: 'emails.value', value: 'adopted@example.com' }] as never, 0, 5))).rows.map((u) => u.id)).toEqual(['a1']);
     });
@@ -132,9 +169,19 @@ describe.each(kinds)('the store contract on %s', (kind) => {
     it('setRoles writes each role; lockForUpdate holds rows without changing them', async () => {
       await tx(async (t) => {
         await t.users.lockForUpdate(['u3', 'a1']);
-        await t.users.setRoles(new Map([['u3', 'explorer'], ['a1', 'guest']]));
+        await t.users.setRoles(
+          new Map([
+            ['u3', 'explorer'],
+            ['a1', 'guest'],
+          ]),
+        );
       });
-      expect(await both((r) => r.users.rolesOf(['u3', 'a1']))).toEqual(new Map([['u3', 'explorer'], ['a1', 'guest']]));
+      expect(await both((r) => r.users.rolesOf(['u3', 'a1']))).toEqual(
+        new Map([
+          ['u3', 'explorer'],
+          ['a1', 'guest'],
+        ]),
+      );
     });
   });
 
@@ -162,13 +209,38 @@ describe.each(kinds)('the store contract on %s', (kind) => {
       expect(await both((r) => r.groups.members('g1'))).toEqual(['u1', 'u3']);
       expect([await both((r) => r.groups.memberCount('g1')), await both((r) => r.groups.memberCount('g3'))]).toEqual([2, 0]);
       expect(await tx((t) => t.groups.membersAmong('g2', ['u1', 'u3', 'zz']))).toEqual(new Set(['u1']));
-      expect(await both((r) => r.groups.membersOf(['g1', 'g2', 'g3']))).toEqual(new Map([['g1', ['u1', 'u3']], ['g2', ['u1', 'u2']], ['g3', []]]));
-      expect(await both((r) => r.groups.bestRanks(['u1', 'u2', 'u3', 'a1']))).toEqual(new Map([['u1', 0], ['u2', 1], ['u3', 0]]));
+      expect(await both((r) => r.groups.membersOf(['g1', 'g2', 'g3']))).toEqual(
+        new Map([
+          ['g1', ['u1', 'u3']],
+          ['g2', ['u1', 'u2']],
+          ['g3', []],
+        ]),
+      );
+      expect(await both((r) => r.groups.bestRanks(['u1', 'u2', 'u3', 'a1']))).toEqual(
+        new Map([
+          ['u1', 0],
+          ['u2', 1],
+          ['u3', 0],
+        ]),
+      );
     });
 
-    it("setDisplays names members only; a member removed and added again has lost its display", async () => {
-      await tx((t) => t.groups.setDisplays('g1', new Map([['u1', 'Ann'], ['u2', 'not a member']])));
-      expect(await both((r) => r.groups.displaysOf(['g1', 'g2']))).toEqual(new Map([['g1', new Map([['u1', 'Ann']])], ['g2', new Map()]]));
+    it('setDisplays names members only; a member removed and added again has lost its display', async () => {
+      await tx((t) =>
+        t.groups.setDisplays(
+          'g1',
+          new Map([
+            ['u1', 'Ann'],
+            ['u2', 'not a member'],
+          ]),
+        ),
+      );
+      expect(await both((r) => r.groups.displaysOf(['g1', 'g2']))).toEqual(
+        new Map([
+          ['g1', new Map([['u1', 'Ann']])],
+          ['g2', new Map()],
+        ]),
+      );
       await tx(async (t) => {
         await t.groups.removeMembers('g1', ['u1']);
         await t.groups.addMembers('g1', ['u1']);
@@ -177,7 +249,8 @@ describe.each(kinds)('the store contract on %s', (kind) => {
     });
 
     it('query by displayName (any case), externalId and member, paged with a true total', async () => {
-      const q = (terms: { key: string; value: string }[], offset = 0, limit = 10) => both((r) => r.groups.query(terms as never, offset, limit)).then((x) => ({ ids: x.rows.map((g) => g.id), total: x.total }));
+      const q = (terms: { key: string; value: string }[], offset = 0, limit = 10) =>
+        both((r) => r.groups.query(terms as never, offset, limit)).then((x) => ({ ids: x.rows.map((g) => g.id), total: x.total }));
       expect(await q([{ key: 'displayName', value: 'admins' }])).toEqual({ ids: ['g1'], total: 1 });
       expect(await q([{ key: 'externalId', value: 'x-eng' }])).toEqual({ ids: ['g2'], total: 1 });
       expect(await q([{ key: 'members.value', value: 'u1' }])).toEqual({ ids: ['g1', 'g2'], total: 2 });
@@ -214,16 +287,29 @@ describe.each(kinds)('the store contract on %s', (kind) => {
 
   describe('role-sync outbox', () => {
     it('enqueue: the latest desired role wins and bumps seq; claim takes due rows once', async () => {
-      await tx((t) => t.roleSync.enqueue(new Map([['u1', 'architect'], ['u3', 'guest']])));
+      await tx((t) =>
+        t.roleSync.enqueue(
+          new Map([
+            ['u1', 'architect'],
+            ['u3', 'guest'],
+          ]),
+        ),
+      );
       await tx((t) => t.roleSync.enqueue(new Map([['u1', 'admin']])));
       const claimed = await tx((t) => t.roleSync.claim('w1', 10, 60_000));
-      expect(claimed.map((i) => [i.userId, i.desiredRole, i.seq, i.attempts]).sort()).toEqual([['u1', 'admin', 2, 0], ['u3', 'guest', 1, 0]]);
+      expect(claimed.map((i) => [i.userId, i.desiredRole, i.seq, i.attempts]).sort()).toEqual([
+        ['u1', 'admin', 2, 0],
+        ['u3', 'guest', 1, 0],
+      ]);
       expect(await tx((t) => t.roleSync.claim('w2', 10, 60_000))).toEqual([]);
       expect(await both((r) => r.roleSync.stats())).toMatchObject({ backlog: 2, failing: 0 });
     });
 
     it('fail records the error and the next attempt; failing lists it; release hands claims back', async () => {
-      const [u1, u3] = [{ userId: 'u1', desiredRole: 'admin', seq: 2, attempts: 0, lastError: null }, { userId: 'u3', desiredRole: 'guest', seq: 1, attempts: 0, lastError: null }];
+      const [u1, u3] = [
+        { userId: 'u1', desiredRole: 'admin', seq: 2, attempts: 0, lastError: null },
+        { userId: 'u3', desiredRole: 'guest', seq: 1, attempts: 0, lastError: null },
+      ];
       await tx((t) => t.roleSync.fail('w1', u1, 'FullStory 500: no', new Date(Date.now() - 1000)));
       expect(await both((r) => r.roleSync.failing())).toEqual([{ userId: 'u1', desiredRole: 'admin', seq: 2, attempts: 1, lastError: 'FullStory 500: no' }]);
       expect(await both((r) => r.roleSync.stats())).toMatchObject({ backlog: 2, failing: 1 });
@@ -241,13 +327,26 @@ describe.each(kinds)('the store contract on %s', (kind) => {
       expect(await tx((t) => t.roleSync.claim('short', 10, 1_000))).toHaveLength(1);
       await new Promise((r) => setTimeout(r, 1_100));
       // u3 is still held by w4's 60-second claim.
-    expect((await tx((t) => t.roleSync.claim('next', 10, 60_000))).map((i) => i.userId)).toEqual(['u1']);
+      expect((await tx((t) => t.roleSync.claim('next', 10, 60_000))).map((i) => i.userId)).toEqual(['u1']);
     });
   });
 
   describe('audit', () => {
     it('recordMany, since in time order, prune before a time', async () => {
-      const row = (at: string, detail: string) => ({ at, token_name: 'okta', user_agent: null, method: 'POST', operation: 'POST /Users', resource_type: 'User', resource_id: null, subject: null, outcome: 'success', status: 201, upstream_status: 201, detail });
+      const row = (at: string, detail: string) => ({
+        at,
+        token_name: 'okta',
+        user_agent: null,
+        method: 'POST',
+        operation: 'POST /Users',
+        resource_type: 'User',
+        resource_id: null,
+        subject: null,
+        outcome: 'success',
+        status: 201,
+        upstream_status: 201,
+        detail,
+      });
       await tx((t) => t.audit.recordMany([row('2026-02-01T00:00:00.000Z', 'b'), row('2026-01-01T00:00:00.000Z', 'a'), row('2026-03-01T00:00:00.000Z', 'c')]));
       expect((await both((r) => r.audit.since('2026-01-15T00:00:00.000Z'))).map((a) => a.detail)).toEqual(['b', 'c']);
       expect(await tx((t) => t.audit.prune('2026-02-15T00:00:00.000Z'))).toBe(2);

@@ -6,7 +6,10 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { VersionConflict } from '../../src/store/errors.js';
 import { Store } from '../../src/store/store.js';
 
-/** SQLite commits transactions that queue together in one commit, each in its own savepoint; the request path reads committed state from a second connection. */
+/**
+ * SQLite commits transactions that queue together in one commit, each in its own savepoint;
+ * the request path reads committed state from a second connection.
+ */
 describe('SQLite: group commit on the writer, request-path reads on the reader', () => {
   let dir: string;
   let store: Store;
@@ -55,9 +58,11 @@ describe('SQLite: group commit on the writer, request-path reads on the reader',
     const seen: string[][] = [];
     await Promise.all(
       ['x', 'y', 'z'].map((id) =>
-        store.transaction((tx) => tx.users.insert(user(id))).then(() => {
-          seen.push(idsInFile());
-        }),
+        store
+          .transaction((tx) => tx.users.insert(user(id)))
+          .then(() => {
+            seen.push(idsInFile());
+          }),
       ),
     );
     for (const [i, ids] of seen.entries()) expect(ids.length, `after the ${i + 1}th was reported done`).toBeGreaterThanOrEqual(i + 1);
@@ -92,14 +97,22 @@ describe('SQLite: group commit on the writer, request-path reads on the reader',
     await wrote;
     // The group is open with 'pending' written and not committed.
     const during = await Promise.race([
-      store.read(async (r) => ({ byId: await r.users.get('pending'), byName: await r.users.findByUserName('pending@example.com'), filtered: await r.users.query([{ key: 'userName', value: 'PENDING@example.com' }], 0, 10), old: await r.users.get('before') })),
+      store.read(async (r) => ({
+        byId: await r.users.get('pending'),
+        byName: await r.users.findByUserName('pending@example.com'),
+        filtered: await r.users.query([{ key: 'userName', value: 'PENDING@example.com' }], 0, 10),
+        old: await r.users.get('before'),
+      })),
       new Promise<'waited'>((r) => setTimeout(() => r('waited'), 1000)),
     ]);
     expect(during).not.toBe('waited');
     expect(during).toMatchObject({ byId: undefined, byName: undefined, filtered: { rows: [], total: 0 }, old: { id: 'before' } });
     release();
     await writing;
-    const after = await store.read(async (r) => ({ byId: await r.users.get('pending'), filtered: await r.users.query([{ key: 'userName', value: 'PENDING@example.com' }], 0, 10) }));
+    const after = await store.read(async (r) => ({
+      byId: await r.users.get('pending'),
+      filtered: await r.users.query([{ key: 'userName', value: 'PENDING@example.com' }], 0, 10),
+    }));
     expect(after.byId?.userName).toBe('Pending@Example.com');
     expect(after.filtered.rows.map((u) => u.id)).toEqual(['pending']);
   });
@@ -107,7 +120,10 @@ describe('SQLite: group commit on the writer, request-path reads on the reader',
   it('a user the IdP deleted (kept as a tombstone) is found by id but not by a userName filter', async () => {
     await store.transaction((tx) => tx.users.insert(user('gone')));
     await store.transaction((tx) => tx.users.delete('gone', true));
-    const seen = await store.read(async (r) => ({ byId: await r.users.get('gone'), filtered: await r.users.query([{ key: 'userName', value: 'gone@example.com' }], 0, 10) }));
+    const seen = await store.read(async (r) => ({
+      byId: await r.users.get('gone'),
+      filtered: await r.users.query([{ key: 'userName', value: 'gone@example.com' }], 0, 10),
+    }));
     expect(seen.byId?.deleted).toBe(true);
     expect(seen.filtered).toEqual({ rows: [], total: 0 });
   });
@@ -116,7 +132,17 @@ describe('SQLite: group commit on the writer, request-path reads on the reader',
     const resource = { userName: 'Row.Trip@Example.com', externalId: 'ext-7', active: false, emails: [{ value: 'row.trip@example.com', type: 'work' }] };
     await store.transaction((tx) => tx.users.insert({ id: 'trip', resource, role: 'architect', createdAt: '2026-01-02T03:04:05.000Z' }));
     const written = await store.read((r) => r.users.get('trip'));
-    expect(written).toMatchObject({ id: 'trip', userName: 'Row.Trip@Example.com', externalId: 'ext-7', active: false, role: 'architect', resource, createdAt: '2026-01-02T03:04:05.000Z', version: 1, deleted: false });
+    expect(written).toMatchObject({
+      id: 'trip',
+      userName: 'Row.Trip@Example.com',
+      externalId: 'ext-7',
+      active: false,
+      role: 'architect',
+      resource,
+      createdAt: '2026-01-02T03:04:05.000Z',
+      version: 1,
+      deleted: false,
+    });
     const { externalId: _dropped, ...rest } = resource;
     const renamed = { ...rest, userName: 'Renamed@Example.com', active: true };
     await store.transaction((tx) => tx.users.update('trip', renamed, 1, resource));

@@ -21,7 +21,8 @@ describe.skipIf(!pgUp)('the shared rate budget (PostgreSQL)', () => {
   });
   afterAll(async () => close?.());
 
-  const dbNow = async () => Number((await sql<{ now: number }>`SELECT (extract(epoch from clock_timestamp()) * 1000)::float8 AS now`.execute(store.db)).rows[0]!.now);
+  const dbNow = async () =>
+    Number((await sql<{ now: number }>`SELECT (extract(epoch from clock_timestamp()) * 1000)::float8 AS now`.execute(store.db)).rows[0]!.now);
   const row = async (name: string) => {
     const r = await store.db.selectFrom('rate_budget').selectAll().where('name', '=', name).executeTakeFirstOrThrow();
     return { tokens: Number(r.tokens), updatedMs: Number(r.updated_ms), pausedUntilMs: Number(r.paused_until_ms) };
@@ -41,9 +42,15 @@ describe.skipIf(!pgUp)('the shared rate budget (PostgreSQL)', () => {
       { tokens: 0, ageMs: 3_000, pausedInMs: -1_000, n: 2, priority: 'sync' },
     ];
     let seed = 7;
-    const rand = () => ((seed = (seed * 48271) % 2147483647) / 2147483647);
+    const rand = () => (seed = (seed * 48271) % 2147483647) / 2147483647;
     for (let i = 0; i < 24; i++) {
-      cases.push({ tokens: rand() * 60 - 5, ageMs: rand() * 5_000, pausedInMs: rand() < 0.25 ? rand() * 3_000 : -rand() * 10_000, n: 1 + Math.floor(rand() * 12), priority: rand() < 0.5 ? 'idp' : 'sync' });
+      cases.push({
+        tokens: rand() * 60 - 5,
+        ageMs: rand() * 5_000,
+        pausedInMs: rand() < 0.25 ? rand() * 3_000 : -rand() * 10_000,
+        n: 1 + Math.floor(rand() * 12),
+        priority: rand() < 0.5 ? 'idp' : 'sync',
+      });
     }
     for (const c of cases) {
       const now0 = await dbNow();

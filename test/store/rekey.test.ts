@@ -4,9 +4,9 @@ import pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
 import { IDENTITY_TWINS_KEY } from '../../src/store/rekey.js';
 import { Store } from '../../src/store/store.js';
-import { DATABASES, dataPlace, PG_URL, postgresAvailable, type DataPlace } from '../helpers/bridge.js';
+import { dataPlace, PG_URL, databases, type DataPlace } from '../helpers/bridge.js';
 
-const dbs = (await postgresAvailable()) ? DATABASES : (['sqlite'] as const);
+const dbs = await databases();
 
 /** Raw SQL on a data place, as a database from before migration 0006 would hold it. */
 async function raw(where: DataPlace, statements: [string, unknown[]][]): Promise<void> {
@@ -28,7 +28,8 @@ async function raw(where: DataPlace, statements: [string, unknown[]][]): Promise
   }
 }
 
-const open = (where: DataPlace) => Store.open({ url: where.pgSchema ? PG_URL : undefined, dataDir: where.dataDir ?? ':memory:', ...(where.pgSchema ? { pgSchema: where.pgSchema } : {}) });
+const open = (where: DataPlace) =>
+  Store.open({ url: where.pgSchema ? PG_URL : undefined, dataDir: where.dataDir ?? ':memory:', ...(where.pgSchema ? { pgSchema: where.pgSchema } : {}) });
 
 describe.each(dbs)('migration 0006 re-keys userNames and emails on %s', (db) => {
   const cleanup: (() => Promise<void>)[] = [];

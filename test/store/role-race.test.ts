@@ -3,7 +3,20 @@ import { loadConfig } from '../../src/config/load.js';
 import { recomputeRoles } from '../../src/provisioning/effective-roles.js';
 import { RolePolicy } from '../../src/provisioning/role-policy.js';
 import type { Store } from '../../src/store/store.js';
-import { postgresAvailable, tempPgStore } from '../helpers/bridge.js';
+import pg from 'pg';
+import { eventually, PG_URL, postgresAvailable, tempPgStore } from '../helpers/bridge.js';
+
+/** Backends of this database waiting for a lock, as pg_stat_activity shows them. */
+async function waitingOnLocks(): Promise<number> {
+  const client = new pg.Client({ connectionString: PG_URL });
+  await client.connect();
+  try {
+    const r = await client.query("select count(*)::int as n from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'");
+    return (r.rows[0] as { n: number }).n;
+  } finally {
+    await client.end();
+  }
+}
 
 const pgUp = await postgresAvailable();
 
@@ -43,7 +56,8 @@ describe.skipIf(!pgUp)('effective roles under concurrent transactions (PostgreSQ
       await tx.groups.removeMembers('eng', ['u1']);
       await recomputeRoles(tx, policy, ['u1']);
     });
-    await new Promise((r) => setTimeout(r, 200));
+    // Transaction 2 is blocked on transaction 1's row lock (PostgreSQL says so), not merely slow.
+    await eventually(async () => (await waitingOnLocks()) > 0, 'transaction 2 to wait on a lock');
     release();
     await Promise.all([t1, t2]);
     expect((await store.read((r) => r.users.get('u1')))?.role).toBe('admin');

@@ -28,7 +28,8 @@ async function users(t: TestBridge, names: string[]): Promise<string[]> {
   }
   return ids;
 }
-const group = (t: TestBridge, displayName: string, ids: string[]) => t.req('POST', G, { schemas: [GROUP_SCHEMA], displayName, members: ids.map((value) => ({ value })) });
+const group = (t: TestBridge, displayName: string, ids: string[]) =>
+  t.req('POST', G, { schemas: [GROUP_SCHEMA], displayName, members: ids.map((value) => ({ value })) });
 
 describe('role delivery is verified, not assumed', () => {
   it('a FullStory that accepts `roles` and drops it is caught: failing with the cause and fix, degraded, audited', async () => {
@@ -44,7 +45,11 @@ describe('role delivery is verified, not assumed', () => {
     expect([...t.sandbox.roles().values()]).not.toContain('admin');
 
     const ready = (await t.bridge.app.inject({ url: '/readyz' })).json();
-    expect(ready).toMatchObject({ status: 'degraded', degraded: { reason: failing[0]!.lastError, failingUsers: 4 }, roleSync: { failing: 4, lastError: failing[0]!.lastError } });
+    expect(ready).toMatchObject({
+      status: 'degraded',
+      degraded: { reason: failing[0]!.lastError, failingUsers: 4 },
+      roleSync: { failing: 4, lastError: failing[0]!.lastError },
+    });
     expect(Date.parse(ready.degraded.since)).toBeLessThanOrEqual(Date.now());
     expect((await t.bridge.app.inject({ url: '/readyz' })).statusCode).toBe(200);
     const metrics = (await t.bridge.app.inject({ url: '/metrics' })).body;
@@ -55,7 +60,13 @@ describe('role delivery is verified, not assumed', () => {
     // One row per write the worker sent: FullStory accepted it (200) and the read-back did not show the role.
     const rows = audit.filter((a) => a.token_name === 'role-sync' && a.change === 'role → admin');
     expect([...new Set(rows.map((r) => r.resource_id))].sort()).toEqual([...ids].sort());
-    for (const r of rows) expect(r).toMatchObject({ operation: 'fullstory.users.replace', outcome: 'failure', upstream_status: 200, detail: expect.stringMatching(/^FullStory ignored `roles`/) });
+    for (const r of rows)
+      expect(r).toMatchObject({
+        operation: 'fullstory.users.replace',
+        outcome: 'failure',
+        upstream_status: 200,
+        detail: expect.stringMatching(/^FullStory ignored `roles`/),
+      });
     // Named by userName, not only by id.
     expect(rows.every((r) => r.subject?.endsWith('@example.com'))).toBe(true);
   });
@@ -119,7 +130,10 @@ describe('role groups without group filters', () => {
   it('two bridges racing to make the same role group make it once (a 409 is resolved by listing)', async () => {
     const sandbox = await startSandbox({ profile: 'strict', patch: { rateLimit: null } });
     shared.push(sandbox);
-    const [one, two] = [await bridge({ sharedSandbox: sandbox, config: { roles: README_ROLES } }), await bridge({ sharedSandbox: sandbox, config: { roles: README_ROLES } })];
+    const [one, two] = [
+      await bridge({ sharedSandbox: sandbox, config: { roles: README_ROLES } }),
+      await bridge({ sharedSandbox: sandbox, config: { roles: README_ROLES } }),
+    ];
     const [a] = await users(one, ['race.a']);
     const [b] = await users(two, ['race.b']);
     await Promise.all([group(one, 'FS Admins', [a!]), group(two, 'FS Admins', [b!])]);
@@ -131,7 +145,7 @@ describe('role groups without group filters', () => {
 });
 
 describe('FullStory PUT as a whole replace (#23)', () => {
-  it("an IdP profile update never resets the role of a teammate the bridge does not manage", async () => {
+  it('an IdP profile update never resets the role of a teammate the bridge does not manage', async () => {
     const t = await bridge({ sandbox: { putUsers: 'replace', patchUsers: false }, config: { roles: README_ROLES } });
     const veteran = t.sandbox.state.createUser({ userName: 'veteran@example.com', roles: [{ value: 'admin' }] });
     const found = await t.req('GET', `${U}?filter=${encodeURIComponent('userName eq "veteran@example.com"')}`);

@@ -60,19 +60,27 @@ export function loginPage(error?: string): string {
   );
 }
 
-const rows = <T>(items: T[], empty: string, cols: number, row: (i: T) => string) => (items.length === 0 ? `<tr><td colspan="${cols}">${esc(empty)}</td></tr>` : items.map(row).join(''));
+const rows = <T>(items: T[], empty: string, cols: number, row: (i: T) => string) =>
+  items.length === 0 ? `<tr><td colspan="${cols}">${esc(empty)}</td></tr>` : items.map(row).join('');
 
 function section(title: string, html: string): string {
   return `<h2>${esc(title)}</h2>${html}`;
 }
 
-const duration = (seconds: number) => (seconds < 3600 ? `${Math.floor(seconds / 60)} min` : seconds < 172_800 ? `${Math.floor(seconds / 3600)} h ${Math.floor((seconds % 3600) / 60)} min` : `${Math.floor(seconds / 86_400)} days`);
+const duration = (seconds: number) =>
+  seconds < 3600
+    ? `${Math.floor(seconds / 60)} min`
+    : seconds < 172_800
+      ? `${Math.floor(seconds / 3600)} h ${Math.floor((seconds % 3600) / 60)} min`
+      : `${Math.floor(seconds / 86_400)} days`;
 
 function auditSection(v: ConsoleView): string {
   const q = v.query;
   const link = (page: number) => `/console?${new URLSearchParams({ user: q.user, outcome: q.outcome, hours: String(q.hours), page: String(page) }).toString()}`;
   const pages = Math.max(1, Math.ceil(v.auditTotal / 50));
-  const outcomes = ['', 'success', 'failure', 'held', 'refused', 'shadow'].map((o) => `<option value="${o}"${o === q.outcome ? ' selected' : ''}>${o || 'any outcome'}</option>`).join('');
+  const outcomes = ['', 'success', 'failure', 'held', 'refused', 'shadow']
+    .map((o) => `<option value="${o}"${o === q.outcome ? ' selected' : ''}>${o || 'any outcome'}</option>`)
+    .join('');
   return section(
     'Audit events',
     `<form method="get" action="/console"><label>User <input name="user" value="${esc(q.user)}" placeholder="userName or id"></label>
@@ -90,7 +98,10 @@ function auditSection(v: ConsoleView): string {
 
 function guardSection(v: ConsoleView): string {
   const g = v.guardWindow;
-  const usage = g.max === 0 ? 'The guard is off (GUARD_MAX_DEPROVISIONS=0).' : `${g.used} of ${g.max} deactivations, deletions and demotions used in the last ${g.minutes} minutes.`;
+  const usage =
+    g.max === 0
+      ? 'The guard is off (GUARD_MAX_DEPROVISIONS=0).'
+      : `${g.used} of ${g.max} deactivations, deletions and demotions used in the last ${g.minutes} minutes.`;
   return section(
     'Deprovisioning guard',
     `<p id="guard-window" class="${g.max > 0 && g.used >= g.max ? 'warn' : ''}">${esc(usage)}</p><table id="holds"><tr><th>held</th><th>user</th><th>change</th><th>token</th><th>why</th><th></th></tr>${rows(
@@ -115,19 +126,31 @@ function mappingSection(v: ConsoleView): string {
 }
 
 export function consolePage(v: ConsoleView): string {
-  const status = v.ready ? (v.roleDelivery.degraded ? '<span class="warn">degraded</span>' : '<span class="ok">ready</span>') : '<span class="bad">not ready</span>';
+  const status = v.ready
+    ? v.roleDelivery.degraded
+      ? '<span class="warn">degraded</span>'
+      : '<span class="ok">ready</span>'
+    : '<span class="bad">not ready</span>';
   const oldest = v.roleSync.oldestPendingAt ? `${Math.round((Date.now() - Date.parse(v.roleSync.oldestPendingAt)) / 1000)} s ago` : 'none';
   const body = [
     `<h1>fullstory-scim-bridge console <span class="pill">${esc(v.mode)}</span></h1>`,
     `<p id="overall" class="${v.overall.level}" role="status"><b>${esc(v.overall.words)}</b></p>`,
     `<form class="inline" method="post" action="/console/logout"><input type="hidden" name="csrf" value="${esc(v.csrf)}">signed in as <b>${esc(v.operator)}</b> <button>Sign out</button></form> <small id="version">version ${esc(v.version)}, up ${esc(duration(v.uptimeSeconds))}</small>`,
     v.notice ? `<p class="warn" role="status">${esc(v.notice)}</p>` : '',
-    v.mode === 'shadow' ? '<p class="warn">SHADOW MODE: the IdP is answered and its changes recorded; nothing is written to FullStory. Run <code>fullstory-scim-bridge plan</code>.</p>' : '',
+    v.mode === 'shadow'
+      ? '<p class="warn">SHADOW MODE: the IdP is answered and its changes recorded; nothing is written to FullStory. Run <code>fullstory-scim-bridge plan</code>.</p>'
+      : '',
     section('Readiness', `<p id="readiness">${status}: ${esc(v.readyWhy)} <small>(last preflight ${esc(v.checkedAt ?? 'not yet')})</small></p>`),
-    section('What FullStory was found to support', `<table id="capabilities">${v.capabilities.map(([k, val]) => `<tr><th>${esc(k)}</th><td>${esc(val)}</td></tr>`).join('')}
-<tr><th>role delivery</th><td>${esc(v.roleDelivery.mode)}: ${esc(v.roleDelivery.why)}${v.roleDelivery.degraded ? ` <span class="bad">${esc(v.roleDelivery.degraded)}</span>` : ''}</td></tr></table>`),
+    section(
+      'What FullStory was found to support',
+      `<table id="capabilities">${v.capabilities.map(([k, val]) => `<tr><th>${esc(k)}</th><td>${esc(val)}</td></tr>`).join('')}
+<tr><th>role delivery</th><td>${esc(v.roleDelivery.mode)}: ${esc(v.roleDelivery.why)}${v.roleDelivery.degraded ? ` <span class="bad">${esc(v.roleDelivery.degraded)}</span>` : ''}</td></tr></table>`,
+    ),
     mappingSection(v),
-    section('Rate budget', `<p id="budget">${v.budget.callsLastMinute} FullStory calls in the last minute, of ${Math.round(v.budget.ratePerSecond * 60)} the budget allows (${v.budget.ratePerSecond}/s, burst ${v.budget.burst}); ${v.budget.waiting} waiting; circuit ${esc(v.budget.circuit)}</p>`),
+    section(
+      'Rate budget',
+      `<p id="budget">${v.budget.callsLastMinute} FullStory calls in the last minute, of ${Math.round(v.budget.ratePerSecond * 60)} the budget allows (${v.budget.ratePerSecond}/s, burst ${v.budget.burst}); ${v.budget.waiting} waiting; circuit ${esc(v.budget.circuit)}</p>`,
+    ),
     section(
       'Role sync',
       `<p id="role-sync">backlog ${v.roleSync.backlog}, failing ${v.roleSync.failing}, oldest pending ${esc(oldest)}</p>
@@ -150,7 +173,12 @@ export function consolePage(v: ConsoleView): string {
 
 /** Release asks first, without a script: a page that says what will happen, with the one button that does it. */
 export function confirmReleasePage(h: HoldRow, csrf: string): string {
-  const what = h.kind === 'demote' ? `demote ${h.userName ?? h.userId} to ${h.role ?? '?'}` : h.kind === 'delete' ? `delete ${h.userName ?? h.userId}` : `deactivate ${h.userName ?? h.userId}`;
+  const what =
+    h.kind === 'demote'
+      ? `demote ${h.userName ?? h.userId} to ${h.role ?? '?'}`
+      : h.kind === 'delete'
+        ? `delete ${h.userName ?? h.userId}`
+        : `deactivate ${h.userName ?? h.userId}`;
   return layout(
     'fullstory-scim-bridge: release a held change',
     `<h1>Release a held change?</h1><p id="confirm">This will <b>${esc(what)}</b> in FullStory now. It was held ${esc(h.at)} (token ${esc(h.tokenName ?? '-')}): ${esc(h.reason)}</p>

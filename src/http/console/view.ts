@@ -57,11 +57,22 @@ export async function gather(app: FastifyInstance, operator: string, csrf: strin
   const windowFrom = new Date(Date.now() - config.guard.windowMinutes * 60_000).toISOString();
   const [stats, failing, holds, audit, lastPlan, used] = await store.read(
     async (r) =>
-      [await r.roleSync.stats(), await r.roleSync.failing(50), await r.guard.holds('held'), await r.audit.since(since, 20_000), await r.kv.get(LAST_PLAN_KEY), await r.guard.countSince(windowFrom)] as const,
+      [
+        await r.roleSync.stats(),
+        await r.roleSync.failing(50),
+        await r.guard.holds('held'),
+        await r.audit.since(since, 20_000),
+        await r.kv.get(LAST_PLAN_KEY),
+        await r.guard.countSince(windowFrom),
+      ] as const,
   );
   const names = new Map((await store.read((r) => r.users.getMany(failing.map((f) => f.userId)))).map((u) => [u.id, u.userName]));
   const wanted = q.user.trim().toLowerCase();
-  const matches = audit.filter((a) => (!wanted || (a.subject ?? '').toLowerCase().includes(wanted) || (a.resource_id ?? '').toLowerCase() === wanted) && (!q.outcome || a.outcome === q.outcome));
+  const matches = audit.filter(
+    (a) =>
+      (!wanted || (a.subject ?? '').toLowerCase().includes(wanted) || (a.resource_id ?? '').toLowerCase() === wanted) &&
+      (!q.outcome || a.outcome === q.outcome),
+  );
   const newestFirst: AuditTable[] = matches.reverse();
   const view: Omit<ConsoleView, 'overall'> = {
     operator,
@@ -70,7 +81,9 @@ export async function gather(app: FastifyInstance, operator: string, csrf: strin
     uptimeSeconds: Math.round((Date.now() - STARTED_AT) / 1000),
     mode: deps.mode,
     ready: readiness.ok,
-    readyWhy: readiness.ok ? 'the store answers and the last FullStory preflight passed' : `${readiness.reason ?? 'not checked yet'}${readiness.since ? ` (since ${readiness.since})` : ''}`,
+    readyWhy: readiness.ok
+      ? 'the store answers and the last FullStory preflight passed'
+      : `${readiness.reason ?? 'not checked yet'}${readiness.since ? ` (since ${readiness.since})` : ''}`,
     checkedAt: readiness.checkedAt ?? null,
     capabilities: caps
       ? [
@@ -82,18 +95,33 @@ export async function gather(app: FastifyInstance, operator: string, csrf: strin
           ['role groups found', [...caps.roleGroups.keys()].join(', ') || 'none'],
         ]
       : [['FullStory', 'not checked yet']],
-    roleDelivery: { mode: roles.delivery.delivery ?? 'undecided', why: roles.delivery.why, degraded: roles.health.degraded ? (roles.health.reason ?? 'degraded') : null },
+    roleDelivery: {
+      mode: roles.delivery.delivery ?? 'undecided',
+      why: roles.delivery.why,
+      degraded: roles.health.degraded ? (roles.health.reason ?? 'degraded') : null,
+    },
     mapping: {
-      groups: Object.entries(config.roles.groups).sort((a, b) => config.roles.precedence.indexOf(a[1]) - config.roles.precedence.indexOf(b[1]) || a[0].localeCompare(b[0])),
+      groups: Object.entries(config.roles.groups).sort(
+        (a, b) => config.roles.precedence.indexOf(a[1]) - config.roles.precedence.indexOf(b[1]) || a[0].localeCompare(b[0]),
+      ),
       precedence: config.roles.precedence,
       default: config.roles.default,
     },
-    budget: { ratePerSecond: config.fullstory.ratePerSecond, burst: config.fullstory.rateBurst, callsLastMinute: deps.metrics.upstreamCallsLastMinute(), waiting: Number(extra.budgetWaiting ?? 0), circuit: String(extra.circuit ?? 'closed') },
+    budget: {
+      ratePerSecond: config.fullstory.ratePerSecond,
+      burst: config.fullstory.rateBurst,
+      callsLastMinute: deps.metrics.upstreamCallsLastMinute(),
+      waiting: Number(extra.budgetWaiting ?? 0),
+      circuit: String(extra.circuit ?? 'closed'),
+    },
     roleSync: stats,
     failing: failing.map((f) => ({ ...f, userName: names.get(f.userId) ?? f.userId })),
     holds: [...holds],
     guardWindow: { used, max: config.guard.maxDeprovisions, minutes: config.guard.windowMinutes },
-    tokens: deps.tokens.map((t) => ({ name: t.name, lastUsedAt: deps.tokenLastUsed.has(t.name) ? new Date(deps.tokenLastUsed.get(t.name)!).toISOString() : null })),
+    tokens: deps.tokens.map((t) => ({
+      name: t.name,
+      lastUsedAt: deps.tokenLastUsed.has(t.name) ? new Date(deps.tokenLastUsed.get(t.name)!).toISOString() : null,
+    })),
     planPending: deps.pendingPlan(),
     lastPlan: lastPlan ? (JSON.parse(lastPlan) as ConsoleView['lastPlan']) : null,
     audit: newestFirst.slice((q.page - 1) * AUDIT_PAGE, q.page * AUDIT_PAGE),

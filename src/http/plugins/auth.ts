@@ -43,7 +43,14 @@ async function refuse(app: FastifyInstance, req: FastifyRequest): Promise<void> 
   const address = clientAddress(req);
   const { first } = await app.deps.authThrottle.fail(address).catch(() => ({ first: false }));
   if (!first) return;
-  app.deps.audit.refused({ operation: 'auth.failure', address, userAgent: req.headers['user-agent'], method: req.method, status: 401, detail: `${reason} bearer token (first failure from this address this minute)` });
+  app.deps.audit.refused({
+    operation: 'auth.failure',
+    address,
+    userAgent: req.headers['user-agent'],
+    method: req.method,
+    status: 401,
+    detail: `${reason} bearer token (first failure from this address this minute)`,
+  });
 }
 
 declare module 'fastify' {

@@ -55,7 +55,14 @@ export default fp(async function edge(app: FastifyInstance) {
     const address = clientAddress(req);
     if (list && !allowed(list, address)) {
       deps.metrics.authFailure('address');
-      deps.audit.refused({ operation: 'auth.address', address, userAgent: req.headers['user-agent'], method: req.method, status: 403, detail: 'client address outside IDP_ALLOWED_CIDRS' });
+      deps.audit.refused({
+        operation: 'auth.address',
+        address,
+        userAgent: req.headers['user-agent'],
+        method: req.method,
+        status: 403,
+        detail: 'client address outside IDP_ALLOWED_CIDRS',
+      });
       return done(new ScimError(403, 'This client address may not call the bridge (IDP_ALLOWED_CIDRS)'));
     }
     const wait = deps.authThrottle.retryAfter(address);

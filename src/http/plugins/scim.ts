@@ -56,6 +56,9 @@ export default fp(async function scim(app: FastifyInstance) {
   });
 
   app.setNotFoundHandler((req, reply) =>
-    reply.code(404).type(SCIM_CONTENT_TYPE).send(JSON.stringify(new ScimError(404, `No endpoint ${req.method} ${req.url.split('?')[0]}`).toJSON())),
+    reply
+      .code(404)
+      .type(SCIM_CONTENT_TYPE)
+      .send(JSON.stringify(new ScimError(404, `No endpoint ${req.method} ${req.url.split('?')[0]}`).toJSON())),
   );
 });

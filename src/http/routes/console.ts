@@ -26,7 +26,10 @@ const NOTICES = new Map<string, string>([
 
 /** Headers on every console page: never framed (clickjacking), nothing sniffed or leaked, HTTPS kept once used. */
 function securityHeaders(req: FastifyRequest, reply: FastifyReply): void {
-  reply.header('content-security-policy', "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'");
+  reply.header(
+    'content-security-policy',
+    "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+  );
   reply.header('x-frame-options', 'DENY');
   reply.header('x-content-type-options', 'nosniff');
   reply.header('referrer-policy', 'no-referrer');
@@ -60,14 +63,25 @@ export default async function consoleRoutes(app: FastifyInstance) {
     const address = clientAddress(req);
     deps.metrics.authFailure('console');
     await deps.authThrottle.fail(address).catch(() => undefined);
-    deps.audit.refused({ operation: 'console.login', address, userAgent: req.headers['user-agent'], method: req.method, status: 401, detail: `wrong ops token (${how})` });
+    deps.audit.refused({
+      operation: 'console.login',
+      address,
+      userAgent: req.headers['user-agent'],
+      method: req.method,
+      status: 401,
+      detail: `wrong ops token (${how})`,
+    });
   };
   /** An address past the throttle is told to wait, whatever it sends. */
   const throttled = (req: FastifyRequest, reply: FastifyReply): boolean => {
     const wait = deps.authThrottle.retryAfter(clientAddress(req));
     if (wait === undefined) return false;
     deps.metrics.authFailure('throttled');
-    void reply.code(429).header('retry-after', String(wait)).type(HTML).send(loginPage(`Too many wrong tokens from this address; try again in ${wait} s.`));
+    void reply
+      .code(429)
+      .header('retry-after', String(wait))
+      .type(HTML)
+      .send(loginPage(`Too many wrong tokens from this address; try again in ${wait} s.`));
     return true;
   };
 
@@ -99,7 +113,10 @@ export default async function consoleRoutes(app: FastifyInstance) {
     const who = await operator(req);
     if (!who) {
       if (req.headers.authorization) await failed(req, 'bearer');
-      return reply.code(req.headers.authorization ? 401 : 200).type(HTML).send(loginPage(req.headers.authorization ? 'That token does not open the console.' : undefined));
+      return reply
+        .code(req.headers.authorization ? 401 : 200)
+        .type(HTML)
+        .send(loginPage(req.headers.authorization ? 'That token does not open the console.' : undefined));
     }
     const notice = await noticeFor(req.query.notice, req.query.hold);
     const view = await gather(app, who.name, who.cookie ? sessions.csrf(who.cookie) : '', auditQuery(req.query), notice);
@@ -135,7 +152,10 @@ export default async function consoleRoutes(app: FastifyInstance) {
     if (!who) return reply.code(401).type(HTML).send(loginPage('Sign in to release a held change.'));
     const hold = (await deps.store.read((r) => r.guard.holds('held'))).find((h) => h.id === req.params.id);
     if (!hold) return reply.redirect('/console?notice=not-held', 303);
-    return reply.type(HTML).header('cache-control', 'no-store').send(confirmReleasePage(hold, who.cookie ? sessions.csrf(who.cookie) : ''));
+    return reply
+      .type(HTML)
+      .header('cache-control', 'no-store')
+      .send(confirmReleasePage(hold, who.cookie ? sessions.csrf(who.cookie) : ''));
   });
 
   app.post<{ Params: { id: string } }>('/console/holds/:id/release', quiet, async (req, reply) => {

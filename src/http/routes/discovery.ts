@@ -31,28 +31,25 @@ export default async function discoveryRoutes(app: FastifyInstance) {
 
   app.get('/ServiceProviderConfig', async (req, reply) => {
     const base = baseUrl(req);
-    return sendScim(
-      reply,
-      {
-        schemas: [SCHEMA.serviceProviderConfig],
-        documentationUri: 'https://github.com/fullstory-scim-bridge/fullstory-scim-bridge#readme',
-        patch: { supported: true },
-        bulk: { supported: false, maxOperations: 0, maxPayloadSize: 0 },
-        filter: { supported: true, maxResults: MAX_PAGE },
-        changePassword: { supported: false },
-        sort: { supported: true },
-        etag: { supported: true },
-        authenticationSchemes: [
-          {
-            type: 'oauthbearertoken',
-            name: 'OAuth Bearer Token',
-            description: `Bearer token issued by the bridge's operator.${banner}`,
-            primary: true,
-          },
-        ],
-        meta: { resourceType: 'ServiceProviderConfig', location: `${base}/ServiceProviderConfig` },
-      },
-    );
+    return sendScim(reply, {
+      schemas: [SCHEMA.serviceProviderConfig],
+      documentationUri: 'https://github.com/fullstory-scim-bridge/fullstory-scim-bridge#readme',
+      patch: { supported: true },
+      bulk: { supported: false, maxOperations: 0, maxPayloadSize: 0 },
+      filter: { supported: true, maxResults: MAX_PAGE },
+      changePassword: { supported: false },
+      sort: { supported: true },
+      etag: { supported: true },
+      authenticationSchemes: [
+        {
+          type: 'oauthbearertoken',
+          name: 'OAuth Bearer Token',
+          description: `Bearer token issued by the bridge's operator.${banner}`,
+          primary: true,
+        },
+      ],
+      meta: { resourceType: 'ServiceProviderConfig', location: `${base}/ServiceProviderConfig` },
+    });
   });
 
   const resourceTypes = (base: string): Json[] => [

@@ -14,7 +14,10 @@ export default async function opsRoutes(app: FastifyInstance) {
     try {
       await store.ping();
       const held = await store.read((r) => r.guard.holds('held'));
-      guard = { held: held.length, ...(held.length > 0 ? { oldestHeldAt: held[0]!.at, release: 'fullstory-scim-bridge holds; fullstory-scim-bridge release --all | ID...' } : {}) };
+      guard = {
+        held: held.length,
+        ...(held.length > 0 ? { oldestHeldAt: held[0]!.at, release: 'fullstory-scim-bridge holds; fullstory-scim-bridge release --all | ID...' } : {}),
+      };
       const s = await store.read((r) => r.roleSync.stats());
       roleSync = {
         backlog: s.backlog,
@@ -32,10 +35,26 @@ export default async function opsRoutes(app: FastifyInstance) {
     const body = {
       status: !ready ? 'not ready' : degraded ? 'degraded' : 'ready',
       mode,
-      ...(mode === 'shadow' ? { shadow: 'SHADOW MODE: the IdP is answered and its changes recorded; nothing is written to FullStory (fullstory-scim-bridge plan shows what going live would change)' } : {}),
-      ...(pendingPlan() > 0 ? { planPending: `${pendingPlan()} users recorded in shadow mode are not in FullStory yet: run fullstory-scim-bridge plan, then apply` } : {}),
+      ...(mode === 'shadow'
+        ? {
+            shadow:
+              'SHADOW MODE: the IdP is answered and its changes recorded; nothing is written to FullStory (fullstory-scim-bridge plan shows what going live would change)',
+          }
+        : {}),
+      ...(pendingPlan() > 0
+        ? { planPending: `${pendingPlan()} users recorded in shadow mode are not in FullStory yet: run fullstory-scim-bridge plan, then apply` }
+        : {}),
       guard,
-      ...(roles.health.degraded ? { degraded: { reason: roles.health.reason, since: roles.health.since, failingUsers: roles.health.failingUsers, deliveredUsers: roles.health.deliveredUsers } } : {}),
+      ...(roles.health.degraded
+        ? {
+            degraded: {
+              reason: roles.health.reason,
+              since: roles.health.since,
+              failingUsers: roles.health.failingUsers,
+              deliveredUsers: roles.health.deliveredUsers,
+            },
+          }
+        : {}),
       store: storeOk ? 'ok' : 'unreachable',
       fullstory: readiness.ok ? 'ok' : (readiness.reason ?? 'not checked yet'),
       ...(readiness.ok ? {} : { fullstoryUnusableSince: readiness.since ?? null }),
@@ -45,7 +64,10 @@ export default async function opsRoutes(app: FastifyInstance) {
       index: index(),
       ...(readiness.extra ? await readiness.extra() : {}),
     };
-    return reply.code(ready ? 200 : 503).type('application/json').send(JSON.stringify(body));
+    return reply
+      .code(ready ? 200 : 503)
+      .type('application/json')
+      .send(JSON.stringify(body));
   });
 
   app.get('/metrics', quiet, async (_req, reply) => {

@@ -16,8 +16,13 @@ export default async function searchRoutes(app: FastifyInstance) {
     const u = await users.list(lq);
     // Groups fill what is left of the page, from where the users end.
     const left = lq.count - u.views.length;
-    const g = await groups.list({ ...lq, startIndex: Math.max(1, lq.startIndex - u.total), count: left > 0 ? left : 0 }, wantsMembers(q.attributes, q.excludedAttributes));
-    const resources = [...u.views.map((v) => renderUser(v, base)), ...g.views.map((v) => renderGroup(v, base))].map((r) => project(r, q.attributes, q.excludedAttributes));
+    const g = await groups.list(
+      { ...lq, startIndex: Math.max(1, lq.startIndex - u.total), count: left > 0 ? left : 0 },
+      wantsMembers(q.attributes, q.excludedAttributes),
+    );
+    const resources = [...u.views.map((v) => renderUser(v, base)), ...g.views.map((v) => renderGroup(v, base))].map((r) =>
+      project(r, q.attributes, q.excludedAttributes),
+    );
     return sendScim(reply, listResponse(resources, u.total + g.total, lq.startIndex));
   });
 }

@@ -11,7 +11,11 @@ export class PostgresAudit implements AuditWrites {
   async recordMany(entries: readonly AuditEntry[]): Promise<void> {
     // Time-ordered ids (UUIDv7): each row lands at the end of the key's index, not on a random page of it.
     const row = (e: AuditEntry): AuditTable => ({ id: uuidv7(), ...e, change: e.change ?? null, at: e.at ?? new Date().toISOString() });
-    for (let i = 0; i < entries.length; i += 100) await this.db.insertInto('audit').values(entries.slice(i, i + 100).map(row)).execute();
+    for (let i = 0; i < entries.length; i += 100)
+      await this.db
+        .insertInto('audit')
+        .values(entries.slice(i, i + 100).map(row))
+        .execute();
   }
 
   async since(fromIso: string, limit = 100_000): Promise<AuditTable[]> {

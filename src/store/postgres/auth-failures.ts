@@ -19,7 +19,12 @@ export class PostgresAuthFailures implements SharedAuthFailures {
   }
 
   async blocked(nowMs: number, windowMs: number, limit: number): Promise<{ address: string; windowStartMs: number }[]> {
-    const rows = await this.db.selectFrom('auth_failures').select(['address', 'window_start_ms']).where('failures', '>=', limit).where('window_start_ms', '>', nowMs - windowMs).execute();
+    const rows = await this.db
+      .selectFrom('auth_failures')
+      .select(['address', 'window_start_ms'])
+      .where('failures', '>=', limit)
+      .where('window_start_ms', '>', nowMs - windowMs)
+      .execute();
     return rows.map((r) => ({ address: r.address, windowStartMs: Number(r.window_start_ms) }));
   }
 }

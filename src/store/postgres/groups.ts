@@ -31,7 +31,13 @@ export class PostgresGroups implements GroupWrites {
       else if (t.key === 'externalId') q = q.where('external_id', '=', v);
       else if (t.key === 'members.value') {
         q = q.where((eb) =>
-          eb.exists(eb.selectFrom('group_members').select(sql<number>`1`.as('one')).whereRef('group_members.group_id', '=', 'groups.id').where('group_members.user_id', '=', v)),
+          eb.exists(
+            eb
+              .selectFrom('group_members')
+              .select(sql<number>`1`.as('one'))
+              .whereRef('group_members.group_id', '=', 'groups.id')
+              .where('group_members.user_id', '=', v),
+          ),
         );
       } else throw new Error(`unsupported filter key ${t.key}`);
     }
@@ -70,7 +76,11 @@ export class PostgresGroups implements GroupWrites {
 
   async touch(id: string): Promise<string> {
     const now = new Date().toISOString();
-    await this.db.updateTable('groups').set({ updated_at: now, version: sql`version + 1` }).where('id', '=', id).execute();
+    await this.db
+      .updateTable('groups')
+      .set({ updated_at: now, version: sql`version + 1` })
+      .where('id', '=', id)
+      .execute();
     return now;
   }
 
@@ -85,7 +95,11 @@ export class PostgresGroups implements GroupWrites {
   }
 
   async memberCount(groupId: string): Promise<number> {
-    const r = await this.db.selectFrom('group_members').select((eb) => eb.fn.countAll<number>().as('n')).where('group_id', '=', groupId).executeTakeFirstOrThrow();
+    const r = await this.db
+      .selectFrom('group_members')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('group_id', '=', groupId)
+      .executeTakeFirstOrThrow();
     return Number(r.n);
   }
 
@@ -110,7 +124,12 @@ export class PostgresGroups implements GroupWrites {
   async displaysOf(groupIds: readonly string[]): Promise<Map<string, Map<string, string>>> {
     const out = new Map<string, Map<string, string>>(groupIds.map((id) => [id, new Map()]));
     for (const part of chunks(groupIds)) {
-      const rows = await this.db.selectFrom('group_members').select(['group_id', 'user_id', 'display']).where('group_id', 'in', part).where('display', 'is not', null).execute();
+      const rows = await this.db
+        .selectFrom('group_members')
+        .select(['group_id', 'user_id', 'display'])
+        .where('group_id', 'in', part)
+        .where('display', 'is not', null)
+        .execute();
       for (const r of rows) out.get(r.group_id)!.set(r.user_id, r.display!);
     }
     return out;

@@ -14,11 +14,19 @@ export class PostgresLinks implements LinkWrites {
   }
 
   async pending(id: string): Promise<void> {
-    await this.db.insertInto('user_links').values({ id, upstream_id: null }).onConflict((oc) => oc.doNothing()).execute();
+    await this.db
+      .insertInto('user_links')
+      .values({ id, upstream_id: null })
+      .onConflict((oc) => oc.doNothing())
+      .execute();
   }
 
   async link(id: string, upstreamId: string): Promise<void> {
-    await this.db.insertInto('user_links').values({ id, upstream_id: upstreamId }).onConflict((oc) => oc.column('id').doUpdateSet({ upstream_id: upstreamId })).execute();
+    await this.db
+      .insertInto('user_links')
+      .values({ id, upstream_id: upstreamId })
+      .onConflict((oc) => oc.column('id').doUpdateSet({ upstream_id: upstreamId }))
+      .execute();
   }
 }
 
@@ -31,7 +39,11 @@ export class PostgresGuard implements GuardWrites {
   }
 
   async countSince(fromIso: string): Promise<number> {
-    const r = await this.db.selectFrom('guard_events').select((eb) => eb.fn.countAll<number>().as('n')).where('at', '>=', fromIso).executeTakeFirstOrThrow();
+    const r = await this.db
+      .selectFrom('guard_events')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('at', '>=', fromIso)
+      .executeTakeFirstOrThrow();
     return Number(r.n);
   }
 
@@ -46,18 +58,41 @@ export class PostgresGuard implements GuardWrites {
   }
 
   async hold(h: NewHold): Promise<HoldRow> {
-    const row = { id: uuidv7(), at: new Date().toISOString(), user_id: h.userId, user_name: h.userName, kind: h.kind, role: h.role, token_name: h.tokenName, reason: h.reason, status: 'held', released_at: null };
+    const row = {
+      id: uuidv7(),
+      at: new Date().toISOString(),
+      user_id: h.userId,
+      user_name: h.userName,
+      kind: h.kind,
+      role: h.role,
+      token_name: h.tokenName,
+      reason: h.reason,
+      status: 'held',
+      released_at: null,
+    };
     await this.db.insertInto('holds').values(row).execute();
     return toHoldRow(row);
   }
 
   async heldFor(userId: string, kind: HoldRow['kind'], status: HoldRow['status'] = 'held'): Promise<HoldRow | undefined> {
-    const r = await this.db.selectFrom('holds').selectAll().where('user_id', '=', userId).where('kind', '=', kind).where('status', '=', status).orderBy('at', 'desc').executeTakeFirst();
+    const r = await this.db
+      .selectFrom('holds')
+      .selectAll()
+      .where('user_id', '=', userId)
+      .where('kind', '=', kind)
+      .where('status', '=', status)
+      .orderBy('at', 'desc')
+      .executeTakeFirst();
     return r && toHoldRow(r);
   }
 
   async release(id: string): Promise<void> {
-    await this.db.updateTable('holds').set({ status: 'released', released_at: new Date().toISOString() }).where('id', '=', id).where('status', '=', 'held').execute();
+    await this.db
+      .updateTable('holds')
+      .set({ status: 'released', released_at: new Date().toISOString() })
+      .where('id', '=', id)
+      .where('status', '=', 'held')
+      .execute();
   }
 }
 
@@ -70,6 +105,10 @@ export class PostgresKv implements KvWrites {
   }
 
   async set(key: string, value: string): Promise<void> {
-    await this.db.insertInto('kv').values({ key, value }).onConflict((oc) => oc.column('key').doUpdateSet({ value })).execute();
+    await this.db
+      .insertInto('kv')
+      .values({ key, value })
+      .onConflict((oc) => oc.column('key').doUpdateSet({ value }))
+      .execute();
   }
 }

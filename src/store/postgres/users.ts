@@ -144,7 +144,11 @@ export class PostgresUsers implements UserWrites {
   }
 
   async setUpstream(id: string, upstream: Record<string, unknown> | null): Promise<void> {
-    await this.db.updateTable('users').set({ upstream: upstream ? JSON.stringify(upstream) : null }).where('id', '=', id).execute();
+    await this.db
+      .updateTable('users')
+      .set({ upstream: upstream ? JSON.stringify(upstream) : null })
+      .where('id', '=', id)
+      .execute();
   }
 
   async delete(id: string, tombstone: boolean): Promise<void> {
@@ -162,6 +166,10 @@ export class PostgresUsers implements UserWrites {
   private async setEmails(id: string, resource: UserResource, replace: boolean): Promise<void> {
     const emails = emailsOf(resource);
     if (replace) await this.db.deleteFrom('user_emails').where('user_id', '=', id).execute();
-    if (emails.length > 0) await this.db.insertInto('user_emails').values(emails.map((e) => ({ user_id: id, ...e }))).execute();
+    if (emails.length > 0)
+      await this.db
+        .insertInto('user_emails')
+        .values(emails.map((e) => ({ user_id: id, ...e })))
+        .execute();
   }
 }

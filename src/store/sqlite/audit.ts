@@ -24,7 +24,22 @@ export class SqliteAudit implements AuditWrites {
     const insert = this.p.sql(SQL.insert);
     for (const e of entries) {
       // Time-ordered ids (UUIDv7): each row lands at the end of the key's index, not on a random page of it.
-      insert.run(uuidv7(), e.at ?? new Date().toISOString(), e.token_name, e.user_agent, e.method, e.operation, e.resource_type, e.resource_id, e.subject, e.outcome, e.status, e.upstream_status, e.change ?? null, e.detail);
+      insert.run(
+        uuidv7(),
+        e.at ?? new Date().toISOString(),
+        e.token_name,
+        e.user_agent,
+        e.method,
+        e.operation,
+        e.resource_type,
+        e.resource_id,
+        e.subject,
+        e.outcome,
+        e.status,
+        e.upstream_status,
+        e.change ?? null,
+        e.detail,
+      );
     }
   }
 

@@ -19,8 +19,7 @@ const SQL = {
   members: 'select "user_id" from "group_members" where "group_id" = ? order by "user_id"',
   memberCount: 'select count(*) as "n" from "group_members" where "group_id" = ?',
   membersOf: 'select "group_id", "user_id" from "group_members" where "group_id" in (select value from json_each(?)) order by "user_id"',
-  displaysOf:
-    'select "group_id", "user_id", "display" from "group_members" where "group_id" in (select value from json_each(?)) and "display" is not null',
+  displaysOf: 'select "group_id", "user_id", "display" from "group_members" where "group_id" in (select value from json_each(?)) and "display" is not null',
   setDisplay: 'update "group_members" set "display" = ? where "group_id" = ? and "user_id" = ?',
   isMember: 'select 1 from "group_members" where "group_id" = ? and "user_id" = ?',
   add: 'insert into "group_members" ("group_id", "user_id") values (?, ?) on conflict do nothing',
@@ -80,7 +79,10 @@ export class SqliteGroups implements GroupWrites {
 
   async query(terms: Terms, offset: number, limit: number): Promise<{ rows: GroupRow[]; total: number }> {
     const [filter, params] = where(terms);
-    const rows = limit > 0 ? this.select<GroupsTable>(`select * from "groups"${filter} order by "created_at", "id" limit ? offset ?`, ...params, limit, offset).map(toGroupRow) : [];
+    const rows =
+      limit > 0
+        ? this.select<GroupsTable>(`select * from "groups"${filter} order by "created_at", "id" limit ? offset ?`, ...params, limit, offset).map(toGroupRow)
+        : [];
     if (offset === 0 && rows.length < limit) return { rows, total: rows.length };
     const [count] = this.select<{ n: number }>(`select count(*) as "n" from "groups"${filter}`, ...params);
     return { rows, total: Number(count!.n) };
@@ -125,13 +127,16 @@ export class SqliteGroups implements GroupWrites {
 
   async membersOf(groupIds: readonly string[]): Promise<Map<string, string[]>> {
     const out = new Map<string, string[]>(groupIds.map((id) => [id, []]));
-    if (groupIds.length > 0) for (const r of this.select<{ group_id: string; user_id: string }>(SQL.membersOf, list(groupIds))) out.get(r.group_id)!.push(r.user_id);
+    if (groupIds.length > 0)
+      for (const r of this.select<{ group_id: string; user_id: string }>(SQL.membersOf, list(groupIds))) out.get(r.group_id)!.push(r.user_id);
     return out;
   }
 
   async displaysOf(groupIds: readonly string[]): Promise<Map<string, Map<string, string>>> {
     const out = new Map<string, Map<string, string>>(groupIds.map((id) => [id, new Map()]));
-    if (groupIds.length > 0) for (const r of this.select<{ group_id: string; user_id: string; display: string }>(SQL.displaysOf, list(groupIds))) out.get(r.group_id)!.set(r.user_id, r.display);
+    if (groupIds.length > 0)
+      for (const r of this.select<{ group_id: string; user_id: string; display: string }>(SQL.displaysOf, list(groupIds)))
+        out.get(r.group_id)!.set(r.user_id, r.display);
     return out;
   }
 

@@ -13,8 +13,7 @@ const SQL = {
   record: 'insert into "guard_events" ("id", "at", "user_id", "kind") values (?, ?, ?, ?)',
   holds: 'select * from "holds" order by "at", "id"',
   holdsBy: 'select * from "holds" where "status" = ? order by "at", "id"',
-  hold:
-    'insert into "holds" ("id", "at", "user_id", "user_name", "kind", "role", "token_name", "reason", "status") values (?, ?, ?, ?, ?, ?, ?, ?, \'held\')',
+  hold: 'insert into "holds" ("id", "at", "user_id", "user_name", "kind", "role", "token_name", "reason", "status") values (?, ?, ?, ?, ?, ?, ?, ?, \'held\')',
   holdById: 'select * from "holds" where "id" = ?',
   heldFor: 'select * from "holds" where "user_id" = ? and "kind" = ? and "status" = ? order by "at" desc limit 1',
   release: 'update "holds" set "status" = \'released\', "released_at" = ? where "id" = ? and "status" = \'held\'',
@@ -29,7 +28,10 @@ export class SqliteLinks implements LinkWrites {
 
   async all(): Promise<{ id: string; upstreamId: string | null }[]> {
     this.snapshot?.enter();
-    return this.p.sql<[], { id: string; upstream_id: string | null }>(SQL.links).all().map((r) => ({ id: r.id, upstreamId: r.upstream_id }));
+    return this.p
+      .sql<[], { id: string; upstream_id: string | null }>(SQL.links)
+      .all()
+      .map((r) => ({ id: r.id, upstreamId: r.upstream_id }));
   }
 
   async pending(id: string): Promise<void> {

@@ -17,7 +17,9 @@ import { SqliteUsers } from './users.js';
 function repos(p: Prepared, snapshot?: ReadSnapshot, cache?: UserRowCache): Repos {
   return {
     users: new SqliteUsers(p, snapshot, cache),
-    groups: new SqliteGroups(p, snapshot), roleSync: new SqliteRoleSync(p, snapshot), audit: new SqliteAudit(p, snapshot),
+    groups: new SqliteGroups(p, snapshot),
+    roleSync: new SqliteRoleSync(p, snapshot),
+    audit: new SqliteAudit(p, snapshot),
     links: new SqliteLinks(p, snapshot),
     guard: new SqliteGuard(p, snapshot),
     kv: new SqliteKv(p, snapshot),

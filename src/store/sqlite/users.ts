@@ -9,7 +9,8 @@ import type { UserRowCache } from './user-cache.js';
 import { identityKey } from '../../lib/identity-text.js';
 
 const COLUMNS = '"id", "user_name", "user_name_lc", "external_id", "active", "role", "resource", "created_at", "updated_at", "version"';
-const SET = '"user_name" = ?, "user_name_lc" = ?, "external_id" = ?, "active" = ?, "resource" = ?, "updated_at" = ?, "version" = "version" + 1, "deleted_at" = null, "upstream" = null';
+const SET =
+  '"user_name" = ?, "user_name_lc" = ?, "external_id" = ?, "active" = ?, "resource" = ?, "updated_at" = ?, "version" = "version" + 1, "deleted_at" = null, "upstream" = null';
 
 const SQL = {
   byId: 'select * from "users" where "id" = ?',
@@ -113,7 +114,10 @@ export class SqliteUsers implements UserWrites {
     const [filter, params] = where(terms);
     // The total an import asks for on every page: a count of the whole table, kept until a commit.
     if (terms.length === 0 && limit === 0) return { rows: [], total: this.countLive(filter) };
-    const rows = limit > 0 ? this.select<UsersTable>(`select * from "users"${filter} order by "created_at", "id" limit ? offset ?`, ...params, limit, offset).map(toUserRow) : [];
+    const rows =
+      limit > 0
+        ? this.select<UsersTable>(`select * from "users"${filter} order by "created_at", "id" limit ? offset ?`, ...params, limit, offset).map(toUserRow)
+        : [];
     // A first page that is not full holds every match: no count needed (the common lookup).
     if (offset === 0 && rows.length < limit) return { rows, total: rows.length };
     const [count] = this.select<{ n: number }>(`select count(*) as "n" from "users"${filter}`, ...params);

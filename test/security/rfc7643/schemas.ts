@@ -21,7 +21,10 @@ export const serviceProviderConfig = closed(
     changePassword: supported,
     sort: supported,
     etag: supported,
-    authenticationSchemes: { type: 'array', items: closed({ type: str, name: str, description: str, specUri: str, documentationUri: str, primary: bool }, ['type', 'name', 'description']) },
+    authenticationSchemes: {
+      type: 'array',
+      items: closed({ type: str, name: str, description: str, specUri: str, documentationUri: str, primary: bool }, ['type', 'name', 'description']),
+    },
     meta,
   },
   ['schemas', 'patch', 'bulk', 'filter', 'changePassword', 'sort', 'etag', 'authenticationSchemes'],
