@@ -1,6 +1,7 @@
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { createBridge, makeLogger } from '../src/bridge.js';
+import { createBridge } from '../src/bridge.js';
+import { makeLogger } from '../src/logging.js';
 import { loadConfig } from '../src/config/load.js';
 import { eventually } from './helpers/bridge.js';
 

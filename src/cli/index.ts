@@ -2,14 +2,12 @@
 import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import closeWithGrace from 'close-with-grace';
-import { clientOptions, createBridge, makeLogger, openStore, PreflightError } from '../bridge.js';
+import { createBridge } from '../bridge.js';
 import { ConfigError, loadConfig } from '../config/load.js';
-import { FullStoryClient } from '../fullstory/client.js';
-import { FullStoryApi } from '../fullstory/api.js';
-import { evidenceOf, preflight } from '../fullstory/preflight.js';
-import { RoleChannel } from '../fullstory/role-channel.js';
-import { findRoleDrift, repairRoleDrift } from '../provisioning/reconcile.js';
-import { apply, holds, plan, release } from './plan.js';
+import { openStore } from '../core-steps.js';
+import { checkFullStory, PreflightError } from '../fullstory/upstream.js';
+import { makeLogger } from '../logging.js';
+import { apply, holds, plan, reconcile, release } from './plan.js';
 import { sha256 } from '../lib/hash.js';
 import { flagName, parseSwitch, PROFILES, SWITCHES, type ProfileName } from '../sandbox/profile.js';
 import { startSandbox } from '../sandbox/server.js';
@@ -119,15 +117,10 @@ async function check(): Promise<number> {
     process.stdout.write('FAIL  config: FULLSTORY_SCIM_TOKEN is not set (the server would run the demo sandbox).\n');
     return 1;
   }
-  const client = new FullStoryClient({ ...clientOptions(config), baseUrl: config.fullstory.url, token: config.fullstory.token });
-  try {
-    const result = await preflight(client, { delivery: config.roles.delivery });
-    process.stdout.write(`OK    config: role mapping is valid for the ${config.fullstory.plan} plan\n`);
-    for (const c of result.checks) process.stdout.write(`${c.ok ? (c.warn ? 'WARN' : 'OK  ') : 'FAIL'}  ${c.name}: ${c.message}\n`);
-    return result.ok ? 0 : 1;
-  } finally {
-    await client.close();
-  }
+  const result = await checkFullStory(config);
+  process.stdout.write(`OK    config: role mapping is valid for the ${config.fullstory.plan} plan\n`);
+  for (const c of result.checks) process.stdout.write(`${c.ok ? (c.warn ? 'WARN' : 'OK  ') : 'FAIL'}  ${c.name}: ${c.message}\n`);
+  return result.ok ? 0 : 1;
 }
 
 function token(args: string[]): number {
@@ -181,32 +174,6 @@ async function audit(args: string[]): Promise<number> {
     }
     return 0;
   } finally {
-    await store.close();
-  }
-}
-
-async function reconcile(args: string[]): Promise<number> {
-  const { values } = parseArgs({ args, options: { 'dry-run': { type: 'boolean', default: false } } });
-  const config = loadConfig();
-  if (!config.fullstory.token) throw new ConfigError('FULLSTORY_SCIM_TOKEN is not set: there is no FullStory to compare with.');
-  const store = await openStore(config);
-  const client = new FullStoryClient({ ...clientOptions(config), baseUrl: config.fullstory.url, token: config.fullstory.token });
-  try {
-    const result = await preflight(client, { delivery: config.roles.delivery });
-    if (!result.ok || !result.capabilities) throw new PreflightError(result);
-    const channel = new RoleChannel(config.roles.delivery);
-    channel.learn(evidenceOf(result.capabilities));
-    const { checked, drift } = await findRoleDrift(store, new FullStoryApi(client), channel.delivery, result.capabilities);
-    process.stdout.write(`${checked} users compared; ${drift.length} hold a role other than the mapping's\n`);
-    for (const d of drift.slice(0, 50)) process.stdout.write(`  ${d.userName}: FullStory has ${d.actual}, mapping wants ${d.desired}\n`);
-    if (drift.length > 50) process.stdout.write(`  ... and ${drift.length - 50} more\n`);
-    if (drift.length > 0 && !values['dry-run']) {
-      await repairRoleDrift(store, drift);
-      process.stdout.write(`queued ${drift.length} role changes; a running bridge applies them within its rate budget\n`);
-    }
-    return drift.length === 0 ? 0 : 1;
-  } finally {
-    await client.close();
     await store.close();
   }
 }

@@ -1,6 +1,8 @@
 import { parseArgs } from 'node:util';
 import pino from 'pino';
-import { createBridge, makeLogger, openStore, type Bridge } from '../bridge.js';
+import { openStore } from '../core-steps.js';
+import { createCore, type Core } from '../core.js';
+import { makeLogger } from '../logging.js';
 import { ConfigError, loadConfig } from '../config/load.js';
 import { applyPlan } from '../plan/apply.js';
 import { releaseHold } from '../provisioning/release.js';
@@ -10,27 +12,28 @@ import type { HoldRow } from '../store/store.js';
 const formatOption = { format: { type: 'string', default: 'text' } } as const;
 
 /**
- * The bridge as plan, apply, holds and release need it: with the server's environment,
- * against the live FullStory (apply and release write, even from a shadow setup), not
- * listening. Its role-sync worker runs, so roles queued here are delivered here.
+ * The core as plan, apply, release and reconcile need it: with the server's environment,
+ * against the live FullStory (apply and release write, even from a shadow setup), no
+ * HTTP. Its role-sync worker runs, so roles queued here are delivered here.
  */
-async function withBridge<T>(fn: (b: Bridge) => Promise<T>): Promise<T> {
+export async function withCore<T>(fn: (c: Core) => Promise<T>): Promise<T> {
   const config = loadConfig();
   if (!config.fullstory.token) throw new ConfigError('FULLSTORY_SCIM_TOKEN is not set: there is no FullStory to compare with.');
   const live = { ...config, bridge: { mode: 'live' as const }, log: { ...config.log, level: 'warn' as const } };
   // Logs to stderr: stdout is the plan (or its JSON).
-  const bridge = await createBridge(live, { logger: makeLogger(live, pino.destination(2)) });
+  const core = await createCore(live, { logger: makeLogger(live, pino.destination(2)) });
+  core.worker.start();
   try {
-    return await fn(bridge);
+    return await fn(core);
   } finally {
-    await bridge.close();
+    await core.close();
   }
 }
 
 /** The plan, its summary kept in the store for the console's drift line. */
-async function planOf(b: Bridge): Promise<Plan> {
-  const { api, capabilities, delivery } = b.engine;
-  const p = await makePlan({ store: b.deps.store, api, delivery: delivery(), capabilities: capabilities(), isPending: (id) => api.links.isPending(id) });
+export async function planOf(c: Core): Promise<Plan> {
+  const { api, capabilities, roles } = c.upstream;
+  const p = await makePlan({ store: c.store, api, delivery: roles.delivery, capabilities: capabilities(), isPending: (id) => api.links.isPending(id) });
   const summary = {
     at: new Date().toISOString(),
     creates: p.creates,
@@ -39,7 +42,7 @@ async function planOf(b: Bridge): Promise<Plan> {
     roleChanges: p.roleChanges,
     unmanaged: p.unmanaged,
   };
-  await b.deps.store.transaction((tx) => tx.kv.set(LAST_PLAN_KEY, JSON.stringify(summary)));
+  await c.store.transaction((tx) => tx.kv.set(LAST_PLAN_KEY, JSON.stringify(summary)));
   return p;
 }
 
@@ -68,7 +71,7 @@ function printPlan(p: Plan, format: string): void {
 export async function plan(args: string[]): Promise<number> {
   const { values } = parseArgs({ args, options: formatOption });
   try {
-    const p = await withBridge(planOf);
+    const p = await withCore(planOf);
     printPlan(p, values.format!);
     return changes(p) === 0 ? 0 : 2;
   } catch (err) {
@@ -94,22 +97,22 @@ function progressPrinter(): (done: number, total: number, item: PlanItem) => voi
 export async function apply(args: string[]): Promise<number> {
   const { values } = parseArgs({ args, options: formatOption });
   try {
-    return await withBridge(async (b) => {
-      const p = await planOf(b);
+    return await withCore(async (c) => {
+      const p = await planOf(c);
       const report = await applyPlan(
         p,
         {
-          store: b.deps.store,
-          api: b.engine.api,
-          capabilities: b.engine.capabilities,
-          lastAdmin: b.engine.lastAdmin,
-          bodyRoles: b.engine.bodyRoles,
-          kick: () => b.worker.kick(),
-          record: (write) => b.deps.audit.write({ actor: 'cli:apply', write }),
+          store: c.store,
+          api: c.upstream.api,
+          capabilities: c.upstream.capabilities,
+          lastAdmin: c.lastAdmin,
+          bodyRoles: (role) => c.upstream.roles.bodyRoles(role),
+          kick: () => c.worker.kick(),
+          record: (write) => c.audit.write({ actor: 'cli:apply', write }),
         },
         progressPrinter(),
       );
-      const after = await planOf(b);
+      const after = await planOf(c);
       const summary = {
         applied: report.done - report.skipped.length - report.failed.length,
         skipped: report.skipped.map((s) => ({ userName: s.item.userName, action: s.item.action, why: s.why })),
@@ -164,14 +167,14 @@ export async function holds(args: string[]): Promise<number> {
 }
 
 /** Waits (up to a minute) for released demotions to reach FullStory; prints each outcome, returns how many FullStory did not take. */
-async function awaitDemotions(b: Bridge, demotions: HoldRow[]): Promise<number> {
+async function awaitDemotions(c: Core, demotions: HoldRow[]): Promise<number> {
   if (demotions.length === 0) return 0;
   const ids = new Set(demotions.map((h) => h.userId));
   const deadline = Date.now() + 60_000;
   let pending = demotions;
   for (;;) {
-    const queued = new Map((await b.deps.store.read((r) => r.roleSync.failing(10_000))).filter((i) => ids.has(i.userId)).map((i) => [i.userId, i]));
-    const { backlog } = await b.deps.store.read((r) => r.roleSync.stats());
+    const queued = new Map((await c.store.read((r) => r.roleSync.failing(10_000))).filter((i) => ids.has(i.userId)).map((i) => [i.userId, i]));
+    const { backlog } = await c.store.read((r) => r.roleSync.stats());
     pending = demotions.filter((h) => queued.has(h.userId) || backlog > 0);
     const stuck = demotions.filter((h) => queued.has(h.userId));
     if (backlog === 0 || Date.now() > deadline || (stuck.length > 0 && stuck.length === pending.length)) {
@@ -197,8 +200,8 @@ async function awaitDemotions(b: Bridge, demotions: HoldRow[]): Promise<number> 
 export async function release(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({ args, options: { all: { type: 'boolean', default: false } }, allowPositionals: true });
   if (!values.all && positionals.length === 0) throw new ConfigError('release takes --all or the ids `holds` lists');
-  return withBridge(async (b) => {
-    const held = await b.deps.store.read((r) => r.guard.holds('held'));
+  return withCore(async (c) => {
+    const held = await c.store.read((r) => r.guard.holds('held'));
     const chosen = values.all ? held : held.filter((h) => positionals.includes(h.id));
     const unknown = positionals.filter((id) => !held.some((h) => h.id === id));
     for (const id of unknown) process.stderr.write(`no held change ${id}\n`);
@@ -206,7 +209,7 @@ export async function release(args: string[]): Promise<number> {
     const demotions: HoldRow[] = [];
     for (const h of chosen) {
       try {
-        await releaseHold({ store: b.deps.store, users: b.deps.users, kick: () => b.worker.kick(), audit: b.deps.audit }, h, 'cli:release');
+        await releaseHold({ store: c.store, users: c.users, kick: () => c.worker.kick(), audit: c.audit }, h, 'cli:release');
         if (h.kind === 'demote') demotions.push(h);
         else process.stdout.write(`released ${h.id}: ${h.kind} ${h.userName ?? h.userId}, done in FullStory\n`);
       } catch (err) {
@@ -215,7 +218,31 @@ export async function release(args: string[]): Promise<number> {
       }
     }
     // A demotion travels through the outbox: this process's worker delivers it, and says here whether FullStory took it.
-    failed += await awaitDemotions(b, demotions);
+    failed += await awaitDemotions(c, demotions);
     return failed > 0 || unknown.length > 0 ? 1 : 0;
+  });
+}
+
+/**
+ * `reconcile [--dry-run]`: `plan` restricted to roles (one drift detector): each managed
+ * user whose FullStory role differs from the mapping's; the fixes queued in the role-sync
+ * outbox unless --dry-run. Exit 0 when none differ, 1 when some do.
+ */
+export async function reconcile(args: string[]): Promise<number> {
+  const { values } = parseArgs({ args, options: { 'dry-run': { type: 'boolean', default: false } } });
+  return withCore(async (c) => {
+    const p = await planOf(c);
+    const drift = p.items.filter((i) => i.action === 'roleChange');
+    process.stdout.write(`${drift.length} hold a role other than the mapping's\n`);
+    for (const d of drift.slice(0, 50))
+      process.stdout.write(`  ${d.userName}: FullStory has ${String(d.actual?.role)}, mapping wants ${String(d.desired?.role)}\n`);
+    if (drift.length > 50) process.stdout.write(`  ... and ${drift.length - 50} more\n`);
+    if (drift.length > 0 && !values['dry-run']) {
+      await c.store.transaction((tx) => tx.roleSync.enqueue(new Map(drift.map((d) => [d.userId, String(d.desired?.role)]))));
+      process.stdout.write(
+        `queued ${drift.length} role changes in the outbox; the role-sync worker of a bridge running on this store delivers them (\`apply\` delivers and waits for them)\n`,
+      );
+    }
+    return drift.length === 0 ? 0 : 1;
   });
 }

@@ -54,6 +54,16 @@ const RECHECK_MAX_MS = 60_000;
 /** A burst of 401s or 403s starts one preflight, not one each. */
 const REFUSAL_DEBOUNCE_MS = 5_000;
 
+/** The preflight alone, as `check` runs it: a client of its own, closed after. */
+export async function checkFullStory(config: Config): Promise<PreflightResult> {
+  const client = new FullStoryClient({ ...clientOptions(config), baseUrl: config.fullstory.url, token: config.fullstory.token ?? '' });
+  try {
+    return await preflight(client, { delivery: config.roles.delivery });
+  } finally {
+    await client.close();
+  }
+}
+
 /** Until a preflight has run: the common case (and the IdP is answered 503 meanwhile anyway). */
 const PLACEHOLDER_CAPS: Capabilities = {
   discovery: false,

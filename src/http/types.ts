@@ -6,7 +6,7 @@ import type { GroupsService } from '../provisioning/groups-service.js';
 import type { OpContext, UsersService } from '../provisioning/users-service.js';
 import type { AuditLog } from '../audit/log.js';
 import type { Store } from '../store/store.js';
-import type { Metrics } from './metrics.js';
+import type { Metrics } from '../metrics/metrics.js';
 import type { AuthThrottle } from './auth-throttle.js';
 
 /** What the HTTP layer is given; it knows nothing of how these are built. */

@@ -2,8 +2,7 @@ import { ROLES, type Role } from '../config/roles.js';
 import { pages, type FsUser, type FullStoryApi } from '../fullstory/api.js';
 import type { Capabilities } from '../fullstory/preflight.js';
 import type { Delivery } from '../fullstory/role-channel.js';
-import { decodeRoles } from '../fullstory/role-wire.js';
-import { roleGroupMembership } from '../provisioning/reconcile.js';
+import { actualRoleReader } from '../fullstory/actual-role.js';
 import { isActive, toUpstream } from '../provisioning/user-mapping.js';
 import type { Store, UserRow } from '../store/store.js';
 import { identityKey } from '../lib/identity-text.js';
@@ -62,12 +61,7 @@ export async function makePlan(src: PlanSource): Promise<Plan> {
   for await (const u of pages((start) => src.api.listUsers(start, 100, undefined, 'sync'))) fsUsers.push(u);
   const byId = new Map(fsUsers.map((u) => [u.id, u]));
   const byName = new Map(fsUsers.map((u) => [identityKey(u.userName), u]));
-  const membership = src.delivery === 'role-groups' ? await roleGroupMembership(src.api, src.capabilities) : undefined;
-  const roleOf = (u: FsUser): Role | 'unknown' => {
-    if (membership) return membership.get(u.id) ?? 'standard';
-    const r = decodeRoles(u.roles);
-    return r.kind === 'role' ? r.role : 'unknown';
-  };
+  const roleOf = await actualRoleReader(src.api, src.delivery, src.capabilities);
   const items: PlanItem[] = [];
   const managed = new Set<string>();
   for (const row of await allRows(src.store)) {

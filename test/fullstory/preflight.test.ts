@@ -1,7 +1,8 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createBridge, PreflightError } from '../../src/bridge.js';
+import { createBridge } from '../../src/bridge.js';
+import { PreflightError } from '../../src/fullstory/upstream.js';
 import { loadConfig } from '../../src/config/load.js';
 import { FullStoryClient } from '../../src/fullstory/client.js';
 import { DIAGNOSIS, preflight } from '../../src/fullstory/preflight.js';

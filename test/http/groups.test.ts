@@ -412,7 +412,7 @@ describe.each(dbs)('the outbox survives a crash between commit and delivery, on 
       expect(res.status).toBe(201);
       expect((await t.bridge.deps.store.read((r) => r.roleSync.stats())).backlog).toBe(1);
       expect(t.sandbox.roles().get('crash.victim@okta.local')).toBe('standard');
-      t.bridge.worker.start();
+      t.bridge.core.worker.start();
       await eventually(() => t.sandbox.roles().get('crash.victim@okta.local') === 'admin', 'admin after restart');
       await eventually(async () => (await t.bridge.deps.store.read((r) => r.roleSync.stats())).backlog === 0, 'outbox drained');
     } finally {

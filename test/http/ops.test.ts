@@ -140,7 +140,7 @@ describe('graceful shutdown', () => {
       );
       await t.req('POST', G, { displayName: 'Admins', members: ids.map((value) => ({ value })) });
       await eventually(async () => (await t.bridge.deps.store.read((r) => r.roleSync.stats())).backlog < 40, 'some applied');
-      await t.bridge.worker.stop();
+      await t.bridge.core.worker.stop();
       const rows = await t.sql<{ claimed_by: string | null }>('select * from role_sync');
       expect(rows.length).toBeGreaterThan(0);
       expect(rows.filter((r) => r.claimed_by !== null)).toEqual([]);

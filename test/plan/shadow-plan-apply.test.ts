@@ -157,7 +157,7 @@ describe.each(dbs)('shadow mode, plan and apply on %s', (db) => {
     const live = await startTestBridge({ db, sharedSandbox: sb, ...where, config: { roles: ROLES } });
     open.push(live);
     // The worker has looked at everything there is to do, and did nothing.
-    await live.bridge.worker.idle();
+    await live.bridge.core.worker.idle();
     expect(sb.counters.writes()).toBe(writes);
     expect(live.logs()).toMatch(/a plan is pending/);
     expect((await live.bridge.app.inject({ method: 'GET', url: '/readyz' })).json().planPending).toMatch(/run fullstory-scim-bridge plan/);

@@ -108,7 +108,7 @@ describe.each(dbs)('the deprovisioning guard on %s', (db) => {
     expect(res.status).toBe(200);
     expect((await t.req('GET', `${G}/${g.id}`)).body.members ?? []).toEqual([]);
     await eventually(() => list.filter((u) => sb.roles().get(u.userName) === 'standard').length === 3, 'three demotions');
-    await t.bridge.worker.idle();
+    await t.bridge.core.worker.idle();
     expect(list.filter((u) => sb.roles().get(u.userName) === 'architect')).toHaveLength(2);
     expect((await t.bridge.deps.store.read((r) => r.guard.holds('held'))).map((h) => h.kind)).toEqual(['demote', 'demote']);
   });
