@@ -1,4 +1,6 @@
 import type { FastifyInstance } from 'fastify';
+import type { Config } from '../../config/schema.js';
+import type { Capabilities } from '../../fullstory/preflight.js';
 import { LAST_PLAN_KEY } from '../../plan/plan.js';
 import { STARTED_AT, VERSION } from '../../lib/version.js';
 import type { AuditTable } from '../../store/store.js';
@@ -46,6 +48,29 @@ function overall(v: Omit<ConsoleView, 'overall'>): { level: Level; words: string
   return { level: worst[0], words: `${worst[1]}${others > 0 ? ` (and ${others} more below)` : ''}` };
 }
 
+/** What FullStory was found to support, in words. */
+function capabilityRows(caps: Capabilities | undefined): [string, string][] {
+  if (!caps) return [['FullStory', 'not checked yet']];
+  return [
+    ['PATCH /Users', caps.patchUsers ? 'yes' : 'no (read, then PUT)'],
+    ['DELETE /Users', caps.deleteUsers ? 'yes' : 'no (deactivated instead)'],
+    ['/Groups', caps.groups ? `yes${caps.groupFilters ? ', filtered by displayName' : ', listed (no filter)'}` : 'no'],
+    ['user filters', [...caps.filters].join(', ')],
+    ['largest page', String(caps.maxPage)],
+    ['role groups found', [...caps.roleGroups.keys()].join(', ') || 'none'],
+  ];
+}
+
+/** The role mapping in force: groups by their role's precedence, then by name. */
+function mappingOf(roles: Config['roles']): ConsoleView['mapping'] {
+  const rank = (role: string) => roles.precedence.indexOf(role as (typeof roles.precedence)[number]);
+  return {
+    groups: Object.entries(roles.groups).sort((a, b) => rank(a[1]) - rank(b[1]) || a[0].localeCompare(b[0])),
+    precedence: roles.precedence,
+    default: roles.default,
+  };
+}
+
 /** Everything the console page shows, read once per view. */
 export async function gather(app: FastifyInstance, operator: string, csrf: string, q: AuditQuery, notice?: string): Promise<ConsoleView> {
   const { deps } = app;
@@ -85,28 +110,13 @@ export async function gather(app: FastifyInstance, operator: string, csrf: strin
       ? 'the store answers and the last FullStory preflight passed'
       : `${readiness.reason ?? 'not checked yet'}${readiness.since ? ` (since ${readiness.since})` : ''}`,
     checkedAt: readiness.checkedAt ?? null,
-    capabilities: caps
-      ? [
-          ['PATCH /Users', caps.patchUsers ? 'yes' : 'no (read, then PUT)'],
-          ['DELETE /Users', caps.deleteUsers ? 'yes' : 'no (deactivated instead)'],
-          ['/Groups', caps.groups ? `yes${caps.groupFilters ? ', filtered by displayName' : ', listed (no filter)'}` : 'no'],
-          ['user filters', [...caps.filters].join(', ')],
-          ['largest page', String(caps.maxPage)],
-          ['role groups found', [...caps.roleGroups.keys()].join(', ') || 'none'],
-        ]
-      : [['FullStory', 'not checked yet']],
+    capabilities: capabilityRows(caps),
     roleDelivery: {
       mode: roles.delivery.delivery ?? 'undecided',
       why: roles.delivery.why,
       degraded: roles.health.degraded ? (roles.health.reason ?? 'degraded') : null,
     },
-    mapping: {
-      groups: Object.entries(config.roles.groups).sort(
-        (a, b) => config.roles.precedence.indexOf(a[1]) - config.roles.precedence.indexOf(b[1]) || a[0].localeCompare(b[0]),
-      ),
-      precedence: config.roles.precedence,
-      default: config.roles.default,
-    },
+    mapping: mappingOf(config.roles),
     budget: {
       ratePerSecond: config.fullstory.ratePerSecond,
       burst: config.fullstory.rateBurst,

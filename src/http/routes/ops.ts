@@ -1,4 +1,27 @@
 import type { FastifyInstance } from 'fastify';
+import type { Store } from '../../store/store.js';
+
+/** What /readyz says of the store: whether it answers, the guard's holds, the role-sync outbox. */
+async function storeFacts(store: Store): Promise<{ storeOk: boolean; guard: Record<string, unknown>; roleSync: Record<string, unknown> }> {
+  try {
+    await store.ping();
+    const held = await store.read((r) => r.guard.holds('held'));
+    const guard = {
+      held: held.length,
+      ...(held.length > 0 ? { oldestHeldAt: held[0]!.at, release: 'fullstory-scim-bridge holds; fullstory-scim-bridge release --all | ID...' } : {}),
+    };
+    const s = await store.read((r) => r.roleSync.stats());
+    const roleSync = {
+      backlog: s.backlog,
+      failing: s.failing,
+      oldestPendingAgeSeconds: s.oldestPendingAt ? Math.round((Date.now() - Date.parse(s.oldestPendingAt)) / 1000) : 0,
+      ...(s.failing > 0 ? { lastError: (await store.read((r) => r.roleSync.failing(1)))[0]?.lastError ?? null } : {}),
+    };
+    return { storeOk: true, guard, roleSync };
+  } catch {
+    return { storeOk: false, guard: {}, roleSync: {} };
+  }
+}
 
 /** For ops, at the root, no auth, out of the access log. */
 export default async function opsRoutes(app: FastifyInstance) {
@@ -8,26 +31,7 @@ export default async function opsRoutes(app: FastifyInstance) {
   app.get('/healthz', quiet, async (_req, reply) => reply.type('application/json').send('{"status":"ok"}'));
 
   app.get('/readyz', quiet, async (_req, reply) => {
-    let storeOk = true;
-    let roleSync: Record<string, unknown> = {};
-    let guard: Record<string, unknown> = {};
-    try {
-      await store.ping();
-      const held = await store.read((r) => r.guard.holds('held'));
-      guard = {
-        held: held.length,
-        ...(held.length > 0 ? { oldestHeldAt: held[0]!.at, release: 'fullstory-scim-bridge holds; fullstory-scim-bridge release --all | ID...' } : {}),
-      };
-      const s = await store.read((r) => r.roleSync.stats());
-      roleSync = {
-        backlog: s.backlog,
-        failing: s.failing,
-        oldestPendingAgeSeconds: s.oldestPendingAt ? Math.round((Date.now() - Date.parse(s.oldestPendingAt)) / 1000) : 0,
-        ...(s.failing > 0 ? { lastError: (await store.read((r) => r.roleSync.failing(1)))[0]?.lastError ?? null } : {}),
-      };
-    } catch {
-      storeOk = false;
-    }
+    const { storeOk, guard, roleSync } = await storeFacts(store);
     const ready = storeOk && readiness.ok;
     const roles = roleDelivery();
     // Roles lagging is not a reason to pull IdP traffic (users still provision): 200, but said.
