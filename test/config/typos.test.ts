@@ -103,3 +103,10 @@ describe('a mapping change is announced before anything is queued', () => {
     }
   });
 });
+
+describe('the config files the project ships', () => {
+  it.each(['deploy/kubernetes/base/bridge.yaml', 'docker/bridge.yaml'])('%s loads under the strict schema', (file) => {
+    const path = new URL(`../../${file}`, import.meta.url).pathname;
+    expect(() => loadConfig({ CONFIG_FILE: path, FULLSTORY_SCIM_TOKEN: 'x' })).not.toThrow();
+  });
+});
