@@ -1,5 +1,6 @@
 import type { FsUser } from '../fullstory/api.js';
 import type { UserResource } from '../scim/user.js';
+import { isTombstoneOf } from './entra-tombstone.js';
 import { isObject, type Json, type JsonObject } from '../scim/values.js';
 
 /** What FullStory keeps of a user; the rest lives only in the bridge's index. */
@@ -59,6 +60,8 @@ export function mergeUpstream(resource: UserResource, fs: FsUser | undefined): U
   if (!fs) return resource;
   const out: JsonObject = { ...resource };
   for (const attr of ['userName', 'displayName'] as const) if (fs[attr] !== undefined) out[attr] = fs[attr] as Json;
+  // Entra's soft-delete name is the bridge's alone (FullStory kept the original): the IdP reads back what it wrote.
+  if (typeof fs.userName === 'string' && isTombstoneOf(resource.userName, fs.userName)) out.userName = resource.userName;
   // FullStory's status wins, but an active user the IdP wrote without `active` stays without it.
   if (typeof fs.active === 'boolean' && !(fs.active && resource.active === undefined)) out.active = fs.active;
   if (isObject(fs.name as Json)) {

@@ -7,6 +7,7 @@ import { normaliseUser, type UserResource } from '../scim/user.js';
 import { applyUserPatch } from '../scim/user-patch.js';
 import { UniquenessConflict, VersionConflict } from '../store/errors.js';
 import type { UserRow } from '../store/store.js';
+import { asFullStorySees, isTombstoneChange } from './entra-tombstone.js';
 import { isActive, mergeUpstream, toUpstreamPut, upstreamDiff } from './user-mapping.js';
 import { activeChange, callUpstream, createdOf, showsRole, viewOf } from './users/calls.js';
 import { UserReads } from './users/reads.js';
@@ -16,6 +17,10 @@ import { UpstreamWrites } from './users/upstream-writes.js';
 export { checkPrecondition, type ListQuery, type OpContext, type UsersServiceDeps, type UserView } from './users/types.js';
 
 const DUPLICATE = 'User already exists in the database.';
+
+/** FullStory's userName for a user as the index last saw it (its copy is kept where it differs from the IdP's). */
+const upstreamUserName = (row: UserRow): string | undefined => (typeof row.upstream?.userName === 'string' ? row.upstream.userName : undefined);
+const ENTRA_NOTE = "Entra's soft-delete rename (object id + userName) or its restore: kept by the bridge; FullStory keeps the teammate's userName";
 
 /**
  * The rules for users. FullStory is the system of record; the index keeps what
@@ -126,12 +131,15 @@ export class UsersService {
       await this.assertUserNameFree(resource.userName, id);
       if (row.active && !isActive(resource)) await this.admit(row, 'deactivate', ctx);
       // A PUT that changes nothing FullStory keeps costs no call, where the index is fresh.
-      if (this.deps.index?.fresh() && upstreamDiff(row.resource, resource).length === 0) return { row, after: resource, fs: undefined };
+      // Entra's soft-delete rename (and its restore) is the bridge's to keep: FullStory keeps its userName.
+      const seen = asFullStorySees(row.resource, resource, adopted?.userName ?? upstreamUserName(row));
+      if (isTombstoneChange(row.resource, resource)) ctx.note = ENTRA_NOTE;
+      if (this.deps.index?.fresh() && upstreamDiff(seen.before, seen.after).length === 0) return { row, after: resource, fs: undefined };
       const roles = await this.writes.putRoles(id, row.role, adopted, ctx);
       const fs = await this.writes.written(
         ctx,
         { operation: 'users.replace', userId: id, userName: resource.userName, change: activeChange(row.resource, resource) },
-        () => this.api.replaceUser(id, toUpstreamPut(resource, row.resource, roles)),
+        () => this.api.replaceUser(id, toUpstreamPut(seen.after, seen.before, roles)),
       );
       return { row, after: resource, fs };
     });
@@ -170,15 +178,20 @@ export class UsersService {
       const after = applyUserPatch(before, ops, id);
       if (after.userName !== before.userName) await this.assertUserNameFree(after.userName, id);
       let fs: FsUser | undefined = fsNow;
-      const diff = upstreamDiff(before, after);
+      // Entra's soft-delete rename (and its restore) is the bridge's to keep: FullStory keeps its userName.
+      const seen = asFullStorySees(before, after, fsNow?.userName ?? upstreamUserName(row));
+      if (isTombstoneChange(before, after)) ctx.note = ENTRA_NOTE;
+      const diff = upstreamDiff(seen.before, seen.after);
       if (isActive(before) && !isActive(after)) await this.admit(row, 'deactivate', ctx);
       if (diff.length > 0) {
-        const facts = { userId: id, userName: after.userName, change: activeChange(before, after) };
+        const facts = { userId: id, userName: seen.after.userName, change: activeChange(before, after) };
         if (caps.patchUsers) {
           fs = await this.writes.written(ctx, { operation: 'users.patch', ...facts }, () => this.api.patchUser(id, diff));
         } else {
           const roles = await this.writes.putRoles(id, row.role, fsNow, ctx);
-          fs = await this.writes.written(ctx, { operation: 'users.replace', ...facts }, () => this.api.replaceUser(id, toUpstreamPut(after, before, roles)));
+          fs = await this.writes.written(ctx, { operation: 'users.replace', ...facts }, () =>
+            this.api.replaceUser(id, toUpstreamPut(seen.after, seen.before, roles)),
+          );
         }
       }
       return { row, after, fs };
