@@ -18,16 +18,16 @@ export function isTombstoneOf(candidate: string, original: string): boolean {
 /**
  * `before` and `after` as FullStory holds and should hold them: a rename into Entra's
  * tombstone (or a change to a user already so renamed), and the rename back out of it,
- * keep on both sides the userName FullStory has (the original), so no write carries it;
- * any other change passes as it is. `held` is FullStory's userName, where known.
+ * keep on both sides the userName FullStory has (the original), so no write carries it
+ * (`tombstone` says it was one); any other change passes as it is. `held` is FullStory's
+ * userName, where known.
  */
-export function asFullStorySees(before: UserResource, after: UserResource, held: string = before.userName): { before: UserResource; after: UserResource } {
-  if (isTombstoneOf(after.userName, held)) return { before: { ...before, userName: held }, after: { ...after, userName: held } };
-  if (isTombstoneOf(before.userName, after.userName)) return { before: { ...before, userName: after.userName }, after };
-  return { before, after };
-}
-
-/** Whether this change is Entra's soft-delete rename or its restore (for the audit note). */
-export function isTombstoneChange(before: UserResource, after: UserResource): boolean {
-  return isTombstoneOf(after.userName, before.userName) || isTombstoneOf(before.userName, after.userName);
+export function asFullStorySees(
+  before: UserResource,
+  after: UserResource,
+  held: string = before.userName,
+): { before: UserResource; after: UserResource; tombstone: boolean } {
+  if (isTombstoneOf(after.userName, held)) return { before: { ...before, userName: held }, after: { ...after, userName: held }, tombstone: true };
+  if (isTombstoneOf(before.userName, after.userName)) return { before: { ...before, userName: after.userName }, after, tombstone: true };
+  return { before, after, tombstone: false };
 }

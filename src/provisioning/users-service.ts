@@ -7,7 +7,7 @@ import { normaliseUser, type UserResource } from '../scim/user.js';
 import { applyUserPatch } from '../scim/user-patch.js';
 import { UniquenessConflict, VersionConflict } from '../store/errors.js';
 import type { UserRow } from '../store/store.js';
-import { asFullStorySees, isTombstoneChange } from './entra-tombstone.js';
+import { asFullStorySees } from './entra-tombstone.js';
 import { isActive, mergeUpstream, toUpstreamPut, upstreamDiff } from './user-mapping.js';
 import { activeChange, callUpstream, createdOf, showsRole, viewOf } from './users/calls.js';
 import { UserReads } from './users/reads.js';
@@ -63,7 +63,7 @@ export class UsersService {
       const existing = await this.store.read((r) => r.users.findByUserName(resource.userName));
       if (existing?.deleted) return this.revive(existing, resource, role, ctx);
       // A live row is a duplicate, unless FullStory itself deleted that user (then forgotten here).
-      if (existing && !(await this.goneUpstream(existing.id, ctx))) throw new ScimError(409, DUPLICATE, 'uniqueness');
+      if (existing && !(await this.goneUpstream(existing.id))) throw new ScimError(409, DUPLICATE, 'uniqueness');
 
       const fs = await this.writes.createUpstream(resource, this.deps.roles.bodyRoles(role), ctx);
       // A role FullStory's answer does not show is left to the worker, which writes and verifies it.
@@ -94,9 +94,9 @@ export class UsersService {
   }
 
   /** True (and the row forgotten) when FullStory no longer has a user the index still holds. */
-  private async goneUpstream(id: string, ctx: OpContext): Promise<boolean> {
+  private async goneUpstream(id: string): Promise<boolean> {
     try {
-      await callUpstream(ctx, () => this.api.getUser(id));
+      await callUpstream(() => this.api.getUser(id));
       return false;
     } catch (err) {
       if (!(err instanceof ScimError) || err.status !== 404) throw err;
@@ -107,7 +107,7 @@ export class UsersService {
 
   /** The IdP re-creates a user it deleted where FullStory could only deactivate: reuse it. */
   private async revive(row: UserRow, resource: UserResource, role: string | null, ctx: OpContext): Promise<UserView> {
-    const roles = await this.writes.putRoles(row.id, role, undefined, ctx);
+    const roles = await this.writes.putRoles(row.id, role, undefined);
     const fs = await this.writes.written(
       ctx,
       { operation: 'users.replace', userId: row.id, userName: resource.userName, change: 'active false → true (revived)' },
@@ -126,16 +126,16 @@ export class UsersService {
     const resource = normaliseUser(body);
     ctx.subject = resource.userName;
     return this.writeUser(id, async () => {
-      const { row, fs: adopted } = await this.reads.row(id, ctx);
+      const { row, fs: adopted } = await this.reads.row(id);
       checkPrecondition(ctx, row.version);
       await this.assertUserNameFree(resource.userName, id);
       if (row.active && !isActive(resource)) await this.admit(row, 'deactivate', ctx);
       // A PUT that changes nothing FullStory keeps costs no call, where the index is fresh.
       // Entra's soft-delete rename (and its restore) is the bridge's to keep: FullStory keeps its userName.
       const seen = asFullStorySees(row.resource, resource, adopted?.userName ?? upstreamUserName(row));
-      if (isTombstoneChange(row.resource, resource)) ctx.note = ENTRA_NOTE;
+      if (seen.tombstone) ctx.note = ENTRA_NOTE;
       if (this.deps.index?.fresh() && upstreamDiff(seen.before, seen.after).length === 0) return { row, after: resource, fs: undefined };
-      const roles = await this.writes.putRoles(id, row.role, adopted, ctx);
+      const roles = await this.writes.putRoles(id, row.role, adopted);
       const fs = await this.writes.written(
         ctx,
         { operation: 'users.replace', userId: id, userName: resource.userName, change: activeChange(row.resource, resource) },
@@ -168,19 +168,19 @@ export class UsersService {
   async patch(id: string, body: unknown, ctx: OpContext): Promise<UserView> {
     const ops = parsePatchBody(body);
     return this.writeUser(id, async () => {
-      const { row, fs: adoptedFrom } = await this.reads.row(id, ctx);
+      const { row, fs: adoptedFrom } = await this.reads.row(id);
       ctx.subject = row.userName;
       checkPrecondition(ctx, row.version);
       const caps = this.deps.capabilities();
       // Without PATCH upstream the whole user is PUT: from FullStory's copy, or the index's when it is fresh.
-      const fsNow = caps.patchUsers || this.deps.index?.fresh() ? adoptedFrom : (adoptedFrom ?? (await callUpstream(ctx, () => this.api.getUser(id))));
+      const fsNow = caps.patchUsers || this.deps.index?.fresh() ? adoptedFrom : (adoptedFrom ?? (await callUpstream(() => this.api.getUser(id))));
       const before = mergeUpstream(row.resource, fsNow);
       const after = applyUserPatch(before, ops, id);
       if (after.userName !== before.userName) await this.assertUserNameFree(after.userName, id);
       let fs: FsUser | undefined = fsNow;
       // Entra's soft-delete rename (and its restore) is the bridge's to keep: FullStory keeps its userName.
       const seen = asFullStorySees(before, after, fsNow?.userName ?? upstreamUserName(row));
-      if (isTombstoneChange(before, after)) ctx.note = ENTRA_NOTE;
+      if (seen.tombstone) ctx.note = ENTRA_NOTE;
       const diff = upstreamDiff(seen.before, seen.after);
       if (isActive(before) && !isActive(after)) await this.admit(row, 'deactivate', ctx);
       if (diff.length > 0) {
@@ -188,7 +188,7 @@ export class UsersService {
         if (caps.patchUsers) {
           fs = await this.writes.written(ctx, { operation: 'users.patch', ...facts }, () => this.api.patchUser(id, diff));
         } else {
-          const roles = await this.writes.putRoles(id, row.role, fsNow, ctx);
+          const roles = await this.writes.putRoles(id, row.role, fsNow);
           fs = await this.writes.written(ctx, { operation: 'users.replace', ...facts }, () =>
             this.api.replaceUser(id, toUpstreamPut(seen.after, seen.before, roles)),
           );
@@ -200,7 +200,7 @@ export class UsersService {
 
   async delete(id: string, ctx: OpContext): Promise<void> {
     await this.queue.run(`user:${id}`, async () => {
-      const { row } = await this.reads.row(id, ctx).catch(async (err: unknown) => {
+      const { row } = await this.reads.row(id).catch(async (err: unknown) => {
         // The IdP retrying a deletion the guard held and an operator released: done already.
         if (err instanceof ScimError && err.status === 404 && (await this.store.read((r) => r.guard.heldFor(id, 'delete', 'released'))))
           return { row: undefined };

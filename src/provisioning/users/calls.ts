@@ -5,7 +5,7 @@ import type { UserResource } from '../../scim/user.js';
 import type { UserRow } from '../../store/store.js';
 import { isActive, mergeUpstream } from '../user-mapping.js';
 import { upstreamToScim } from '../upstream-errors.js';
-import type { OpContext, UserView } from './types.js';
+import type { UserView } from './types.js';
 
 /** Small pieces the users' reads and writes share. */
 
@@ -24,15 +24,12 @@ export function indexedView(row: UserRow): UserView {
   return viewOf(row, (row.upstream ?? undefined) as FsUser | undefined);
 }
 
-/** FullStory's call, with its failure translated and its status noted. */
-export async function callUpstream<T>(ctx: OpContext, run: () => Promise<T>): Promise<T> {
+/** FullStory's call, with its failure translated into the SCIM Error the IdP gets (what was written is in `OpContext.writes`). */
+export async function callUpstream<T>(run: () => Promise<T>): Promise<T> {
   try {
     return await run();
   } catch (err) {
-    if (err instanceof UpstreamError) {
-      ctx.upstreamStatus = err.status;
-      throw upstreamToScim(err);
-    }
+    if (err instanceof UpstreamError) throw upstreamToScim(err);
     throw err;
   }
 }

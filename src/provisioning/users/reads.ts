@@ -8,7 +8,7 @@ import { USER_FILTER_VOCABULARY, type UserRow } from '../../store/store.js';
 import { keysetPages, offsetPages, scan } from '../scan.js';
 import { fromUpstream } from '../user-mapping.js';
 import { byCreation, callUpstream, createdOf, indexedView, viewOf } from './calls.js';
-import type { ListQuery, OpContext, UsersServiceDeps, UserView } from './types.js';
+import type { ListQuery, UsersServiceDeps, UserView } from './types.js';
 
 /**
  * Reading users, four ways: by id (the index, FullStory where the index is not fresh),
@@ -39,18 +39,17 @@ export class UserReads {
   }
 
   /** The indexed row for id, adopting a user FullStory holds that the bridge never saw. */
-  async row(id: string, ctx: OpContext): Promise<{ row: UserRow; fs?: FsUser }> {
+  async row(id: string): Promise<{ row: UserRow; fs?: FsUser }> {
     const row = await this.store.read((r) => r.users.get(id));
     if (row?.deleted) throw new ScimError(404, `User ${id} not found`);
     if (row) return { row };
-    const fs = await callUpstream(ctx, () => this.api.getUser(id));
+    const fs = await callUpstream(() => this.api.getUser(id));
     const [adopted] = await this.adopt([fs]);
     if (!adopted || adopted.deleted) throw new ScimError(404, `User ${id} not found`);
     return { row: adopted, fs };
   }
 
   async get(id: string): Promise<UserView> {
-    const ctx: OpContext = {};
     const indexed = await this.store.read((r) => r.users.get(id));
     if (indexed?.deleted) throw new ScimError(404, `User ${id} not found`);
     // Recorded in shadow mode and not applied yet: FullStory has nothing to add.
@@ -59,7 +58,7 @@ export class UserReads {
     if (indexed && this.deps.index?.fresh()) return indexedView(indexed);
     let fs: FsUser;
     try {
-      fs = await callUpstream(ctx, () => this.api.getUser(id));
+      fs = await callUpstream(() => this.api.getUser(id));
     } catch (err) {
       // Deleted in FullStory itself: forget it here too, so filters stop finding it.
       if (err instanceof ScimError && err.status === 404 && indexed) await this.store.transaction((tx) => tx.users.delete(id, false));
@@ -81,7 +80,7 @@ export class UserReads {
     if (parsed || query.sortBy || this.deps.mode === 'shadow')
       return this.scanned(parsed && 'terms' in parsed ? parsed.terms : [], parsed && 'match' in parsed ? parsed.match : undefined, query, startIndex, count);
     // Unfiltered (an IdP's import): FullStory's own list, so users created outside the bridge show too.
-    const page = await callUpstream({}, () => this.api.listUsersFilled(startIndex, Math.max(count, 1)));
+    const page = await callUpstream(() => this.api.listUsersFilled(startIndex, Math.max(count, 1)));
     const resources = (page.Resources ?? []).slice(0, count);
     const rows = new Map((await this.store.read((r) => r.users.getMany(resources.map((u) => u.id)))).map((r) => [r.id, r]));
     for (const r of await this.adopt(resources.filter((u) => !rows.has(u.id)))) rows.set(r.id, r);
@@ -123,7 +122,7 @@ export class UserReads {
     const upstreamable = terms.every((t) => t.type === undefined && this.deps.capabilities().filters.has(t.key.toLowerCase()));
     if (!upstreamable || terms.some((t) => typeof t.value !== 'string')) return { total: 0, startIndex, views: [] };
     const expr = terms.map((t) => `${t.key} eq ${JSON.stringify(t.value)}`).join(' and ');
-    const page = await callUpstream({}, () => this.api.listUsers(1, MAX_PAGE, expr));
+    const page = await callUpstream(() => this.api.listUsers(1, MAX_PAGE, expr));
     const found = page.Resources ?? [];
     if (found.length === 0) return { total: 0, startIndex, views: [] };
     await this.adopt(found);

@@ -21,7 +21,6 @@ export interface UserView {
 
 /** Filled in while an operation runs, for the audit log. */
 export interface OpContext {
-  upstreamStatus?: number;
   note?: string;
   /** Who or what was changed, in words: a userName or a group name. */
   subject?: string;

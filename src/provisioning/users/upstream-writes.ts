@@ -33,7 +33,7 @@ export class UpstreamWrites {
    */
   written<T>(ctx: OpContext, facts: Omit<FullStoryWrite, 'upstreamStatus' | 'ok'>, run: () => Promise<T>): Promise<T> {
     const record = (w: FullStoryWrite) => (ctx.writes ??= []).push(w);
-    return callUpstream(ctx, () => recordWrite(record, facts, run, this.deps.mode === 'shadow'));
+    return callUpstream(() => recordWrite(record, facts, run, this.deps.mode === 'shadow'));
   }
 
   /**
@@ -50,11 +50,9 @@ export class UpstreamWrites {
           () => this.api.createUser(body),
           this.deps.mode === 'shadow',
         );
-        ctx.upstreamStatus = 201;
         return fs;
       } catch (err) {
         if (!(err instanceof UpstreamError)) throw err;
-        ctx.upstreamStatus = err.status;
         if (err.status === 409) {
           // FullStory holds the userName and the index did not: adopt it, so the IdP's next lookup finds it.
           const existing = await this.api.findUserByUserName(resource.userName).catch(() => undefined);
@@ -62,7 +60,7 @@ export class UpstreamWrites {
           throw new ScimError(409, DUPLICATE, 'uniqueness');
         }
         if (!err.transient || err.status === 429 || attempt >= 2) throw upstreamToScim(err);
-        const landed = await callUpstream(ctx, () => this.api.findUserByUserName(resource.userName));
+        const landed = await callUpstream(() => this.api.findUserByUserName(resource.userName));
         if (landed) {
           ctx.note = 'create answer lost; found the user by userName';
           return landed;
@@ -78,8 +76,8 @@ export class UpstreamWrites {
       await this.written(ctx, { operation: 'users.patch', ...facts }, () => this.api.patchUser(id, [{ op: 'replace', path: 'active', value: false }]));
       return;
     }
-    const fs = await callUpstream(ctx, () => this.api.getUser(id));
-    const roles = await this.putRoles(id, row.role, fs, ctx);
+    const fs = await callUpstream(() => this.api.getUser(id));
+    const roles = await this.putRoles(id, row.role, fs);
     await this.written(ctx, { operation: 'users.replace', ...facts }, () =>
       this.api.replaceUser(id, { ...toUpstream(fromUpstream(fs), roles), active: false }),
     );
@@ -90,10 +88,10 @@ export class UpstreamWrites {
    * whole user (spec #23) would reset an omitted role, so the bridge's role is sent, or
    * for a teammate it does not manage, the role FullStory holds.
    */
-  async putRoles(id: string, role: string | null, fs: FsUser | undefined, ctx: OpContext): Promise<unknown[] | undefined> {
+  async putRoles(id: string, role: string | null, fs: FsUser | undefined): Promise<unknown[] | undefined> {
     if (this.deps.roles.delivery !== 'roles-attribute') return undefined;
     if (role !== null) return this.deps.roles.bodyRoles(role);
-    const current = fs ?? (await callUpstream(ctx, () => this.api.getUser(id)));
+    const current = fs ?? (await callUpstream(() => this.api.getUser(id)));
     return Array.isArray(current.roles) && current.roles.length > 0 ? current.roles : undefined;
   }
 }
