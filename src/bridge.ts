@@ -48,7 +48,7 @@ function appDeps(core: Core, tokens: AppDeps['tokens'], banner: string | undefin
     tokens,
     tokenLastUsed: new Map(),
     readiness: upstream.readiness,
-    roleDelivery: () => ({ delivery: upstream.roles.choice, health: health.verdict() }),
+    roleDelivery: () => ({ delivery: upstream.roles.choice, health: health.verdict(), planWord: core.planWord.word }),
     users: core.users,
     groups: core.groups,
     mode: config.bridge.mode,

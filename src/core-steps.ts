@@ -14,6 +14,8 @@ import { isActive, toUpstream } from './provisioning/user-mapping.js';
 import type { RunningSandbox } from './sandbox/server.js';
 import { IDENTITY_TWINS_KEY } from './store/rekey.js';
 import { Store, type HoldRow } from './store/store.js';
+import type { Plan } from './config/roles.js';
+import { PLAN_WORD_KEY, planMessage, PlanWord, type PlanWordFacts } from './fullstory/plan-word.js';
 
 /**
  * The steps `createCore` takes, each small enough to read alone: where FullStory is, the
@@ -130,4 +132,30 @@ export function onHeld(hold: HoldRow, { metrics, audit, logger }: { metrics: Met
   metrics.guardHeld.inc({ kind: hold.kind });
   logger.warn({ hold: hold.id, kind: hold.kind, userId: hold.userId, reason: hold.reason }, 'deprovisioning guard held a change');
   audit.hold({ actor: null, hold, action: 'held' });
+}
+
+/**
+ * FullStory's word on its plan, as a replica or an earlier run recorded it. Said under the
+ * plan still configured, it stands (and is said at start); said under another, the
+ * configuration changed since, so the changes it blocked are queued again and it is dropped.
+ */
+export async function restorePlanWord(store: Store, configured: Plan, logger: Logger): Promise<PlanWord> {
+  const word = new PlanWord(configured, (facts) => store.transaction((tx) => tx.kv.set(PLAN_WORD_KEY, JSON.stringify(facts))));
+  const text = await store.read((r) => r.kv.get(PLAN_WORD_KEY));
+  const facts = text ? (JSON.parse(text) as PlanWordFacts) : undefined;
+  if (word.restore(facts)) {
+    logger.error(planMessage(facts!));
+    return word;
+  }
+  if (!facts) return word;
+  const blocked = (await store.read((r) => r.roleSync.failing(1_000_000))).filter((i) => i.lastError?.startsWith('blocked:'));
+  await store.transaction(async (tx) => {
+    if (blocked.length > 0) await tx.roleSync.enqueue(new Map(blocked.map((i) => [i.userId, i.desiredRole])));
+    await tx.kv.set(PLAN_WORD_KEY, '');
+  });
+  logger.info(
+    { requeued: blocked.length },
+    `fullstory.plan changed since FullStory's word on its plan: ${blocked.length} blocked role changes are tried again`,
+  );
+  return word;
 }

@@ -2,7 +2,18 @@ import type { Logger } from 'pino';
 import { AuditLog } from './audit/log.js';
 import { planDefaultRole } from './config/roles.js';
 import type { Config } from './config/schema.js';
-import { fullstoryTarget, idLinks, desiredUser, onHeld, openStore, reconcileOnStart, reportIdentityTwins, sayMode, sharedBudget } from './core-steps.js';
+import {
+  fullstoryTarget,
+  idLinks,
+  desiredUser,
+  onHeld,
+  openStore,
+  reconcileOnStart,
+  reportIdentityTwins,
+  restorePlanWord,
+  sayMode,
+  sharedBudget,
+} from './core-steps.js';
 import type { IdLinks } from './fullstory/links.js';
 import { FullStoryUpstream } from './fullstory/upstream.js';
 import { Metrics } from './metrics/metrics.js';
@@ -11,7 +22,7 @@ import { makeLogger } from './logging.js';
 import { GroupsService } from './provisioning/groups-service.js';
 import { DeprovisionGuard } from './provisioning/guard.js';
 import { IndexRefresh } from './provisioning/index-refresh.js';
-import { LastAdmin } from './provisioning/last-admin.js';
+import { LastAdmin, recordedAdmins } from './provisioning/last-admin.js';
 import { RolePolicy } from './provisioning/role-policy.js';
 import { UsersService } from './provisioning/users-service.js';
 import type { RunningSandbox } from './sandbox/server.js';
@@ -19,6 +30,7 @@ import type { Store } from './store/store.js';
 import type { DeliveryHealth } from './sync/health.js';
 import { buildRoleSync } from './sync/role-sync.js';
 import type { RoleSyncWorker } from './sync/worker.js';
+import type { PlanWord } from './fullstory/plan-word.js';
 
 export interface CoreOptions {
   logger?: Logger;
@@ -48,6 +60,8 @@ export interface Core {
   groups: GroupsService;
   worker: RoleSyncWorker;
   health: DeliveryHealth;
+  /** What FullStory said about its plan, where it contradicted fullstory.plan. */
+  planWord: PlanWord;
   /** Demo mode: the in-process FullStory sandbox. */
   sandbox?: RunningSandbox;
   closers: Closers;
@@ -84,6 +98,7 @@ export async function createCore(config: Config, opts: CoreOptions = {}): Promis
     await reconcileOnStart(store, policy, logger, config.guard);
     const audit = closers.push(new AuditLog(store, config.audit, logger), (a) => a.close());
     await audit.startRetention();
+    const planWord = await restorePlanWord(store, config.fullstory.plan, logger);
     const { worker, health } = buildRoleSync({
       config,
       store,
@@ -93,6 +108,8 @@ export async function createCore(config: Config, opts: CoreOptions = {}): Promis
       logger: logger.child({ component: 'role-sync' }),
       record: (write) => audit.write({ actor: 'role-sync', write }),
       onApplied: (ok, failed) => metrics.roleSyncOutcomes(ok, failed),
+      planWord,
+      onBlocked: (n) => metrics.roleChangesBlocked.inc(n),
     });
     // Stopped before the audit log flushes and the store closes (closers run in reverse).
     closers.push(worker, (w) => w.stop());
@@ -100,7 +117,12 @@ export async function createCore(config: Config, opts: CoreOptions = {}): Promis
     const guard = new DeprovisionGuard(store, config.guard, (hold) => onHeld(hold, { metrics, audit, logger }));
     const freshnessMs = config.index.freshnessSeconds * 1000;
     const index = closers.push(new IndexRefresh({ store, api: upstream.api, logger: logger.child({ component: 'index' }), freshnessMs }), (i) => i.stop());
-    const lastAdmin = new LastAdmin({ api: upstream.api, capabilities: upstream.capabilities, delivery: () => upstream.roles.delivery });
+    const lastAdmin = new LastAdmin({
+      api: upstream.api,
+      capabilities: upstream.capabilities,
+      delivery: () => upstream.roles.delivery,
+      recordedAdmins: (leaving) => recordedAdmins(store, leaving),
+    });
     const users = new UsersService({
       store,
       api: upstream.api,
@@ -115,7 +137,7 @@ export async function createCore(config: Config, opts: CoreOptions = {}): Promis
       newUserRole: planDefaultRole(config.fullstory.plan),
     });
     const groups = new GroupsService({ store, policy, kick, guard, lastAdmin });
-    const core = { config, logger, store, metrics, upstream, links, audit, policy, guard, lastAdmin, index, users, groups, worker, health, closers };
+    const core = { config, logger, store, metrics, upstream, links, audit, policy, guard, lastAdmin, index, users, groups, worker, health, planWord, closers };
     return { ...core, ...(target.sandbox ? { sandbox: target.sandbox } : {}), close: () => closers.closeAll() };
   } catch (err) {
     await closers.closeAll().catch((e: unknown) => logger.error({ err: e }, 'closing after a failed start failed too'));

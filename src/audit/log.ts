@@ -15,11 +15,13 @@ const resourceTypeOf = (route: string) => (route.startsWith('/Groups') ? 'Group'
 /** A write's own row: its operation, FullStory's status (none in shadow mode) and what changed. */
 function writeRow(actor: string, w: FullStoryWrite, shadow: boolean, userAgent: string | null = null): AuditEntry {
   const group = w.operation.startsWith('groups.');
+  // A role the bridge settled without a call (through SSO, or left to FullStory's own role): on the record, never as a FullStory write.
+  const sent = !w.operation.startsWith('roles.');
   return {
     token_name: actor,
     user_agent: userAgent,
-    method: 'FULLSTORY',
-    operation: `fullstory.${w.operation}`,
+    method: sent ? 'FULLSTORY' : 'BRIDGE',
+    operation: sent ? `fullstory.${w.operation}` : w.operation,
     resource_type: group ? 'Group' : 'User',
     resource_id: group ? null : (w.userId ?? null),
     subject: group ? (w.group ?? null) : (w.userName ?? null),

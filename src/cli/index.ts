@@ -6,16 +6,19 @@ import { createBridge } from '../bridge.js';
 import { ConfigError, loadConfig } from '../config/load.js';
 import { openStore } from '../core-steps.js';
 import { checkFullStory, PreflightError } from '../fullstory/upstream.js';
+import { PLAN_WORD_KEY, planMessage, type PlanWordFacts } from '../fullstory/plan-word.js';
 import { makeLogger } from '../logging.js';
 import { apply, holds, plan, reconcile, release } from './plan.js';
 import { sha256 } from '../lib/hash.js';
-import { flagName, parseSwitch, PROFILES, SWITCHES, type ProfileName } from '../sandbox/profile.js';
-import { startSandbox } from '../sandbox/server.js';
+import { sandbox } from './sandbox.js';
+import { DEFAULT_ROLE_ATTRIBUTE, samlRolesText } from '../provisioning/saml-roles.js';
 import { csvRow } from '../lib/csv.js';
 import { hardenPrototypes } from '../lib/harden.js';
 import { unknownEnvWarnings } from '../config/known.js';
 import type { Config } from '../config/schema.js';
 import { createServer } from 'node:net';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { VERSION } from '../lib/version.js';
 
 const USAGE = `fullstory-scim-bridge <command>
@@ -36,12 +39,16 @@ const USAGE = `fullstory-scim-bridge <command>
   release --all | ID...    carry held changes out
   reconcile [--dry-run]    roles only (plan and apply cover it): compare FullStory's roles with
                            the mapping's, queue the fixes; exit 1 when roles differ
+  saml-roles --idp okta|entra [--attribute NAME]
+                           roles through SSO: print the IdP's SAML configuration that gives each user
+                           the role the mapping gives (same groups, precedence and default)
   sandbox [--port N] [--host H] [--profile default|strict] [--token T] [--scim-disabled]
           [--rate N] [--burst N] [--rate-headers] [--fail-rate F] [--reset-rate F]
           [--hang-rate F] [--hang-ms N] [--latency-ms N]
           [--<switch> VALUE ...]  one flag per switch of the spec, e.g. --role-delivery role-groups,
                            --filters userName-only, --max-page 20, --put-users replace,
-                           --role-form strings, --roles-where-groups refuse, --role-groups preexisting
+                           --role-form strings, --roles-where-groups refuse, --role-groups preexisting,
+                           --role-delivery sso, --group-roles "Eng Admins=admin,Analysts=explorer"
                            run the FullStory SCIM sandbox on its own
 `;
 
@@ -120,7 +127,38 @@ async function check(): Promise<number> {
   const result = await checkFullStory(config);
   process.stdout.write(`OK    config: role mapping is valid for the ${config.fullstory.plan} plan\n`);
   for (const c of result.checks) process.stdout.write(`${c.ok ? (c.warn ? 'WARN' : 'OK  ') : 'FAIL'}  ${c.name}: ${c.message}\n`);
-  return result.ok ? 0 : 1;
+  const word = await recordedPlanWord(config);
+  if (word) process.stdout.write(`FAIL  plan: ${planMessage(word)}\n`);
+  return result.ok && !word ? 0 : 1;
+}
+
+/** FullStory's word on its plan as the server recorded it, where it still stands for the configured plan. */
+async function recordedPlanWord(config: Config): Promise<PlanWordFacts | undefined> {
+  // No database yet (SQLite): nothing was recorded, and check makes none.
+  if (!config.database.url && !existsSync(join(config.database.dataDir, 'bridge.sqlite'))) return undefined;
+  const store = await openStore(config).catch(() => undefined);
+  if (!store) return undefined;
+  try {
+    const text = await store.read((r) => r.kv.get(PLAN_WORD_KEY));
+    const facts = text ? (JSON.parse(text) as PlanWordFacts) : undefined;
+    return facts?.configured === config.fullstory.plan ? facts : undefined;
+  } finally {
+    await store.close();
+  }
+}
+
+function samlRoles(args: string[]): number {
+  const { values } = parseArgs({ args, options: { idp: { type: 'string' }, attribute: { type: 'string', default: DEFAULT_ROLE_ATTRIBUTE } } });
+  if (values.idp !== 'okta' && values.idp !== 'entra') throw new ConfigError('saml-roles needs --idp okta or --idp entra');
+  const config = loadConfig();
+  try {
+    process.stdout.write(samlRolesText(values.idp, config.roles, values.attribute));
+  } catch (err) {
+    throw new ConfigError((err as Error).message);
+  }
+  if (config.roles.delivery !== 'sso')
+    process.stderr.write(`note: roles.delivery is "${config.roles.delivery}", not "sso": the bridge also writes roles through SCIM.\n`);
+  return 0;
 }
 
 function token(args: string[]): number {
@@ -178,70 +216,6 @@ async function audit(args: string[]): Promise<number> {
   }
 }
 
-async function sandbox(args: string[]): Promise<void> {
-  const switchFlags = Object.fromEntries(Object.keys(SWITCHES).map((k) => [flagName(k), { type: 'string' as const }]));
-  const { values } = parseArgs({
-    args,
-    options: {
-      port: { type: 'string', default: '8081' },
-      host: { type: 'string', default: '127.0.0.1' },
-      profile: { type: 'string', default: 'default' },
-      token: { type: 'string' },
-      'scim-disabled': { type: 'boolean', default: false },
-      rate: { type: 'string' },
-      burst: { type: 'string' },
-      'rate-headers': { type: 'boolean', default: false },
-      'fail-rate': { type: 'string' },
-      'reset-rate': { type: 'string' },
-      'hang-rate': { type: 'string' },
-      'hang-ms': { type: 'string' },
-      'latency-ms': { type: 'string' },
-      ...switchFlags,
-    },
-  });
-  if (!(values.profile! in PROFILES)) throw new ConfigError(`--profile is one of ${Object.keys(PROFILES).join(', ')}`);
-  const profile = PROFILES[values.profile as ProfileName];
-  const num = (name: string) => {
-    const v = values[name as keyof typeof values] as string | undefined;
-    if (v === undefined) return undefined;
-    const n = Number(v);
-    if (!Number.isFinite(n) || n < 0) throw new ConfigError(`--${name} takes a non-negative number`);
-    return n;
-  };
-  const rate = num('rate');
-  const burst = num('burst');
-  const headers = values['rate-headers'] || (profile.rateLimit?.headers ?? false);
-  const rateLimit =
-    rate === 0
-      ? null
-      : rate !== undefined || burst !== undefined || values['rate-headers']
-        ? { perSecond: rate ?? 16, burst: burst ?? 50, headers }
-        : profile.rateLimit;
-  const switches: Record<string, unknown> = {};
-  for (const key of Object.keys(SWITCHES) as (keyof typeof SWITCHES)[]) {
-    const text = values[flagName(key) as keyof typeof values] as string | undefined;
-    if (text === undefined) continue;
-    const parsed = parseSwitch(key, text);
-    if ('error' in parsed) throw new ConfigError(parsed.error);
-    switches[key] = parsed.value;
-  }
-  const faults = Object.fromEntries(
-    (['fail-rate', 'reset-rate', 'hang-rate', 'hang-ms', 'latency-ms'] as const).flatMap((f) => {
-      const n = num(f);
-      return n === undefined ? [] : [[f.replace(/-([a-z])/g, (_m, c: string) => c.toUpperCase()), n]];
-    }),
-  );
-  const sb = await startSandbox({
-    profile: values.profile as ProfileName,
-    port: Number(values.port),
-    host: values.host!,
-    ...(values.token ? { token: values.token } : {}),
-    patch: { ...switches, rateLimit, ...(values['scim-disabled'] ? { scimEnabled: false } : {}), faults },
-  });
-  process.stdout.write(`FullStory SCIM sandbox (${values.profile} profile) at ${sb.url}\ntoken: ${sb.token}\n`);
-  closeWithGrace({ delay: 2000 }, async () => sb.close());
-}
-
 async function main(argv: string[]): Promise<number | undefined> {
   const [verb = 'serve', ...rest] = argv;
   switch (verb) {
@@ -264,6 +238,8 @@ async function main(argv: string[]): Promise<number | undefined> {
       return holds(rest);
     case 'release':
       return release(rest);
+    case 'saml-roles':
+      return samlRoles(rest);
     case 'sandbox':
       await sandbox(rest);
       return undefined;

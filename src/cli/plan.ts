@@ -49,7 +49,8 @@ export async function planOf(c: Core): Promise<Plan> {
 const changes = (p: Plan) => p.creates + p.updates + p.deactivations + p.roleChanges;
 
 function describe(i: PlanItem): string {
-  const detail = i.action === 'unmanaged' ? '' : ` (${JSON.stringify(i.actual ?? {})} -> ${JSON.stringify(i.desired ?? {})})`;
+  const shownRole = i.actual?.role === undefined ? '' : ` (FullStory shows role ${String(i.actual.role)})`;
+  const detail = i.action === 'unmanaged' ? shownRole : ` (${JSON.stringify(i.actual ?? {})} -> ${JSON.stringify(i.desired ?? {})})`;
   // A new user's line says the role it will get: what an admin checks before apply.
   const created =
     i.action === 'create' ? ` (role ${String(i.desired?.role ?? 'none: FullStory default')}, ${i.desired?.active === false ? 'inactive' : 'active'})` : '';
@@ -65,6 +66,10 @@ function printPlan(p: Plan, format: string): void {
     `${p.creates} to create, ${p.updates} to update, ${p.deactivations} to deactivate, ${p.roleChanges} role changes; ${p.unmanaged} unmanaged (left alone)\n`,
   );
   for (const i of p.items) process.stdout.write(`${describe(i)}\n`);
+  if (p.nextSignIn) {
+    process.stdout.write(`roles through SSO: nothing is sent through SCIM; at their next sign-in, ${p.nextSignIn.length} users should get:\n`);
+    for (const u of p.nextSignIn) process.stdout.write(`  sign-in    ${u.userName}: ${u.role}\n`);
+  }
 }
 
 /** `plan`: 0 when FullStory already is what the IdP wants, 2 when apply would change it, 1 on error. */

@@ -129,7 +129,7 @@ export const configSchema = z
     roles: z
       .strictObject({
         /** auto: learned from FullStory (what its users and groups show, and each write's read-back). */
-        delivery: z.enum(['auto', 'roles-attribute', 'role-groups']).default('auto'),
+        delivery: z.enum(['auto', 'roles-attribute', 'role-groups', 'sso', 'groups-passthrough']).default('auto'),
         default: z.union([roleName, z.literal('unchanged')]).default('standard'),
         precedence: z
           .array(roleName)
@@ -280,7 +280,10 @@ export const ENV_VARS: Record<string, { path: string; doc: string }> = {
   DATABASE_URL: { path: 'database.url', doc: 'PostgreSQL URL; unset means embedded SQLite' },
   DATABASE_SCHEMA: { path: 'database.schema', doc: 'PostgreSQL schema for the tables (created if missing)' },
   DATA_DIR: { path: 'database.dataDir', doc: "SQLite's folder" },
-  ROLE_DELIVERY: { path: 'roles.delivery', doc: 'auto (learned from FullStory), roles-attribute or role-groups' },
+  ROLE_DELIVERY: {
+    path: 'roles.delivery',
+    doc: 'auto (learned from FullStory: roles-attribute or role-groups), or set: roles-attribute, role-groups, sso, groups-passthrough',
+  },
   DEFAULT_ROLE: { path: 'roles.default', doc: 'Role of a user in no mapped group, or unchanged' },
   SYNC_CONCURRENCY: { path: 'sync.concurrency', doc: 'Role writes in flight at once' },
   SYNC_POLL_MS: { path: 'sync.pollMs', doc: 'How often the role-sync worker looks for work' },

@@ -99,9 +99,8 @@ export class FullStoryApi {
     const body = (
       await this.client.call<FsList<FsUser>>('GET', `/Users?startIndex=${startIndex}&count=${count}${f}`, { operation: op, idempotent: true, priority })
     ).body;
-    // One user of a page is evidence enough; the rest would only repeat it.
-    this.observeUser(body.Resources?.[0]);
-    for (const u of body.Resources ?? []) if (typeof u.id === 'string') u.id = this.links.bridgeOf(u.id);
+    // Every user: besides how roles are shown, a role outside the five is remembered per user.
+    for (const u of body.Resources ?? []) this.seen(u);
     return body;
   }
 

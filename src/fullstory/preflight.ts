@@ -4,8 +4,9 @@ import type { FsGroup, FsList, FsUser } from './api.js';
 import { pages } from './api.js';
 import type { FullStoryClient } from './client.js';
 import { UpstreamError } from './errors.js';
-import { contradiction, decideDelivery, type DeliverySetting, type RoleEvidence } from './role-channel.js';
-import { decodeRoles, encodeRoles, ROLE_NAME, type RoleForm } from './role-wire.js';
+import { contradiction, decideDelivery, type DeliverySetting, type RoleEvidence } from './roles/channel.js';
+import { MODES } from './roles/modes.js';
+import { decodeRoles, encodeRoles, ROLE_NAME, type RoleForm } from './roles/wire.js';
 
 /** The page the bridge asks FullStory for (FullStory's documented largest). */
 const MAX_PAGE = 100;
@@ -59,8 +60,8 @@ export const DIAGNOSIS = {
   notFound: (url: string) =>
     `FullStory answered 404 for ${url}/Users: the base URL is wrong. Use https://api.fullstory.com/scim/v2 (US) or https://api.eu1.fullstory.com/scim/v2 (EU).`,
   upstream: (status: number, detail: string) => `FullStory answered ${status} (${detail}). It may be having trouble; the bridge will retry.`,
-  roleGroupsUnsupported: () =>
-    'roles.delivery is "role-groups" but FullStory has no /Groups endpoint for this account. Set roles.delivery to "roles-attribute" or "auto" (ROLE_DELIVERY).',
+  roleGroupsUnsupported: (setting: string) =>
+    `roles.delivery is "${setting}" but FullStory has no /Groups endpoint for this account. Set roles.delivery to "roles-attribute", "sso" or "auto" (ROLE_DELIVERY).`,
 };
 
 function diagnose(err: unknown, baseUrl: string): string {
@@ -115,8 +116,8 @@ export async function preflight(client: FullStoryClient, opts: { delivery: Deliv
   const capabilities = { ...(await probeOperations(call, spc)), ...(await probeGroups(call)), ...learnFromUsers(firstPage, spc) };
   checks.push(...describe(capabilities));
   const choice = decideDelivery(opts.delivery, evidenceOf(capabilities));
-  if (opts.delivery === 'role-groups' && !capabilities.groups) {
-    checks.push({ name: 'role-delivery', ok: false, message: DIAGNOSIS.roleGroupsUnsupported() });
+  if ((opts.delivery === 'role-groups' || opts.delivery === 'groups-passthrough') && !capabilities.groups) {
+    checks.push({ name: 'role-delivery', ok: false, message: DIAGNOSIS.roleGroupsUnsupported(opts.delivery) });
     return { ok: false, checks, capabilities };
   }
   const warning = contradiction(opts.delivery, evidenceOf(capabilities));
@@ -124,12 +125,10 @@ export async function preflight(client: FullStoryClient, opts: { delivery: Deliv
     name: 'role-delivery',
     ok: true,
     ...(warning ? { warn: true } : {}),
-    message:
-      warning ??
-      (choice.delivery
-        ? `roles travel as ${choice.delivery === 'role-groups' ? 'role groups' : '`roles` on users'}: ${choice.why}`
-        : `undecided: ${choice.why}`),
+    message: warning ?? (choice.delivery ? `roles travel as ${MODES[choice.delivery].label}: ${choice.why}` : `undecided: ${choice.why}`),
   });
+  const confirm = choice.delivery && MODES[choice.delivery].confirm;
+  if (confirm) checks.push({ name: 'role-verification', ok: true, message: `verification: ${MODES[choice.delivery!].verification}; ${confirm}` });
   return { ok: true, checks, capabilities };
 }
 

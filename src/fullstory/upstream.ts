@@ -6,7 +6,7 @@ import { FullStoryClient, type CallObserver, type ClientOptions } from './client
 import { IdLinks } from './links.js';
 import { ShadowApi, type DesiredUser } from './shadow-api.js';
 import { evidenceOf, preflight, type Capabilities, type PreflightResult } from './preflight.js';
-import { RoleChannel, type DeliverySetting } from './role-channel.js';
+import { RoleChannel, type DeliverySetting } from './roles/channel.js';
 
 /** Whether FullStory is usable, as the last preflight found it, and what it learned. */
 export interface Readiness {

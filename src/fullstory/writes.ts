@@ -6,7 +6,7 @@ import { UpstreamError } from './errors.js';
  * worker, apply, release).
  */
 export interface FullStoryWrite {
-  operation: 'users.create' | 'users.replace' | 'users.patch' | 'users.delete' | 'groups.create' | 'groups.replace';
+  operation: 'users.create' | 'users.replace' | 'users.patch' | 'users.delete' | 'groups.create' | 'groups.replace' | 'roles.sso' | 'roles.left-alone';
   userId?: string | null;
   userName?: string | null;
   /** A role group's name, for group writes. */
@@ -30,6 +30,8 @@ const OK_STATUS: Record<FullStoryWrite['operation'], number> = {
   'users.delete': 204,
   'groups.create': 201,
   'groups.replace': 200,
+  'roles.sso': 0,
+  'roles.left-alone': 0,
 };
 
 /**

@@ -1,5 +1,6 @@
 import type { Config } from '../config/schema.js';
-import type { DeliveryChoice } from '../fullstory/role-channel.js';
+import type { PlanWordFacts } from '../fullstory/plan-word.js';
+import type { DeliveryChoice } from '../fullstory/roles/channel.js';
 import type { Readiness } from '../fullstory/upstream.js';
 import type { DeliveryVerdict } from '../sync/health.js';
 import type { GroupsService } from '../provisioning/groups-service.js';
@@ -30,7 +31,7 @@ export interface AppDeps {
   /** Readiness: the last preflight's verdict and what it learned. */
   readiness: Readiness;
   /** How roles reach FullStory now, and whether that is failing for most users. */
-  roleDelivery: () => { delivery: DeliveryChoice; health: DeliveryVerdict };
+  roleDelivery: () => { delivery: DeliveryChoice; health: DeliveryVerdict; planWord?: PlanWordFacts | undefined };
   /** Shown in discovery descriptions: e.g. that this is the demo sandbox, or shadow mode. */
   banner?: string;
   /** live, or shadow (nothing is written to FullStory). */

@@ -92,6 +92,18 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly roleChangesBlocked = new Counter({
+    name: 'scim_bridge_role_changes_blocked_total',
+    help: 'Role changes not sent because FullStory said its plan lacks the role (held as blocked until the configuration changes)',
+    registers: [this.registry],
+  });
+  /** 1 while FullStory's word on its plan contradicts fullstory.plan. */
+  readonly planMismatch = new Gauge({
+    name: 'scim_bridge_fullstory_plan_mismatch',
+    help: '1 while FullStory has said it is on another plan than fullstory.plan (or lacks a mapped role), else 0',
+    registers: [this.registry],
+  });
+
   /** One batch of the role-sync worker: how many changes FullStory took, and how many failed. */
   roleSyncOutcomes(applied: number, failed: number): void {
     this.roleSyncApplied.inc({ outcome: 'applied' }, applied);

@@ -1,5 +1,5 @@
 import type { FsPatchOp, FullStoryApi } from '../fullstory/api.js';
-import { decodeRoles } from '../fullstory/role-wire.js';
+import { decodeRoles } from '../fullstory/roles/wire.js';
 import type { Capabilities } from '../fullstory/preflight.js';
 import type { LastAdmin } from '../provisioning/last-admin.js';
 import { isActive, toUpstream } from '../provisioning/user-mapping.js';

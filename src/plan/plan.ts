@@ -1,8 +1,8 @@
 import { ROLES, type Role } from '../config/roles.js';
 import { pages, type FsUser, type FullStoryApi } from '../fullstory/api.js';
 import type { Capabilities } from '../fullstory/preflight.js';
-import type { Delivery } from '../fullstory/role-channel.js';
-import { actualRoleReader } from '../fullstory/actual-role.js';
+import type { Delivery } from '../fullstory/roles/channel.js';
+import { actualRoleReader, type ActualRole } from '../fullstory/roles/actual.js';
 import { isActive, toUpstream } from '../provisioning/user-mapping.js';
 import type { Store, UserRow } from '../store/store.js';
 import { identityKey } from '../lib/identity-text.js';
@@ -34,6 +34,8 @@ export interface Plan {
   /** Users FullStory holds that the IdP never managed: listed, never touched. */
   unmanaged: number;
   items: PlanItem[];
+  /** Roles through SSO: the role each managed, active user should get at their next sign-in (FullStory's part is the IdP's SAML). */
+  nextSignIn?: { userId: string; userName: string; role: string }[];
 }
 
 export interface PlanSource {
@@ -63,19 +65,28 @@ export async function makePlan(src: PlanSource): Promise<Plan> {
   const byName = new Map(fsUsers.map((u) => [identityKey(u.userName), u]));
   const roleOf = await actualRoleReader(src.api, src.delivery, src.capabilities);
   const items: PlanItem[] = [];
+  const nextSignIn: NonNullable<Plan['nextSignIn']> = [];
   const managed = new Set<string>();
   for (const row of await allRows(src.store)) {
     const fs = src.isPending(row.id) ? byName.get(identityKey(row.userName)) : byId.get(row.id);
     // A teammate adopted from FullStory that the IdP never changed stays unmanaged.
     const touched = row.role !== null || src.isPending(row.id) || row.deleted || !isActive(row.resource);
     if (fs && touched) managed.add(fs.id);
-    items.push(...compare(row, fs, src.isPending(row.id), fs ? roleOf(fs) : undefined));
+    const actual = fs ? roleOf(fs) : undefined;
+    items.push(...compare(row, fs, src.isPending(row.id), actual));
+    if (fs && actual?.kind === 'other') items.push(foreignRole(row, actual.name));
+    if (src.delivery === 'sso' && fs && touched && row.role !== null && !row.deleted && isActive(row.resource))
+      nextSignIn.push({ userId: row.id, userName: row.userName, role: row.role });
   }
   // A set, not a search of the items per teammate: 100,000 teammates would be billions of comparisons.
   const listed = new Set(items.map((i) => i.userId));
   for (const u of fsUsers)
-    if (!managed.has(u.id) && !listed.has(u.id))
-      items.push({ action: 'unmanaged', userId: u.id, userName: u.userName, why: 'FullStory holds this user; the IdP never managed it (left alone)' });
+    if (!managed.has(u.id) && !listed.has(u.id)) {
+      const actual = roleOf(u);
+      const role = actual.kind === 'role' ? actual.role : actual.kind === 'other' ? actual.name : undefined;
+      const why = 'FullStory holds this user; the IdP never managed it (left alone)';
+      items.push({ action: 'unmanaged', userId: u.id, userName: u.userName, why, ...(role ? { actual: { role } } : {}) });
+    }
   const counts = new Map<PlanAction, number>();
   for (const i of items) counts.set(i.action, (counts.get(i.action) ?? 0) + 1);
   const count = (a: PlanAction) => counts.get(a) ?? 0;
@@ -86,6 +97,7 @@ export async function makePlan(src: PlanSource): Promise<Plan> {
     roleChanges: count('roleChange'),
     unmanaged: count('unmanaged'),
     items,
+    ...(src.delivery === 'sso' ? { nextSignIn } : {}),
   };
 }
 
@@ -101,8 +113,14 @@ async function allRows(store: Store): Promise<UserRow[]> {
   return [...rows, ...(await store.read((r) => r.users.tombstones()))];
 }
 
+/** A user the IdP manages whose FullStory role is FullStory's own (Umbrella Admin): listed with it, never changed. */
+function foreignRole(row: UserRow, name: string): PlanItem {
+  const why = `FullStory shows the role "${name}", which the bridge does not manage: its role is left alone`;
+  return { action: 'unmanaged', userId: row.id, userName: row.userName, why, actual: { role: name } };
+}
+
 /** What one indexed user needs in FullStory. */
-function compare(row: UserRow, fs: FsUser | undefined, pending: boolean, actualRole: Role | 'unknown' | undefined): PlanItem[] {
+function compare(row: UserRow, fs: FsUser | undefined, pending: boolean, actual: ActualRole | undefined): PlanItem[] {
   const base = { userId: row.id, userName: row.userName };
   const wantActive = isActive(row.resource) && !row.deleted;
   const desired = toUpstream(row.resource) as Record<string, unknown>;
@@ -152,6 +170,8 @@ function compare(row: UserRow, fs: FsUser | undefined, pending: boolean, actualR
       desired: { active: wantActive },
     });
   }
+  // Only a role SCIM shows can differ: none through SSO or FullStory's group table, and one of FullStory's own is never changed.
+  const actualRole = actual?.kind === 'role' ? actual.role : actual?.kind === 'unknown' ? 'unknown' : undefined;
   if (wantActive && row.role !== null && actualRole !== undefined && actualRole !== row.role && ROLES.includes(row.role as Role)) {
     out.push({
       ...base,

@@ -1,7 +1,9 @@
 import { pages, type FullStoryApi } from '../fullstory/api.js';
 import type { Capabilities } from '../fullstory/preflight.js';
-import type { Delivery } from '../fullstory/role-channel.js';
-import { decodeRoles, ROLE_NAME } from '../fullstory/role-wire.js';
+import type { Delivery } from '../fullstory/roles/channel.js';
+import { decodeRoles, ROLE_NAME } from '../fullstory/roles/wire.js';
+import type { Store } from '../store/store.js';
+import { isActive } from './user-mapping.js';
 
 /** Pages read at most to find another admin; past it, none is assumed (the change is held). */
 const MAX_PAGES = 50;
@@ -10,6 +12,8 @@ export interface LastAdminDeps {
   api: FullStoryApi;
   capabilities: () => Capabilities;
   delivery: () => Delivery | undefined;
+  /** Whether the bridge's own record has another active admin: the only word there is where SCIM shows no roles (sso, groups passthrough). */
+  recordedAdmins: (leaving: ReadonlySet<string>) => Promise<boolean>;
 }
 
 /**
@@ -21,7 +25,10 @@ export class LastAdmin {
   constructor(private readonly deps: LastAdminDeps) {}
 
   async othersExist(leaving: ReadonlySet<string>): Promise<boolean> {
-    if (this.deps.delivery() === 'role-groups') {
+    const delivery = this.deps.delivery();
+    // FullStory's own admins cannot be seen there: only those the bridge asked for count, so the guard errs on holding.
+    if (delivery === 'sso' || delivery === 'groups-passthrough') return this.deps.recordedAdmins(leaving);
+    if (delivery === 'role-groups') {
       const caps = this.deps.capabilities();
       const id = caps.roleGroups.get('admin');
       const group = id ? await this.deps.api.getGroup(id) : await this.deps.api.findGroup(ROLE_NAME.admin, { filters: caps.groupFilters });
@@ -38,5 +45,15 @@ export class LastAdmin {
       if (++n > MAX_PAGES * 100) return false;
     }
     return false;
+  }
+}
+
+/** Another active user the bridge made an admin, besides `leaving`, in its own record (a page at a time, stopping at the first). */
+export async function recordedAdmins(store: Store, leaving: ReadonlySet<string>): Promise<boolean> {
+  for (let after: string | undefined; ;) {
+    const page = await store.read((r) => r.users.page(after, 1000));
+    if (page.some((u) => u.role === 'admin' && !leaving.has(u.id) && !u.deleted && isActive(u.resource))) return true;
+    if (page.length < 1000) return false;
+    after = page[page.length - 1]!.id;
   }
 }

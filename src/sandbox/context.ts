@@ -1,7 +1,8 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Counters, TokenBucket } from './counters.js';
 import type { SandboxProfile } from './profile.js';
-import { SbError, type SandboxState } from './state.js';
+import type { SandboxState } from './state.js';
+import { SbError } from './types.js';
 
 export const SANDBOX_BASE_PATH = '/scim/v2';
 

@@ -1,5 +1,5 @@
 import { SANDBOX_BASE_PATH, type SandboxContext } from './context.js';
-import { SbError } from './state.js';
+import { SbError } from './types.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

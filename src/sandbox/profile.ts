@@ -1,4 +1,4 @@
-import type { Plan } from '../config/roles.js';
+import { ROLES, type Plan, type Role } from '../config/roles.js';
 
 /**
  * Every behaviour of FullStory's SCIM API that is not documented is a switch here
@@ -16,8 +16,8 @@ export interface SandboxProfile {
   patchUsers: boolean;
   /** #9 */
   deleteUsers: boolean;
-  /** #10 */
-  roleDelivery: 'roles-attribute' | 'role-groups';
+  /** #10 `sso`: `roles` dropped, groups plain; the role comes from SAML at sign-in and no SCIM read shows it. */
+  roleDelivery: 'roles-attribute' | 'role-groups' | 'sso';
   /** #11 */
   plan: Plan;
   /** #12 `none`: /Groups answers 404. Group PATCH and DELETE are never offered. */
@@ -51,6 +51,11 @@ export interface SandboxProfile {
   putUsers: 'merge' | 'replace';
   /** #24 Role groups: created by the first write that needs them, or there from the start under ids the bridge does not know. */
   roleGroups: 'on-demand' | 'preexisting';
+  /**
+   * #25 FullStory's own table from pushed group names (any case) to roles: a member of a
+   * listed group holds the highest role it lists, whatever #10 says; null: no table.
+   */
+  groupRoles: Readonly<Record<string, Role>> | null;
 }
 
 export const DEFAULT_PROFILE: SandboxProfile = {
@@ -73,6 +78,7 @@ export const DEFAULT_PROFILE: SandboxProfile = {
   maxPage: 100,
   putUsers: 'merge',
   roleGroups: 'on-demand',
+  groupRoles: null,
 };
 
 /** The marked (S) column: everything the bridge has to translate or work around. */
@@ -98,7 +104,7 @@ export function makeProfile(base: ProfileName | SandboxProfile, patch: ProfilePa
   return { ...from, ...patch, faults: { ...from.faults, ...(patch.faults ?? {}) } };
 }
 
-type ScalarKey = Exclude<keyof SandboxProfile, 'rateLimit' | 'faults'>;
+type ScalarKey = Exclude<keyof SandboxProfile, 'rateLimit' | 'faults' | 'groupRoles'>;
 
 /**
  * Every scalar switch, with the spec's number and the values it takes: the sandbox
@@ -111,7 +117,7 @@ export const SWITCHES: Record<ScalarKey, { spec: number; values: readonly (strin
   storesExternalId: { spec: 5, values: [true, false] },
   patchUsers: { spec: 6, values: [true, false] },
   deleteUsers: { spec: 9, values: [true, false] },
-  roleDelivery: { spec: 10, values: ['roles-attribute', 'role-groups'] },
+  roleDelivery: { spec: 10, values: ['roles-attribute', 'role-groups', 'sso'] },
   plan: { spec: 11, values: ['enterprise', 'business', 'data-direct'] },
   groups: { spec: 12, values: ['get-post-put', 'none'] },
   filters: { spec: 13, values: ['standard', 'userName-only'] },
@@ -138,4 +144,25 @@ export function parseSwitch(key: ScalarKey, text: string): { value: SandboxProfi
   }
   const found = values.find((v) => String(v) === text);
   return found === undefined ? { error: `--${flagName(key)} is one of ${values.join(', ')}` } : { value: found as SandboxProfile[ScalarKey] };
+}
+
+/** #25 from its flag's text (`"Eng Admins=admin,Analysts=explorer"`, or `off`), or why it is not one. */
+export function parseGroupRoles(text: string): { value: SandboxProfile['groupRoles'] } | { error: string } {
+  if (text === 'off') return { value: null };
+  const table: Record<string, Role> = Object.create(null) as Record<string, Role>;
+  for (const pair of text.split(',')) {
+    const at = pair.lastIndexOf('=');
+    const name = pair.slice(0, at).trim();
+    const role = ROLES.find(
+      (r) =>
+        r ===
+        pair
+          .slice(at + 1)
+          .trim()
+          .toLowerCase(),
+    );
+    if (at < 1 || !name || !role) return { error: `--group-roles takes "Group name=role,..." (roles: ${ROLES.join(', ')}), or off` };
+    table[name] = role;
+  }
+  return { value: table };
 }

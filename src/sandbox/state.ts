@@ -1,69 +1,14 @@
 import { randomUUID } from 'node:crypto';
-import { PLAN_ROLES, planDefaultRole, ROLES, type Role } from '../config/roles.js';
+import { PLAN_ROLES, planDefaultRole, type Role } from '../config/roles.js';
 import type { SandboxProfile } from './profile.js';
+import { parseRoles, renderRoles, roleResolver, ROLE_GROUP_NAMES, showsForeign } from './roles.js';
+import { SbError, type SbGroup, type SbUser } from './types.js';
 
-export interface SbUser {
-  id: string;
-  userName: string;
-  name?: { givenName?: string; familyName?: string };
-  displayName?: string;
-  emails?: { value: string; type?: string; primary?: boolean }[];
-  active: boolean;
-  externalId?: string;
-  /** Only meaningful with roles-attribute delivery. */
-  role: Role;
-  created: string;
-  lastModified: string;
-}
-
-export interface SbGroup {
-  id: string;
-  displayName: string;
-  members: string[];
-  created: string;
-  lastModified: string;
-}
-
-/** A failure the sandbox answers with; the server renders it in the profile's error style. */
-export class SbError extends Error {
-  constructor(
-    readonly status: number,
-    readonly detail: string,
-    readonly scimType?: string,
-  ) {
-    super(detail);
-  }
-}
-
-export const ROLE_GROUP_NAMES: Record<Role, string> = {
-  admin: 'Admin',
-  architect: 'Architect',
-  standard: 'Standard',
-  explorer: 'Explorer',
-  guest: 'Guest',
-};
+export { SbError, type SbGroup, type SbUser } from './types.js';
 
 type Body = Record<string, unknown>;
 
 const isObj = (v: unknown): v is Body => typeof v === 'object' && v !== null && !Array.isArray(v);
-
-type RoleForm = SandboxProfile['roleForm'];
-
-/** #21: a role as this FullStory writes it in `roles`. */
-function renderRoles(role: Role, form: RoleForm): unknown[] {
-  if (form === 'strings') return [role];
-  if (form === 'value-capitalised') return [{ value: ROLE_GROUP_NAMES[role], primary: true }];
-  return [{ value: role }];
-}
-
-/** The role in one `roles` entry, if it is written in `form`. */
-function readRole(entry: unknown, form: RoleForm): string | undefined {
-  if (form === 'strings') return typeof entry === 'string' && entry === entry.toLowerCase() ? entry : undefined;
-  const v = isObj(entry) ? entry.value : undefined;
-  if (typeof v !== 'string') return undefined;
-  if (form === 'value-capitalised') return ROLES.find((r) => ROLE_GROUP_NAMES[r] === v);
-  return v === v.toLowerCase() ? v : undefined;
-}
 
 /** FullStory's state, in memory: users (by id and by lower-cased userName) and groups. */
 export class SandboxState {
@@ -89,38 +34,33 @@ export class SandboxState {
     }
   }
 
-  /** With role groups: each member's highest role group, computed once for a whole pass over users. */
-  private roleGroupMembership(): Map<string, Role> {
-    const best = new Map<string, Role>();
-    for (const role of [...ROLES].reverse()) {
-      for (const g of this.groups.values()) {
-        if (g.displayName.toLowerCase() !== ROLE_GROUP_NAMES[role].toLowerCase()) continue;
-        for (const id of g.members) best.set(id, role);
-      }
-    }
-    return best;
+  /** The role FullStory really gives the user (roles.ts says how each switch decides it). */
+  roleOf(user: SbUser): string {
+    return roleResolver(this.profile(), this.groups.values())(user);
   }
 
-  /** The role FullStory gives the user: its roles attribute, or its role groups (highest wins; none: Standard). */
-  roleOf(user: SbUser, membership = this.profile().roleDelivery === 'roles-attribute' ? undefined : this.roleGroupMembership()): Role {
-    return membership ? (membership.get(user.id) ?? 'standard') : user.role;
-  }
-
-  /** Every user's role, with the role groups read once. */
-  allRoles(): Map<SbUser, Role> {
-    const membership = this.profile().roleDelivery === 'roles-attribute' ? undefined : this.roleGroupMembership();
-    return new Map([...this.users.values()].map((u) => [u, this.roleOf(u, membership)]));
+  /** Every user's role, with the groups read once. */
+  allRoles(): Map<SbUser, string> {
+    const roleOf = roleResolver(this.profile(), this.groups.values());
+    return new Map([...this.users.values()].map((u) => [u, roleOf(u)]));
   }
 
   /** How many users hold each role, with nothing built per user (a benchmark polls it at 100,000 users). */
   roleCounts(): Record<string, number> {
-    const membership = this.profile().roleDelivery === 'roles-attribute' ? undefined : this.roleGroupMembership();
+    const roleOf = roleResolver(this.profile(), this.groups.values());
     const counts: Record<string, number> = {};
     for (const u of this.users.values()) {
-      const role = this.roleOf(u, membership);
+      const role = roleOf(u);
       counts[role] = (counts[role] ?? 0) + 1;
     }
     return counts;
+  }
+
+  /** #10 `sso`: the role SSO gives the user at a sign-in (SAML's role attribute); tests stand in for the IdP. */
+  signIn(userName: string, role: Role): void {
+    const user = this.findUsers([{ attr: 'username', value: userName }])[0];
+    if (!user) throw new SbError(404, `User ${userName} not found`);
+    user.role = role;
   }
 
   render(user: SbUser, location: string): Body {
@@ -134,7 +74,7 @@ export class SandboxState {
       ...(user.displayName !== undefined ? { displayName: user.displayName } : {}),
       ...(user.emails ? { emails: user.emails } : {}),
       active: user.active,
-      ...(p.roleDelivery === 'roles-attribute' ? { roles: renderRoles(user.role, p.roleForm) } : {}),
+      ...(p.roleDelivery === 'roles-attribute' ? { roles: renderRoles(user, p.roleForm) } : {}),
       meta: { resourceType: 'User', created: user.created, lastModified: user.lastModified, location: `${location}/Users/${user.id}` },
     };
   }
@@ -160,20 +100,6 @@ export class SandboxState {
     if (cap !== null && user.active && this.roleOf(user) !== 'guest' && this.seatsUsed(user.id) >= cap) {
       throw new SbError(403, `Seat limit of ${cap} reached: deactivate a user or make this one a Guest`);
     }
-  }
-
-  /** #21: only the profile's own form is understood; any other is refused, not guessed at. */
-  private parseRole(value: unknown): Role | undefined {
-    if (value === undefined || value === null) return undefined;
-    if (!Array.isArray(value)) throw new SbError(400, '"roles" must be an array', 'invalidValue');
-    if (value.length === 0) return undefined;
-    const { plan, roleForm } = this.profile();
-    const role = readRole(value[0], roleForm);
-    if (role === undefined) throw new SbError(400, `"roles" must be written as ${JSON.stringify(renderRoles('standard', roleForm))}`, 'invalidValue');
-    if (!(PLAN_ROLES[plan] as readonly string[]).includes(role)) {
-      throw new SbError(400, `Role ${JSON.stringify(role)} is not available on the ${plan} plan`, 'invalidValue');
-    }
-    return role as Role;
   }
 
   /** Applies the stored attributes of a body (#5: others are ignored, not rejected). */
@@ -229,10 +155,14 @@ export class SandboxState {
         }));
       }
     }
-    if (p.roleDelivery === 'roles-attribute') {
-      const role = this.parseRole(body.roles);
-      if (role) user.role = role;
-      else if (replace && p.putUsers === 'replace') user.role = planDefaultRole(p.plan);
+    if (p.roleDelivery === 'roles-attribute' && user.foreignRole !== undefined && showsForeign(body.roles, user.foreignRole)) {
+      // Its own role beyond the five, sent back as shown: kept.
+    } else if (p.roleDelivery === 'roles-attribute') {
+      const role = parseRoles(body.roles, p);
+      if (role) {
+        user.role = role;
+        delete user.foreignRole;
+      } else if (replace && p.putUsers === 'replace' && user.foreignRole === undefined) user.role = planDefaultRole(p.plan);
     } else if (p.rolesWhereGroups === 'refuse' && Array.isArray(body.roles) && body.roles.length > 0) {
       throw new SbError(400, 'Roles are assigned through groups; "roles" is not accepted on users', 'invalidValue');
     }

@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { UpstreamError } from '../fullstory/errors.js';
 import type { RoleSyncItem, Store } from '../store/store.js';
-import { RoleNotApplied, type RoleDelivery } from './delivery.js';
+import { PlanBlocked } from '../fullstory/plan-word.js';
+import { RoleNotApplied, type RoleDelivery } from '../fullstory/roles/delivery.js';
 
 export interface WorkerOptions {
   store: Store;
@@ -19,6 +20,9 @@ export interface WorkerOptions {
 /** Outbox rows one claim takes: role groups settle many users per call, so they gain from large batches. */
 const GROUP_BATCH = 500;
 
+/** How long a change blocked by FullStory's plan waits before the worker looks at it again. */
+export const BLOCKED_RECHECK_MS = 24 * 3600_000;
+
 /** The words an outbox row keeps for a failed delivery. */
 export function failureText(err: Error): string {
   return err instanceof UpstreamError ? `FullStory ${err.status || err.kind}: ${err.message}` : err.message;
@@ -30,6 +34,8 @@ export function failureText(err: Error): string {
  * from a minute, since trying sooner changes nothing.
  */
 export function retryDelayMs(attempts: number, err: Error, random: () => number = Math.random): number {
+  // Blocked by FullStory's word on its plan: looked at again daily, without a call while the word stands.
+  if (err instanceof PlanBlocked) return BLOCKED_RECHECK_MS;
   const permanent = (err instanceof UpstreamError && !err.transient) || (err instanceof RoleNotApplied && !err.retrySoon);
   const base = permanent ? 60_000 : 1_000;
   return Math.min(300_000, base * 2 ** Math.min(attempts, 10)) * (0.75 + random() / 2);

@@ -64,6 +64,8 @@ describe('fullstory-scim-bridge CLI', () => {
       expect(auto.stdout).toMatch(/OK\s+user-roles: FullStory shows no `roles` on its users/);
       expect(auto.stdout).toMatch(/OK\s+role-groups: FullStory already holds role groups: Admin \(/);
       expect(auto.stdout).toMatch(/OK\s+role-delivery: roles travel as role groups/);
+      // Membership is all SCIM can show here: one line says how to confirm the role once in FullStory.
+      expect(auto.stdout).toMatch(/^OK\s+role-verification: verification: membership; .*confirm once in FullStory \(Settings > People\)/m);
       const forced = await runCli(['check'], { ...env, ROLE_DELIVERY: 'roles-attribute' });
       expect(forced.code).toBe(0);
       expect(forced.stdout).toMatch(

@@ -6,7 +6,7 @@ import { PreflightError } from '../../src/fullstory/upstream.js';
 import { loadConfig } from '../../src/config/load.js';
 import { FullStoryClient } from '../../src/fullstory/client.js';
 import { DIAGNOSIS, preflight } from '../../src/fullstory/preflight.js';
-import type { DeliverySetting } from '../../src/fullstory/role-channel.js';
+import type { DeliverySetting } from '../../src/fullstory/roles/channel.js';
 import type { ProfileName, ProfilePatch } from '../../src/sandbox/profile.js';
 import { startSandbox, type RunningSandbox } from '../../src/sandbox/server.js';
 import pino from 'pino';
@@ -94,10 +94,14 @@ describe('preflight: each way FullStory can be unusable has its own plain messag
     expect(failure(r)).toMatch(/^Cannot reach FullStory: .*ECONNREFUSED/);
   });
 
-  it('role groups configured where FullStory has no /Groups', async () => {
-    const r = await run('default', { groups: 'none' }, { delivery: 'role-groups' });
-    expect(failure(r)).toBe(DIAGNOSIS.roleGroupsUnsupported());
-  });
+  it.each(['role-groups', 'groups-passthrough'] as const)(
+    '%s configured where FullStory has no /Groups stops preflight, naming the setting',
+    async (delivery) => {
+      const r = await run('default', { groups: 'none' }, { delivery });
+      expect(failure(r)).toBe(DIAGNOSIS.roleGroupsUnsupported(delivery));
+      expect(failure(r)).toContain(`"${delivery}"`);
+    },
+  );
 });
 
 describe('preflight learns every capability the bridge relies on', () => {

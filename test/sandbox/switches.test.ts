@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { DEFAULT_PROFILE, flagName, parseSwitch, STRICT_PROFILE, SWITCHES } from '../../src/sandbox/profile.js';
+import { DEFAULT_PROFILE, flagName, parseGroupRoles, parseSwitch, STRICT_PROFILE, SWITCHES } from '../../src/sandbox/profile.js';
 import { startSandbox, type RunningSandbox } from '../../src/sandbox/server.js';
 import { freePort, startCli } from '../helpers/cli.js';
 
@@ -20,7 +20,7 @@ async function call(method: string, path: string, body?: unknown) {
 }
 const filter = (f: string) => `filter=${encodeURIComponent(f)}`;
 
-describe('the sandbox switches #13 and #20-#24', () => {
+describe('the sandbox switches #10, #13 and #20-#25', () => {
   it('#13 strict runs no filter on Groups; the default filters them by displayName', async () => {
     sb = await startSandbox({ profile: 'strict', patch: { rateLimit: null } });
     await call('POST', '/Groups', { displayName: 'Admin' });
@@ -59,6 +59,32 @@ describe('the sandbox switches #13 and #20-#24', () => {
     expect(wrong.status).toBe(400);
     expect(wrong.body.scimType).toBe('invalidValue');
     expect(sb.roles().get('f@x.com')).toBe('architect');
+  });
+
+  it('#10 sso: `roles` is dropped, groups are plain, and the role is what SSO gave at the last sign-in', async () => {
+    sb = await startSandbox({ patch: { rateLimit: null, roleDelivery: 'sso' } });
+    const u = await call('POST', '/Users', { userName: 's@x.com', roles: [{ value: 'admin' }] });
+    expect(u.status).toBe(201);
+    expect(u.body.roles).toBeUndefined();
+    await call('POST', '/Groups', { displayName: 'Admin', members: [{ value: u.body.id }] });
+    expect(sb.roles().get('s@x.com')).toBe('standard');
+    sb.state.signIn('s@x.com', 'architect');
+    expect(sb.roles().get('s@x.com')).toBe('architect');
+    expect((await call('GET', `/Users/${u.body.id}`)).body.roles).toBeUndefined();
+  });
+
+  it("#25 FullStory's own table from pushed group names to roles: members of a listed group (any case) hold its highest role", async () => {
+    sb = await startSandbox({ patch: { rateLimit: null, roleDelivery: 'sso', groupRoles: { 'Eng Admins': 'admin', Analysts: 'explorer' } } });
+    const a = (await call('POST', '/Users', { userName: 'a@x.com' })).body.id;
+    const b = (await call('POST', '/Users', { userName: 'b@x.com' })).body.id;
+    await call('POST', '/Groups', { displayName: 'analysts', members: [{ value: a }, { value: b }] });
+    await call('POST', '/Groups', { displayName: 'Eng Admins', members: [{ value: a }] });
+    expect([sb.roles().get('a@x.com'), sb.roles().get('b@x.com')]).toEqual(['admin', 'explorer']);
+    // Reads show membership only: nothing on the user says the role.
+    expect((await call('GET', `/Users/${a}`)).body.roles).toBeUndefined();
+    expect(parseGroupRoles('Eng Admins=admin, Analysts = Explorer')).toEqual({ value: { 'Eng Admins': 'admin', Analysts: 'explorer' } });
+    expect(parseGroupRoles('Eng Admins=owner')).toHaveProperty('error');
+    expect(parseGroupRoles('off')).toEqual({ value: null });
   });
 
   it('#22 a count above the largest page is cut to it; totalResults stays true; discovery says so', async () => {
@@ -132,6 +158,8 @@ describe('the sandbox switches #13 and #20-#24', () => {
       'strings',
       '--filters',
       'standard',
+      '--group-roles',
+      'Eng Admins=admin',
     ];
     const cli = startCli(['sandbox', '--port', String(port), '--token', 'tok-123', ...flags], {}, /token: tok-123/);
     try {
@@ -145,6 +173,7 @@ describe('the sandbox switches #13 and #20-#24', () => {
         roleForm: 'strings',
         filters: 'standard',
         roleDelivery: 'role-groups',
+        groupRoles: { 'Eng Admins': 'admin' },
       });
       expect(Object.keys(SWITCHES).map(flagName)).toContain('roles-where-groups');
     } finally {

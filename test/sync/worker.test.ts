@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { eventually } from '../helpers/bridge.js';
 import { UpstreamError } from '../../src/fullstory/errors.js';
-import { RoleNotApplied } from '../../src/sync/delivery.js';
+import { RoleNotApplied } from '../../src/fullstory/roles/delivery.js';
 import { failureText, retryDelayMs } from '../../src/sync/worker.js';
 
 const mid = () => 0.5; // no jitter

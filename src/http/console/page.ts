@@ -19,9 +19,11 @@ export interface ConsoleView {
   readyWhy: string;
   checkedAt: string | null;
   capabilities: [string, string][];
-  roleDelivery: { mode: string; why: string; degraded: string | null };
+  roleDelivery: { mode: string; why: string; verification: string | null; confirm: string | null; degraded: string | null; planMismatch: string | null };
   /** The role mapping in force: IdP group -> role (highest precedence first), and the default. */
   mapping: { groups: [string, string][]; precedence: readonly string[]; default: string };
+  /** Roles through SSO: [userName, role] due at each user's next sign-in (a first page), or null in other modes. */
+  nextSignIn: [string, string][] | null;
   budget: { ratePerSecond: number; burst: number; callsLastMinute: number; waiting: number; circuit: string };
   roleSync: RoleSyncStats;
   failing: (RoleSyncItem & { userName: string })[];
@@ -120,7 +122,11 @@ function mappingSection(v: ConsoleView): string {
   return section(
     'Role mapping and IdP tokens',
     `<table id="mapping"><tr><th>IdP group</th><th>FullStory role</th></tr>${rows(m.groups, 'no group is mapped', 2, ([g, r]) => `<tr><td>${esc(g)}</td><td>${esc(r)}</td></tr>`)}
-<tr><th>in no mapped group</th><td>${esc(m.default)}</td></tr><tr><th>precedence</th><td>${esc(m.precedence.join(' > '))}</td></tr></table>
+<tr><th>in no mapped group</th><td>${esc(m.default)}</td></tr><tr><th>precedence</th><td>${esc(m.precedence.join(' > '))}</td></tr></table>${
+      v.nextSignIn
+        ? `<table id="next-sign-in"><tr><th>user (roles through SSO)</th><th>role at their next sign-in</th></tr>${rows(v.nextSignIn, 'no managed user yet', 2, ([u, r]) => `<tr><td>${esc(u)}</td><td>${esc(r)}</td></tr>`)}</table><p><small>The first ${v.nextSignIn.length} users; <code>fullstory-scim-bridge plan --format json</code> lists all (<code>nextSignIn</code>).</small></p>`
+        : ''
+    }
 <table id="tokens"><tr><th>IdP token</th><th>last used (this replica)</th></tr>${rows(v.tokens, 'no IdP token', 2, (t) => `<tr><td>${esc(t.name)}</td><td class="${t.lastUsedAt ? '' : 'warn'}">${esc(t.lastUsedAt ?? 'not since this replica started')}</td></tr>`)}</table>`,
   );
 }
@@ -144,7 +150,8 @@ export function consolePage(v: ConsoleView): string {
     section(
       'What FullStory was found to support',
       `<table id="capabilities">${v.capabilities.map(([k, val]) => `<tr><th>${esc(k)}</th><td>${esc(val)}</td></tr>`).join('')}
-<tr><th>role delivery</th><td>${esc(v.roleDelivery.mode)}: ${esc(v.roleDelivery.why)}${v.roleDelivery.degraded ? ` <span class="bad">${esc(v.roleDelivery.degraded)}</span>` : ''}</td></tr></table>`,
+<tr><th>role delivery</th><td>${esc(v.roleDelivery.mode)}: ${esc(v.roleDelivery.why)}${v.roleDelivery.degraded ? ` <span class="bad">${esc(v.roleDelivery.degraded)}</span>` : ''}</td></tr>
+<tr><th>verification</th><td>${esc(v.roleDelivery.verification ?? 'undecided')}${v.roleDelivery.confirm ? `: ${esc(v.roleDelivery.confirm)}` : ''}</td></tr></table>`,
     ),
     mappingSection(v),
     section(

@@ -5,10 +5,17 @@ import { LAST_PLAN_KEY } from '../../plan/plan.js';
 import { STARTED_AT, VERSION } from '../../lib/version.js';
 import type { AuditTable } from '../../store/store.js';
 import type { ConsoleView, Level } from './page.js';
+import { deliveryFacts } from '../../fullstory/roles/modes.js';
+import { planMessage } from '../../fullstory/plan-word.js';
+import { isActive } from '../../provisioning/user-mapping.js';
+import type { AppDeps } from '../types.js';
 
 const REFRESH_SECONDS = 15;
 /** Audit rows a page shows. */
 export const AUDIT_PAGE = 50;
+
+/** Users listed as due a role at their next sign-in (roles through SSO). */
+const SIGN_IN_PAGE = 100;
 
 /** What the audit table is narrowed to: a user, an outcome, the last N hours, a page. */
 export interface AuditQuery {
@@ -36,6 +43,7 @@ export function auditQuery(q: Record<string, unknown>): AuditQuery {
 function overall(v: Omit<ConsoleView, 'overall'>): { level: Level; words: string } {
   const problems: [Level, string][] = [];
   if (!v.ready) problems.push(['bad', `not ready: ${v.readyWhy}`]);
+  if (v.roleDelivery.planMismatch) problems.push(['bad', v.roleDelivery.planMismatch]);
   if (v.roleDelivery.degraded) problems.push(['bad', `role delivery degraded: ${v.roleDelivery.degraded}`]);
   if (v.budget.circuit !== 'closed') problems.push(['bad', `calls to FullStory paused (circuit ${v.budget.circuit})`]);
   if (v.holds.length > 0) problems.push(['warn', `${v.holds.length} ${v.holds.length === 1 ? 'change' : 'changes'} held by the deprovisioning guard`]);
@@ -69,6 +77,13 @@ function mappingOf(roles: Config['roles']): ConsoleView['mapping'] {
     precedence: roles.precedence,
     default: roles.default,
   };
+}
+
+/** Roles through SSO: the role each managed user should get at their next sign-in (the first page; `plan` lists all). */
+async function nextSignIn(store: AppDeps['store'], delivery: string | undefined): Promise<ConsoleView['nextSignIn']> {
+  if (delivery !== 'sso') return null;
+  const page = await store.read((r) => r.users.page(undefined, SIGN_IN_PAGE));
+  return page.filter((u) => u.role !== null && !u.deleted && isActive(u.resource)).map((u) => [u.userName, u.role!] as [string, string]);
 }
 
 /** Everything the console page shows, read once per view. */
@@ -112,11 +127,12 @@ export async function gather(app: FastifyInstance, operator: string, csrf: strin
     checkedAt: readiness.checkedAt ?? null,
     capabilities: capabilityRows(caps),
     roleDelivery: {
-      mode: roles.delivery.delivery ?? 'undecided',
-      why: roles.delivery.why,
+      ...deliveryFacts(roles.delivery),
+      planMismatch: roles.planWord ? planMessage(roles.planWord) : null,
       degraded: roles.health.degraded ? (roles.health.reason ?? 'degraded') : null,
     },
     mapping: mappingOf(config.roles),
+    nextSignIn: await nextSignIn(store, roles.delivery.delivery),
     budget: {
       ratePerSecond: config.fullstory.ratePerSecond,
       burst: config.fullstory.rateBurst,

@@ -1,5 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { Store } from '../../store/store.js';
+import { deliveryFacts } from '../../fullstory/roles/modes.js';
+import { planMessage } from '../../fullstory/plan-word.js';
 
 /** What /readyz says of the store: whether it answers, the guard's holds, the role-sync outbox. */
 async function storeFacts(store: Store): Promise<{ storeOk: boolean; guard: Record<string, unknown>; roleSync: Record<string, unknown> }> {
@@ -35,7 +37,7 @@ export default async function opsRoutes(app: FastifyInstance) {
     const ready = storeOk && readiness.ok;
     const roles = roleDelivery();
     // Roles lagging is not a reason to pull IdP traffic (users still provision): 200, but said.
-    const degraded = ready && roles.health.degraded;
+    const degraded = ready && (roles.health.degraded || roles.planWord !== undefined);
     const body = {
       status: !ready ? 'not ready' : degraded ? 'degraded' : 'ready',
       mode,
@@ -49,6 +51,7 @@ export default async function opsRoutes(app: FastifyInstance) {
         ? { planPending: `${pendingPlan()} users recorded in shadow mode are not in FullStory yet: run fullstory-scim-bridge plan, then apply` }
         : {}),
       guard,
+      ...(roles.planWord ? { planMismatch: { ...roles.planWord, message: planMessage(roles.planWord) } } : {}),
       ...(roles.health.degraded
         ? {
             degraded: {
@@ -63,7 +66,7 @@ export default async function opsRoutes(app: FastifyInstance) {
       fullstory: readiness.ok ? 'ok' : (readiness.reason ?? 'not checked yet'),
       ...(readiness.ok ? {} : { fullstoryUnusableSince: readiness.since ?? null }),
       lastPreflightAt: readiness.checkedAt ?? null,
-      roleDelivery: { mode: roles.delivery.delivery ?? 'undecided', why: roles.delivery.why },
+      roleDelivery: deliveryFacts(roles.delivery),
       roleSync,
       index: index(),
       ...(readiness.extra ? await readiness.extra() : {}),
@@ -83,6 +86,7 @@ export default async function opsRoutes(app: FastifyInstance) {
       const extra = readiness.extra ? await readiness.extra() : {};
       metrics.circuitOpen.set(extra.circuit && extra.circuit !== 'closed' ? 1 : 0);
       metrics.roleDeliveryDegraded.set(roleDelivery().health.degraded ? 1 : 0);
+      metrics.planMismatch.set(roleDelivery().planWord ? 1 : 0);
       metrics.guardHolds.set((await store.read((r) => r.guard.holds('held'))).length);
       metrics.fullstoryUnusable.set(readiness.ok ? 0 : 1);
     } catch {

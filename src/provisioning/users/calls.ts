@@ -1,6 +1,6 @@
 import type { FsUser } from '../../fullstory/api.js';
 import { UpstreamError } from '../../fullstory/errors.js';
-import { decodeRoles } from '../../fullstory/role-wire.js';
+import { decodeRoles } from '../../fullstory/roles/wire.js';
 import type { UserResource } from '../../scim/user.js';
 import type { UserRow } from '../../store/store.js';
 import { isActive, mergeUpstream } from '../user-mapping.js';

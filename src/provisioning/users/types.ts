@@ -1,6 +1,6 @@
 import type { FullStoryApi } from '../../fullstory/api.js';
 import type { Capabilities } from '../../fullstory/preflight.js';
-import type { RoleChannel } from '../../fullstory/role-channel.js';
+import type { RoleChannel } from '../../fullstory/roles/channel.js';
 import type { FullStoryWrite } from '../../fullstory/writes.js';
 import type { UserResource } from '../../scim/user.js';
 import { ScimError } from '../../scim/errors.js';

@@ -1,6 +1,7 @@
 import type { FsUser } from '../../fullstory/api.js';
 import { UpstreamError } from '../../fullstory/errors.js';
 import { recordWrite, type FullStoryWrite } from '../../fullstory/writes.js';
+import { decodeRoles } from '../../fullstory/roles/wire.js';
 import { ScimError } from '../../scim/errors.js';
 import type { UserResource } from '../../scim/user.js';
 import type { UserRow } from '../../store/store.js';
@@ -90,8 +91,10 @@ export class UpstreamWrites {
    */
   async putRoles(id: string, role: string | null, fs: FsUser | undefined): Promise<unknown[] | undefined> {
     if (this.deps.roles.delivery !== 'roles-attribute') return undefined;
-    if (role !== null) return this.deps.roles.bodyRoles(role);
+    if (role !== null && !this.deps.roles.foreignSeen) return this.deps.roles.bodyRoles(role);
     const current = fs ?? (await callUpstream(() => this.api.getUser(id)));
+    // A role outside the five (Umbrella Admin) is FullStory's own: sent back as it is.
+    if (role !== null && decodeRoles(current.roles).kind !== 'other') return this.deps.roles.bodyRoles(role);
     return Array.isArray(current.roles) && current.roles.length > 0 ? current.roles : undefined;
   }
 }

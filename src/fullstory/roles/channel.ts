@@ -1,8 +1,13 @@
-import type { Role } from '../config/roles.js';
-import type { FsUser } from './api.js';
-import { decodeRoles, encodeRoles, ROLE_FORMS, type RoleForm } from './role-wire.js';
+import type { Role } from '../../config/roles.js';
+import type { FsUser } from '../api.js';
+import { decodeRoles, encodeRoles, ROLE_FORMS, type RoleForm } from './wire.js';
 
-export type Delivery = 'roles-attribute' | 'role-groups';
+/**
+ * How roles reach FullStory. `auto` chooses between the first two from what FullStory
+ * shows; the last two are chosen only by the operator, since no SCIM read tells them apart
+ * (modes.ts says what each can verify).
+ */
+export type Delivery = 'roles-attribute' | 'role-groups' | 'sso' | 'groups-passthrough';
 export type DeliverySetting = 'auto' | Delivery;
 
 /** What has been seen of how this FullStory carries roles. */
@@ -103,10 +108,20 @@ export class RoleChannel {
     this.update({ ...found, form: found.form ?? this.evidence.form, dropped: this.evidence.dropped && found.groups });
   }
 
+  /** Users seen holding a role outside the five (Umbrella Admin), by FullStory id: never the bridge's to change. */
+  private readonly foreign = new Map<string, string>();
+
+  /** True once any teammate was seen with a role outside the five: role writes then look before they write. */
+  get foreignSeen(): boolean {
+    return this.foreign.size > 0;
+  }
+
   /** Every user FullStory returns says whether it shows `roles`, and in which form. */
   observeUser(fs: FsUser | undefined): void {
     if (!fs) return;
     const r = decodeRoles(fs.roles);
+    if (r.kind === 'other') this.foreign.set(fs.id, r.name);
+    else if (this.foreign.size > 0) this.foreign.delete(fs.id);
     if (r.kind === 'role') {
       if (this.evidence.rolesShown === 0 || this.evidence.form !== r.form)
         this.update({ ...this.evidence, rolesShown: this.evidence.rolesShown + 1, form: r.form });

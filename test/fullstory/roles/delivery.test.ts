@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { buildSandbox, startSandbox } from '../../src/sandbox/server.js';
-import { eventually, G, GROUP_SCHEMA, oktaUser, PATCH_OP, startTestBridge, U, type TestBridge } from '../helpers/bridge.js';
+import { buildSandbox, startSandbox } from '../../../src/sandbox/server.js';
+import { eventually, G, GROUP_SCHEMA, oktaUser, PATCH_OP, startTestBridge, U, type TestBridge } from '../../helpers/bridge.js';
 
 /** The role map of the README, which sets no delivery. */
 const README_ROLES = { default: 'standard', groups: { 'FS Admins': 'admin', Engineering: 'architect', 'Support EU': 'explorer' } };

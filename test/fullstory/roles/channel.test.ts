@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { contradiction, decideDelivery, RoleChannel, type RoleEvidence } from '../../src/fullstory/role-channel.js';
-import { decodeRoles, encodeRoles, ROLE_FORMS } from '../../src/fullstory/role-wire.js';
-import { ROLES } from '../../src/config/roles.js';
+import { contradiction, decideDelivery, RoleChannel, type RoleEvidence } from '../../../src/fullstory/roles/channel.js';
+import { decodeRoles, encodeRoles, ROLE_FORMS } from '../../../src/fullstory/roles/wire.js';
+import { ROLES } from '../../../src/config/roles.js';
 
 const none: RoleEvidence = { groups: true, rolesShown: 0, rolesAbsent: 0, roleGroups: [], dropped: false };
 
@@ -10,10 +10,12 @@ describe('role-wire: roles in any form FullStory writes them', () => {
     for (const form of ROLE_FORMS) for (const role of ROLES) expect(decodeRoles(encodeRoles(role, form))).toEqual({ kind: 'role', role, form });
   });
 
-  it('absent, empty and unreadable roles are told apart; the primary entry wins', () => {
+  it("absent, empty, unreadable and roles of FullStory's own are told apart; the primary entry wins", () => {
     expect(decodeRoles(undefined)).toEqual({ kind: 'absent' });
     expect(decodeRoles([])).toEqual({ kind: 'empty' });
-    expect(decodeRoles([{ value: 'owner' }])).toEqual({ kind: 'unreadable' });
+    expect(decodeRoles([{ value: 'Umbrella Admin', primary: true }])).toEqual({ kind: 'other', name: 'Umbrella Admin' });
+    expect(decodeRoles(['owner'])).toEqual({ kind: 'other', name: 'owner' });
+    expect(decodeRoles([{ value: 42 }])).toEqual({ kind: 'unreadable' });
     expect(decodeRoles('admin')).toEqual({ kind: 'unreadable' });
     expect(decodeRoles([{ value: 'Guest' }, { value: 'Admin', primary: true }])).toMatchObject({ role: 'admin' });
   });
@@ -32,6 +34,23 @@ describe('decideDelivery: the strongest evidence wins', () => {
   it('role groups, or users without roles, point to role groups', () => {
     expect(decideDelivery('auto', { ...none, roleGroups: ['admin'] }).delivery).toBe('role-groups');
     expect(decideDelivery('auto', { ...none, rolesAbsent: 2 }).delivery).toBe('role-groups');
+  });
+  it('auto never chooses sso or groups passthrough, whatever it sees: nothing a SCIM read shows tells them apart', () => {
+    const seen = [false, true].flatMap((groups) =>
+      [0, 2].flatMap((rolesShown) =>
+        [0, 2].flatMap((rolesAbsent) =>
+          [[], ['admin' as const]].flatMap((roleGroups) => [false, true].map((dropped) => ({ groups, rolesShown, rolesAbsent, roleGroups, dropped }))),
+        ),
+      ),
+    );
+    const chosen = new Set(seen.map((e) => decideDelivery('auto', e).delivery));
+    expect([...chosen].sort()).toEqual(['role-groups', 'roles-attribute', undefined]);
+    for (const forced of ['sso', 'groups-passthrough'] as const) {
+      for (const e of seen) {
+        expect(decideDelivery(forced, e)).toMatchObject({ delivery: forced, forced: true });
+        expect(contradiction(forced, e)).toBeUndefined();
+      }
+    }
   });
   it('nothing seen is undecided, and says so', () => {
     expect(decideDelivery('auto', none)).toMatchObject({ delivery: undefined, why: expect.stringMatching(/no evidence yet/) });

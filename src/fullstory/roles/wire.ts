@@ -1,4 +1,4 @@
-import { ROLES, type Role } from '../config/roles.js';
+import { ROLES, type Role } from '../../config/roles.js';
 
 /**
  * How FullStory writes a role in a user's `roles` (spec #21). The spec allows three
@@ -28,16 +28,22 @@ function formOf(entry: unknown): RoleForm | undefined {
   return v === v.toLowerCase() ? 'value-lower' : 'value-capitalised';
 }
 
+export type DecodedRoles =
+  { kind: 'absent' } | { kind: 'empty' } | { kind: 'role'; role: Role; form: RoleForm } | { kind: 'other'; name: string } | { kind: 'unreadable' };
+
 /**
  * What a user's `roles` says: absent (FullStory shows no roles at all), empty, or a
- * role and the form it was written in. The primary entry wins where several are given.
+ * role and the form it was written in, a role outside the five (`other`). The primary entry wins where several are given.
  */
-export function decodeRoles(value: unknown): { kind: 'absent' } | { kind: 'empty' } | { kind: 'role'; role: Role; form: RoleForm } | { kind: 'unreadable' } {
+export function decodeRoles(value: unknown): DecodedRoles {
   if (value === undefined || value === null) return { kind: 'absent' };
   if (!Array.isArray(value)) return { kind: 'unreadable' };
   if (value.length === 0) return { kind: 'empty' };
   const primary = value.find((e) => typeof e === 'object' && e !== null && (e as { primary?: unknown }).primary === true) ?? value[0];
-  const role = asRole(typeof primary === 'string' ? primary : (primary as { value?: unknown } | null)?.value);
+  const text = typeof primary === 'string' ? primary : (primary as { value?: unknown } | null)?.value;
+  const role = asRole(text);
   const form = formOf(primary);
-  return role && form ? { kind: 'role', role, form } : { kind: 'unreadable' };
+  if (role && form) return { kind: 'role', role, form };
+  // A role of FullStory's own beyond the five (Umbrella Admin): shown, never managed.
+  return typeof text === 'string' && text.trim() !== '' ? { kind: 'other', name: text.slice(0, 100) } : { kind: 'unreadable' };
 }
