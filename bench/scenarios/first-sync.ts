@@ -43,32 +43,7 @@ export async function firstSync() {
   const floorS = (n + mapped) / rate;
   const body = (i: number, who: string) => ({ schemas: ['urn:ietf:params:scim:schemas:core:2.0:User'], userName: `${who}${i}@first.example`, active: true });
 
-  // Direct: the IdP's calls go to FullStory one for one.
-  const direct = await startSandbox(rate, 50);
-  const pace = paced(rate);
-  const t0 = performance.now();
-  const ids: string[] = [];
-  await pooled(
-    Array.from({ length: n }, (_, i) => async () => {
-      await pace();
-      await json(direct.url, 'GET', `/scim/v2/Users?filter=${encodeURIComponent(`userName eq "d${i}@first.example"`)}`, FS_TOKEN);
-      await pace();
-      ids[i] = (await json(direct.url, 'POST', '/scim/v2/Users', FS_TOKEN, body(i, 'd'))).id;
-    }),
-    8,
-  );
-  await pooled(
-    ids.slice(0, mapped).map((id) => async () => {
-      await pace();
-      await json(direct.url, 'PATCH', `/scim/v2/Users/${id}`, FS_TOKEN, {
-        schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'],
-        Operations: [{ op: 'replace', path: 'roles', value: [{ value: 'admin' }] }],
-      });
-    }),
-    8,
-  );
-  const directS = (performance.now() - t0) / 1000;
-  await direct.close();
+  const directS = await directRun(n, mapped, rate, body);
 
   // Through the bridge, FullStory limited the same way.
   const sandbox = await startSandbox(rate, 50);
@@ -118,4 +93,37 @@ export async function firstSync() {
     callsPerChange: calls / (n + mapped),
     peakRssMb: peakMb,
   };
+}
+
+type Body = (i: number, who: string) => Record<string, unknown>;
+
+/** Direct: the IdP's calls go to FullStory one for one (lookup, create, then a role write per mapped user). */
+async function directRun(n: number, mapped: number, rate: number, body: Body): Promise<number> {
+  const direct = await startSandbox(rate, 50);
+  const pace = paced(rate);
+  const t0 = performance.now();
+  const ids: string[] = [];
+  await pooled(
+    Array.from({ length: n }, (_, i) => async () => {
+      await pace();
+      await json(direct.url, 'GET', `/scim/v2/Users?filter=${encodeURIComponent(`userName eq "d${i}@first.example"`)}`, FS_TOKEN);
+      await pace();
+      ids[i] = (await json(direct.url, 'POST', '/scim/v2/Users', FS_TOKEN, body(i, 'd'))).id;
+    }),
+    8,
+  );
+  await pooled(
+    ids.slice(0, mapped).map((id) => async () => {
+      await pace();
+      await json(direct.url, 'PATCH', `/scim/v2/Users/${id}`, FS_TOKEN, {
+        schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'],
+        Operations: [{ op: 'replace', path: 'roles', value: [{ value: 'admin' }] }],
+      });
+    }),
+    8,
+  );
+  const directS = (performance.now() - t0) / 1000;
+  await direct.close();
+
+  return directS;
 }

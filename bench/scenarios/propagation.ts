@@ -13,47 +13,9 @@ export async function propagation() {
   const dir = mkdtempSync(join(tmpdir(), 'fsb-bench-cfg-'));
   const configFile = join(dir, 'bridge.yaml');
   writeFileSync(configFile, 'roles:\n  groups:\n    "FS Admins": admin\n');
-  // Users exist before the bridge starts: the import indexes them (as Okta's would).
-  const seedPool = new Pool(sandbox.url, { connections: 16 });
-  let made = 0;
-  const ids: string[] = [];
-  const seedOne = async (i: number): Promise<void> => {
-    for (;;) {
-      const res = await seedPool.request({
-        method: 'POST',
-        path: '/scim/v2/Users',
-        headers: { authorization: `Bearer ${FS_TOKEN}`, 'content-type': 'application/scim+json' },
-        body: JSON.stringify({ userName: `p${i}@bench.example`, externalId: `ext-${i}`, emails: [{ value: `p${i}@mail.bench.example`, primary: true }] }),
-      });
-      const text = await res.body.text();
-      if (res.statusCode === 201) {
-        ids[i] = JSON.parse(text).id;
-        made++;
-        return;
-      }
-      await sleep(50);
-    }
-  };
-  for (let i = 0; i < SCALE; i += 64) await Promise.all(Array.from({ length: Math.min(64, SCALE - i) }, (_, k) => seedOne(i + k)));
-  await seedPool.close();
+  const { ids, made } = await seed(sandbox.url);
   const dataDir = mkdtempSync(join(tmpdir(), 'fsb-bench-prop-'));
-  const importer = await startBridge({ sandbox, store: 'sqlite', configFile, dataDir });
-  const stopImportTrace = memTrace(importer.url, 'import');
-  await sleep(1000);
-  const idle = memory(importer.pid);
-  // Import: Okta pages through every user, 100 at a time, which also indexes them.
-  const importStart = performance.now();
-  for (let start = 1; start <= SCALE; start += 100) await json(importer.url, 'GET', `/scim/v2/Users?startIndex=${start}&count=100`, IDP);
-  const importBridgeS = (performance.now() - importStart) / 1000;
-  const importDirectStart = performance.now();
-  for (let start = 1; start <= SCALE; start += 100) await json(sandbox.url, 'GET', `/scim/v2/Users?startIndex=${start}&count=100`, FS_TOKEN);
-  const importDirectS = (performance.now() - importDirectStart) / 1000;
-  // Lookups on a settled bridge: its startup import done (the Okta import above may have raced it).
-  for (let i = 0; i < 600 && !(await json(importer.url, 'GET', '/readyz', IDP)).index?.complete; i++) await sleep(100);
-  const lookups = await lookupFigures(importer.url, SCALE);
-  const afterImport = memory(importer.pid);
-  stopImportTrace();
-  await importer.close();
+  const { idle, importBridgeS, importDirectS, lookups, afterImport } = await importPhase(sandbox, configFile, dataDir);
 
   // A fresh process on the same index, so its peak memory is the propagation's.
   await json(sandbox.url, 'POST', '/_sandbox/set', FS_TOKEN, { rateLimit: { perSecond: rate, burst: 50, headers: false } });
@@ -136,4 +98,54 @@ export async function lookupFigures(url: string, n: number) {
     out[key] = { p50: times[Math.floor(times.length * 0.5)]!, p99: times[Math.floor(times.length * 0.99)]! };
   }
   return out;
+}
+
+/** SCALE users made straight in FullStory (the sandbox), before the bridge starts: the import indexes them, as Okta's would. */
+async function seed(url: string): Promise<{ ids: string[]; made: number }> {
+  const seedPool = new Pool(url, { connections: 16 });
+  let made = 0;
+  const ids: string[] = [];
+  const seedOne = async (i: number): Promise<void> => {
+    for (;;) {
+      const res = await seedPool.request({
+        method: 'POST',
+        path: '/scim/v2/Users',
+        headers: { authorization: `Bearer ${FS_TOKEN}`, 'content-type': 'application/scim+json' },
+        body: JSON.stringify({ userName: `p${i}@bench.example`, externalId: `ext-${i}`, emails: [{ value: `p${i}@mail.bench.example`, primary: true }] }),
+      });
+      const text = await res.body.text();
+      if (res.statusCode === 201) {
+        ids[i] = JSON.parse(text).id;
+        made++;
+        return;
+      }
+      await sleep(50);
+    }
+  };
+  for (let i = 0; i < SCALE; i += 64) await Promise.all(Array.from({ length: Math.min(64, SCALE - i) }, (_, k) => seedOne(i + k)));
+  await seedPool.close();
+  return { ids, made };
+}
+
+/** Okta's import through the bridge and straight to FullStory, then lookups on the settled index, with memory. */
+async function importPhase(sandbox: Awaited<ReturnType<typeof startSandbox>>, configFile: string, dataDir: string) {
+  const importer = await startBridge({ sandbox, store: 'sqlite', configFile, dataDir });
+  const stopImportTrace = memTrace(importer.url, 'import');
+  await sleep(1000);
+  const idle = memory(importer.pid);
+  // Import: Okta pages through every user, 100 at a time, which also indexes them.
+  const importStart = performance.now();
+  for (let start = 1; start <= SCALE; start += 100) await json(importer.url, 'GET', `/scim/v2/Users?startIndex=${start}&count=100`, IDP);
+  const importBridgeS = (performance.now() - importStart) / 1000;
+  const importDirectStart = performance.now();
+  for (let start = 1; start <= SCALE; start += 100) await json(sandbox.url, 'GET', `/scim/v2/Users?startIndex=${start}&count=100`, FS_TOKEN);
+  const importDirectS = (performance.now() - importDirectStart) / 1000;
+  // Lookups on a settled bridge: its startup import done (the Okta import above may have raced it).
+  for (let i = 0; i < 600 && !(await json(importer.url, 'GET', '/readyz', IDP)).index?.complete; i++) await sleep(100);
+  const lookups = await lookupFigures(importer.url, SCALE);
+  const afterImport = memory(importer.pid);
+  stopImportTrace();
+  await importer.close();
+
+  return { idle, importBridgeS, importDirectS, lookups, afterImport };
 }

@@ -202,43 +202,14 @@ export class GroupsService {
       if (!g) throw new ScimError(404, `Group ${id} not found`);
       ctx.subject = g.displayName;
       checkPrecondition(ctx, g.version);
-      let displayName = g.displayName;
-      let externalId = g.externalId;
-      for (const c of changes) {
-        if (c.kind === 'displayName') displayName = c.value;
-        else if (c.kind === 'externalId') externalId = c.value;
-      }
+      const { displayName, externalId } = renamed(g, changes);
       const mapped = this.deps.policy.forGroup(displayName);
       const roleMoved = (mapped?.role ?? null) !== g.role;
       const wholeMembership = roleMoved || withMembers || changes.some((c) => c.kind === 'replace' || c.kind === 'removeAll');
       const touched = changes.flatMap((c) => (c.kind === 'add' || c.kind === 'remove' ? c.ids : []));
       // `before` is the whole membership, or (for adds and removes) the touched ids that are members.
       const before = wholeMembership ? new Set(await tx.groups.members(id)) : await tx.groups.membersAmong(id, touched);
-      const after = new Set(before);
-      const added = new Set<string>();
-      for (const c of changes) {
-        switch (c.kind) {
-          case 'add':
-            for (const u of c.ids) {
-              after.add(u);
-              added.add(u);
-            }
-            break;
-          case 'remove':
-            for (const u of c.ids) after.delete(u);
-            break;
-          case 'removeAll':
-            after.clear();
-            break;
-          case 'replace':
-            after.clear();
-            for (const u of c.ids) {
-              after.add(u);
-              added.add(u);
-            }
-            break;
-        }
-      }
+      const { after, added } = membershipAfter(before, changes);
       await this.assertMembersExist(
         tx,
         [...added].filter((u) => !before.has(u)),
@@ -324,4 +295,31 @@ async function uniqueName<T>(displayName: string, write: () => Promise<T>): Prom
 
 function fields(input: GroupInput) {
   return { displayName: input.displayName, externalId: input.externalId, extra: input.extra };
+}
+
+/** The group's name and externalId once `changes` are applied. */
+function renamed(g: { displayName: string; externalId: string | null }, changes: GroupChange[]): { displayName: string; externalId: string | null } {
+  let { displayName, externalId } = g;
+  for (const c of changes) {
+    if (c.kind === 'displayName') displayName = c.value;
+    else if (c.kind === 'externalId') externalId = c.value;
+  }
+  return { displayName, externalId };
+}
+
+/** The membership once `changes` are applied in order to `before`, and every id they add. */
+function membershipAfter(before: ReadonlySet<string>, changes: GroupChange[]): { after: Set<string>; added: Set<string> } {
+  const after = new Set(before);
+  const added = new Set<string>();
+  for (const c of changes) {
+    if (c.kind === 'removeAll' || c.kind === 'replace') after.clear();
+    if (c.kind === 'remove') for (const u of c.ids) after.delete(u);
+    if (c.kind === 'add' || c.kind === 'replace') {
+      for (const u of c.ids) {
+        after.add(u);
+        added.add(u);
+      }
+    }
+  }
+  return { after, added };
 }

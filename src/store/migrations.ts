@@ -3,105 +3,114 @@ import { Kysely, Migrator, SqliteDialect, type Migration, type MigrationProvider
 import type { Database } from './schema.js';
 import { rekeyIdentities } from './rekey.js';
 
+/** 0001, first half: users, their emails, groups and members. */
+async function createIdentityTables(db: Kysely<unknown>): Promise<void> {
+  await db.schema
+    .createTable('users')
+    .addColumn('id', 'text', (c) => c.primaryKey())
+    .addColumn('user_name', 'text', (c) => c.notNull())
+    .addColumn('user_name_lc', 'text', (c) => c.notNull().unique())
+    .addColumn('external_id', 'text')
+    .addColumn('active', 'integer', (c) => c.notNull().defaultTo(1))
+    .addColumn('role', 'text')
+    .addColumn('resource', 'text', (c) => c.notNull())
+    .addColumn('created_at', 'text', (c) => c.notNull())
+    .addColumn('updated_at', 'text', (c) => c.notNull())
+    .addColumn('version', 'integer', (c) => c.notNull().defaultTo(1))
+    // Set when the IdP deleted a user that FullStory could only deactivate.
+    .addColumn('deleted_at', 'text')
+    .execute();
+  await db.schema.createIndex('users_external_id').on('users').column('external_id').execute();
+
+  await db.schema
+    .createTable('user_emails')
+    .addColumn('user_id', 'text', (c) => c.notNull().references('users.id').onDelete('cascade'))
+    .addColumn('value_lc', 'text', (c) => c.notNull())
+    .addColumn('type', 'text')
+    .execute();
+  await db.schema.createIndex('user_emails_value').on('user_emails').column('value_lc').execute();
+  await db.schema.createIndex('user_emails_user').on('user_emails').column('user_id').execute();
+
+  await db.schema
+    .createTable('groups')
+    .addColumn('id', 'text', (c) => c.primaryKey())
+    .addColumn('display_name', 'text', (c) => c.notNull())
+    .addColumn('display_name_lc', 'text', (c) => c.notNull().unique())
+    .addColumn('external_id', 'text')
+    .addColumn('role', 'text')
+    .addColumn('role_rank', 'integer')
+    .addColumn('extra', 'text', (c) => c.notNull().defaultTo('{}'))
+    .addColumn('created_at', 'text', (c) => c.notNull())
+    .addColumn('updated_at', 'text', (c) => c.notNull())
+    .addColumn('version', 'integer', (c) => c.notNull().defaultTo(1))
+    .execute();
+  await db.schema.createIndex('groups_external_id').on('groups').column('external_id').execute();
+
+  await db.schema
+    .createTable('group_members')
+    .addColumn('group_id', 'text', (c) => c.notNull().references('groups.id').onDelete('cascade'))
+    .addColumn('user_id', 'text', (c) => c.notNull().references('users.id').onDelete('cascade'))
+    .addPrimaryKeyConstraint('group_members_pk', ['group_id', 'user_id'])
+    .execute();
+  await db.schema.createIndex('group_members_user').on('group_members').column('user_id').execute();
+}
+
+/** 0001, second half: the role-sync outbox, the audit log, the shared rate budget, small facts. */
+async function createWorkTables(db: Kysely<unknown>): Promise<void> {
+  await db.schema
+    .createTable('role_sync')
+    .addColumn('user_id', 'text', (c) => c.primaryKey())
+    .addColumn('desired_role', 'text', (c) => c.notNull())
+    .addColumn('seq', 'integer', (c) => c.notNull().defaultTo(1))
+    .addColumn('attempts', 'integer', (c) => c.notNull().defaultTo(0))
+    .addColumn('next_attempt_at', 'text', (c) => c.notNull())
+    .addColumn('claimed_by', 'text')
+    .addColumn('claimed_until', 'text')
+    .addColumn('last_error', 'text')
+    .addColumn('created_at', 'text', (c) => c.notNull())
+    .addColumn('updated_at', 'text', (c) => c.notNull())
+    .execute();
+  await db.schema.createIndex('role_sync_due').on('role_sync').column('next_attempt_at').execute();
+
+  await db.schema
+    .createTable('audit')
+    .addColumn('id', 'text', (c) => c.primaryKey())
+    .addColumn('at', 'text', (c) => c.notNull())
+    .addColumn('token_name', 'text')
+    .addColumn('user_agent', 'text')
+    .addColumn('method', 'text', (c) => c.notNull())
+    .addColumn('operation', 'text', (c) => c.notNull())
+    .addColumn('resource_type', 'text', (c) => c.notNull())
+    .addColumn('resource_id', 'text')
+    .addColumn('subject', 'text')
+    .addColumn('outcome', 'text', (c) => c.notNull())
+    .addColumn('status', 'integer', (c) => c.notNull())
+    .addColumn('upstream_status', 'integer')
+    .addColumn('detail', 'text')
+    .execute();
+  await db.schema.createIndex('audit_at').on('audit').column('at').execute();
+
+  await db.schema
+    .createTable('rate_budget')
+    .addColumn('name', 'text', (c) => c.primaryKey())
+    .addColumn('tokens', 'double precision', (c) => c.notNull())
+    .addColumn('updated_ms', 'double precision', (c) => c.notNull())
+    .addColumn('paused_until_ms', 'double precision', (c) => c.notNull().defaultTo(0))
+    .execute();
+
+  await db.schema
+    .createTable('kv')
+    .addColumn('key', 'text', (c) => c.primaryKey())
+    .addColumn('value', 'text', (c) => c.notNull())
+    .execute();
+}
+
 /** Written once for both dialects with Kysely's schema builder; types both accept. */
 const migrations: Record<string, Migration> = {
   '0001_init': {
     async up(db: Kysely<unknown>) {
-      await db.schema
-        .createTable('users')
-        .addColumn('id', 'text', (c) => c.primaryKey())
-        .addColumn('user_name', 'text', (c) => c.notNull())
-        .addColumn('user_name_lc', 'text', (c) => c.notNull().unique())
-        .addColumn('external_id', 'text')
-        .addColumn('active', 'integer', (c) => c.notNull().defaultTo(1))
-        .addColumn('role', 'text')
-        .addColumn('resource', 'text', (c) => c.notNull())
-        .addColumn('created_at', 'text', (c) => c.notNull())
-        .addColumn('updated_at', 'text', (c) => c.notNull())
-        .addColumn('version', 'integer', (c) => c.notNull().defaultTo(1))
-        // Set when the IdP deleted a user that FullStory could only deactivate.
-        .addColumn('deleted_at', 'text')
-        .execute();
-      await db.schema.createIndex('users_external_id').on('users').column('external_id').execute();
-
-      await db.schema
-        .createTable('user_emails')
-        .addColumn('user_id', 'text', (c) => c.notNull().references('users.id').onDelete('cascade'))
-        .addColumn('value_lc', 'text', (c) => c.notNull())
-        .addColumn('type', 'text')
-        .execute();
-      await db.schema.createIndex('user_emails_value').on('user_emails').column('value_lc').execute();
-      await db.schema.createIndex('user_emails_user').on('user_emails').column('user_id').execute();
-
-      await db.schema
-        .createTable('groups')
-        .addColumn('id', 'text', (c) => c.primaryKey())
-        .addColumn('display_name', 'text', (c) => c.notNull())
-        .addColumn('display_name_lc', 'text', (c) => c.notNull().unique())
-        .addColumn('external_id', 'text')
-        .addColumn('role', 'text')
-        .addColumn('role_rank', 'integer')
-        .addColumn('extra', 'text', (c) => c.notNull().defaultTo('{}'))
-        .addColumn('created_at', 'text', (c) => c.notNull())
-        .addColumn('updated_at', 'text', (c) => c.notNull())
-        .addColumn('version', 'integer', (c) => c.notNull().defaultTo(1))
-        .execute();
-      await db.schema.createIndex('groups_external_id').on('groups').column('external_id').execute();
-
-      await db.schema
-        .createTable('group_members')
-        .addColumn('group_id', 'text', (c) => c.notNull().references('groups.id').onDelete('cascade'))
-        .addColumn('user_id', 'text', (c) => c.notNull().references('users.id').onDelete('cascade'))
-        .addPrimaryKeyConstraint('group_members_pk', ['group_id', 'user_id'])
-        .execute();
-      await db.schema.createIndex('group_members_user').on('group_members').column('user_id').execute();
-
-      await db.schema
-        .createTable('role_sync')
-        .addColumn('user_id', 'text', (c) => c.primaryKey())
-        .addColumn('desired_role', 'text', (c) => c.notNull())
-        .addColumn('seq', 'integer', (c) => c.notNull().defaultTo(1))
-        .addColumn('attempts', 'integer', (c) => c.notNull().defaultTo(0))
-        .addColumn('next_attempt_at', 'text', (c) => c.notNull())
-        .addColumn('claimed_by', 'text')
-        .addColumn('claimed_until', 'text')
-        .addColumn('last_error', 'text')
-        .addColumn('created_at', 'text', (c) => c.notNull())
-        .addColumn('updated_at', 'text', (c) => c.notNull())
-        .execute();
-      await db.schema.createIndex('role_sync_due').on('role_sync').column('next_attempt_at').execute();
-
-      await db.schema
-        .createTable('audit')
-        .addColumn('id', 'text', (c) => c.primaryKey())
-        .addColumn('at', 'text', (c) => c.notNull())
-        .addColumn('token_name', 'text')
-        .addColumn('user_agent', 'text')
-        .addColumn('method', 'text', (c) => c.notNull())
-        .addColumn('operation', 'text', (c) => c.notNull())
-        .addColumn('resource_type', 'text', (c) => c.notNull())
-        .addColumn('resource_id', 'text')
-        .addColumn('subject', 'text')
-        .addColumn('outcome', 'text', (c) => c.notNull())
-        .addColumn('status', 'integer', (c) => c.notNull())
-        .addColumn('upstream_status', 'integer')
-        .addColumn('detail', 'text')
-        .execute();
-      await db.schema.createIndex('audit_at').on('audit').column('at').execute();
-
-      await db.schema
-        .createTable('rate_budget')
-        .addColumn('name', 'text', (c) => c.primaryKey())
-        .addColumn('tokens', 'double precision', (c) => c.notNull())
-        .addColumn('updated_ms', 'double precision', (c) => c.notNull())
-        .addColumn('paused_until_ms', 'double precision', (c) => c.notNull().defaultTo(0))
-        .execute();
-
-      await db.schema
-        .createTable('kv')
-        .addColumn('key', 'text', (c) => c.primaryKey())
-        .addColumn('value', 'text', (c) => c.notNull())
-        .execute();
+      await createIdentityTables(db);
+      await createWorkTables(db);
     },
   },
   '0002_member_display': {

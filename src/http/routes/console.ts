@@ -46,7 +46,6 @@ export default async function consoleRoutes(app: FastifyInstance) {
       .send(loginPage(req.headers.authorization ? 'That token does not open the console.' : prompt));
     return undefined;
   };
-  const heldNow = async (id: string): Promise<HoldRow | undefined> => (await app.deps.store.read((r) => r.guard.holds('held'))).find((h) => h.id === id);
 
   app.get<{ Querystring: Record<string, string | undefined> }>('/console', quiet, async (req, reply) => {
     const who = await signedIn(req, reply);
@@ -79,7 +78,23 @@ export default async function consoleRoutes(app: FastifyInstance) {
     return reply.header('set-cookie', `${COOKIE}=; Max-Age=0; ${gate.cookieFlags(req)}`).redirect('/console?notice=signed-out', 303);
   });
 
-  // Release asks first: the GET is a page saying what will happen, with the one button that does it.
+  releaseRoutes(app, gate, signedIn);
+}
+
+/** The notice a redirect asked for, by code; a release names the hold as the store has it, never as the URL says. */
+async function noticeFor(app: FastifyInstance, code: unknown, holdId: unknown): Promise<string | undefined> {
+  if (code === 'released' && typeof holdId === 'string') {
+    const hold = (await app.deps.store.read((r) => r.guard.holds('released'))).find((h) => h.id === holdId);
+    if (hold) return `Released: ${hold.kind} of ${hold.userName ?? hold.userId}.`;
+  }
+  return NOTICES.get(String(code ?? ''));
+}
+
+type SignedIn = (req: FastifyRequest, reply: FastifyReply, prompt?: string) => Promise<Operator | undefined>;
+
+/** Releasing a held change: the GET asks first (a page saying what will happen), the POST does it. */
+function releaseRoutes(app: FastifyInstance, gate: ConsoleGate, signedIn: SignedIn): void {
+  const heldNow = async (id: string): Promise<HoldRow | undefined> => (await app.deps.store.read((r) => r.guard.holds('held'))).find((h) => h.id === id);
   app.get<{ Params: { id: string } }>('/console/holds/:id/release', quiet, async (req, reply) => {
     const who = await signedIn(req, reply, 'Sign in to release a held change.');
     if (!who) return reply;
@@ -106,13 +121,4 @@ export default async function consoleRoutes(app: FastifyInstance) {
     }
     return reply.redirect(`/console?notice=released&hold=${encodeURIComponent(hold.id)}`, 303);
   });
-}
-
-/** The notice a redirect asked for, by code; a release names the hold as the store has it, never as the URL says. */
-async function noticeFor(app: FastifyInstance, code: unknown, holdId: unknown): Promise<string | undefined> {
-  if (code === 'released' && typeof holdId === 'string') {
-    const hold = (await app.deps.store.read((r) => r.guard.holds('released'))).find((h) => h.id === holdId);
-    if (hold) return `Released: ${hold.kind} of ${hold.userName ?? hold.userId}.`;
-  }
-  return NOTICES.get(String(code ?? ''));
 }
