@@ -55,7 +55,7 @@ export default async function app(fastify: FastifyInstance, opts: { deps: AppDep
           // FullStory's refusal passed on as a 4xx: counted, since the 5xx alert cannot see it.
           const last = req.opCtx?.writes?.at(-1);
           if (last && !last.ok && last.upstreamStatus && last.upstreamStatus >= 400 && last.upstreamStatus < 500 && reply.statusCode < 500)
-            deps.metrics.refusedByFullStory.inc({ status: String(last.upstreamStatus) });
+            deps.metrics.refused(last.upstreamStatus);
           // @fastify/auth pools its per-request state and keeps the last request it checked
           // until the pool hands it out again: without this, a 100,000-member PUT's parsed
           // body (about 10 MB) stayed alive after the answer (docs/benchmarks.md).

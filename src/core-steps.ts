@@ -15,6 +15,8 @@ import type { RunningSandbox } from './sandbox/server.js';
 import { IDENTITY_TWINS_KEY } from './store/rekey.js';
 import { Store, type HoldRow } from './store/store.js';
 import type { Plan } from './config/roles.js';
+import type { FullStoryUpstream } from './fullstory/upstream.js';
+import type { DeliveryHealth } from './sync/health.js';
 import { PLAN_WORD_KEY, planMessage, PlanWord, type PlanWordFacts } from './fullstory/plan-word.js';
 
 /**
@@ -129,7 +131,7 @@ export async function reconcileOnStart(store: Store, policy: RolePolicy, logger:
 
 /** A held change is counted, logged and audited once, when first held. */
 export function onHeld(hold: HoldRow, { metrics, audit, logger }: { metrics: Metrics; audit: AuditLog; logger: Logger }): void {
-  metrics.guardHeld.inc({ kind: hold.kind });
+  metrics.held(hold.kind);
   logger.warn({ hold: hold.id, kind: hold.kind, userId: hold.userId, reason: hold.reason }, 'deprovisioning guard held a change');
   audit.hold({ actor: null, hold, action: 'held' });
 }
@@ -158,4 +160,22 @@ export async function restorePlanWord(store: Store, configured: Plan, logger: Lo
     `fullstory.plan changed since FullStory's word on its plan: ${blocked.length} blocked role changes are tried again`,
   );
   return word;
+}
+
+/** What the gauges read when Prometheus scrapes: the outbox, the holds, FullStory's readiness and circuit, delivery health, the plan word. */
+export function watchState(metrics: Metrics, c: { store: Store; upstream: FullStoryUpstream; health: DeliveryHealth; planWord: PlanWord }): void {
+  metrics.watch({
+    snapshot: async () => {
+      const [roleSync, holds] = await c.store.read(async (r) => [await r.roleSync.stats(), (await r.guard.holds('held')).length] as const);
+      const extra = c.upstream.readiness.extra ? await c.upstream.readiness.extra() : {};
+      return {
+        roleSync,
+        holds,
+        circuit: String(extra.circuit ?? 'closed'),
+        deliveryDegraded: c.health.verdict().degraded,
+        fullstoryOk: c.upstream.readiness.ok,
+        planMismatch: c.planWord.word !== undefined,
+      };
+    },
+  });
 }

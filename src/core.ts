@@ -13,6 +13,7 @@ import {
   restorePlanWord,
   sayMode,
   sharedBudget,
+  watchState,
 } from './core-steps.js';
 import type { IdLinks } from './fullstory/links.js';
 import { FullStoryUpstream } from './fullstory/upstream.js';
@@ -109,8 +110,9 @@ export async function createCore(config: Config, opts: CoreOptions = {}): Promis
       record: (write) => audit.write({ actor: 'role-sync', write }),
       onApplied: (ok, failed) => metrics.roleSyncOutcomes(ok, failed),
       planWord,
-      onBlocked: (n) => metrics.roleChangesBlocked.inc(n),
+      onBlocked: (n) => metrics.blocked(n),
     });
+    watchState(metrics, { store, upstream, health, planWord });
     // Stopped before the audit log flushes and the store closes (closers run in reverse).
     closers.push(worker, (w) => w.stop());
     const kick = () => worker.kick();

@@ -5,8 +5,9 @@ import { pages } from './api.js';
 import type { FullStoryClient } from './client.js';
 import { UpstreamError } from './errors.js';
 import { contradiction, decideDelivery, type DeliverySetting, type RoleEvidence } from './roles/channel.js';
+import { describeCapabilities } from './capabilities.js';
 import { MODES } from './roles/modes.js';
-import { decodeRoles, encodeRoles, ROLE_NAME, type RoleForm } from './roles/wire.js';
+import { decodeRoles, ROLE_NAME, type RoleForm } from './roles/wire.js';
 
 /** The page the bridge asks FullStory for (FullStory's documented largest). */
 const MAX_PAGE = 100;
@@ -211,46 +212,7 @@ export function evidenceOf(c: Capabilities): Omit<RoleEvidence, 'dropped'> & { d
 
 /** One line per finding, as `check` prints them. */
 function describe(c: Capabilities): Check[] {
-  const line = (name: string, message: string): Check => ({ name, ok: true, message });
-  const roles = c.usersRoles;
-  return [
-    line(
-      'capabilities',
-      `PATCH /Users: ${c.patchUsers ? 'yes' : 'no (the bridge reads, applies and PUTs)'}; DELETE /Users: ${c.deleteUsers ? 'yes' : 'no (the bridge deactivates instead)'}; /Groups: ${c.groups ? 'yes' : 'no'}; filters: ${[...c.filters].join(', ')}`,
-    ),
-    line(
-      'discovery',
-      c.discovery ? 'FullStory serves /ServiceProviderConfig' : 'FullStory serves no discovery (/ServiceProviderConfig 404); capabilities were probed instead',
-    ),
-    line(
-      'group-filters',
-      !c.groups
-        ? 'no /Groups'
-        : c.groupFilters
-          ? 'FullStory filters /Groups by displayName'
-          : 'FullStory runs no filter on /Groups: role groups are found by listing them',
-    ),
-    line(
-      'page-size',
-      `FullStory serves at most ${c.maxPage} resources a page${c.maxPage < MAX_PAGE ? ': the bridge fetches several to fill a page of 100' : ''}`,
-    ),
-    line(
-      'user-roles',
-      roles.shown > 0
-        ? `FullStory shows \`roles\` on its users, written as ${JSON.stringify(encodeRoles('architect', roles.form!))}`
-        : roles.absent > 0
-          ? 'FullStory shows no `roles` on its users'
-          : 'FullStory holds no users yet: nothing shows how it writes roles',
-    ),
-    line(
-      'role-groups',
-      !c.groups
-        ? 'no /Groups, so no role groups'
-        : c.roleGroups.size > 0
-          ? `FullStory already holds role groups: ${[...c.roleGroups].map(([r, id]) => `${ROLE_NAME[r]} (${id})`).join(', ')}`
-          : 'FullStory holds no role groups yet',
-    ),
-  ];
+  return describeCapabilities(c).map(({ name, message }) => ({ name, ok: true, message }));
 }
 
 const roleOfGroupName = (name: unknown): Role | undefined =>

@@ -1,6 +1,7 @@
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import { CounterTally, HistogramTally, kept, type TimeTally } from './tally.js';
 import { VERSION } from '../lib/version.js';
+import type { RoleSyncStats } from '../store/store.js';
 
 interface RequestChild {
   count: { n: number };
@@ -12,6 +13,21 @@ interface UpstreamChild {
   count: { n: number };
   time: TimeTally;
   retry: { n: number };
+}
+
+/** The bridge's state as the gauges show it, read once per scrape. */
+export interface State {
+  roleSync: RoleSyncStats;
+  holds: number;
+  circuit: string;
+  deliveryDegraded: boolean;
+  fullstoryOk: boolean;
+  planMismatch: boolean;
+}
+
+/** Where the state is read from (the core supplies it). */
+export interface StateSources {
+  snapshot(): Promise<State>;
 }
 
 /** The bridge's Prometheus metrics, on a registry of its own (one per app instance). */
@@ -33,23 +49,6 @@ export class Metrics {
     [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 15],
   );
 
-  readonly roleSyncBacklog = new Gauge({ name: 'scim_bridge_role_sync_backlog', help: 'Role changes not yet in FullStory', registers: [this.registry] });
-  readonly roleSyncOldest = new Gauge({
-    name: 'scim_bridge_role_sync_oldest_pending_seconds',
-    help: 'Age of the oldest role change not yet in FullStory (0 when none)',
-    registers: [this.registry],
-  });
-  readonly circuitOpen = new Gauge({
-    name: 'scim_bridge_circuit_open',
-    help: '1 while the circuit to FullStory is open (calls paused) or half-open, else 0',
-    registers: [this.registry],
-  });
-  readonly roleSyncFailing = new Gauge({ name: 'scim_bridge_role_sync_failing', help: 'Role changes that failed at least once', registers: [this.registry] });
-  readonly roleDeliveryDegraded = new Gauge({
-    name: 'scim_bridge_role_delivery_degraded',
-    help: '1 while role delivery fails for most users (FullStory refuses or ignores roles), else 0',
-    registers: [this.registry],
-  });
   readonly authFailures = new Counter({
     name: 'scim_bridge_auth_failures_total',
     help: 'Requests refused at the edge, by reason: missing or invalid token, throttled address, address outside the allowlist, token in the URL',
@@ -61,28 +60,17 @@ export class Metrics {
     this.authFailures.inc({ reason });
   }
 
-  readonly guardHeld = new Counter({
+  private readonly guardHeld = new Counter({
     name: 'scim_bridge_guard_held_total',
     help: 'Deactivations, deletions and demotions the deprovisioning guard held, by kind',
     labelNames: ['kind'],
     registers: [this.registry],
   });
   /** An IdP change answered 4xx because FullStory refused it (its status passed on): the 5xx alert never sees these. */
-  readonly refusedByFullStory = new Counter({
+  private readonly refusedByFullStory = new Counter({
     name: 'scim_bridge_idp_refused_by_fullstory_total',
     help: 'IdP changes answered 4xx because FullStory refused the write, by FullStory status',
     labelNames: ['status'],
-    registers: [this.registry],
-  });
-  /** 1 while the last preflight found FullStory unusable (token refused, SCIM off, plan): the IdP is answered 503. */
-  readonly fullstoryUnusable = new Gauge({
-    name: 'scim_bridge_fullstory_unusable',
-    help: '1 while the last FullStory preflight failed (the IdP is answered 503), else 0',
-    registers: [this.registry],
-  });
-  readonly guardHolds = new Gauge({
-    name: 'scim_bridge_guard_holds',
-    help: 'Changes held by the deprovisioning guard, not yet released',
     registers: [this.registry],
   });
   readonly roleSyncApplied = new Counter({
@@ -92,17 +80,47 @@ export class Metrics {
     registers: [this.registry],
   });
 
-  readonly roleChangesBlocked = new Counter({
+  private readonly roleChangesBlocked = new Counter({
     name: 'scim_bridge_role_changes_blocked_total',
     help: 'Role changes not sent because FullStory said its plan lacks the role (held as blocked until the configuration changes)',
     registers: [this.registry],
   });
-  /** 1 while FullStory's word on its plan contradicts fullstory.plan. */
-  readonly planMismatch = new Gauge({
-    name: 'scim_bridge_fullstory_plan_mismatch',
-    help: '1 while FullStory has said it is on another plan than fullstory.plan (or lacks a mapped role), else 0',
-    registers: [this.registry],
-  });
+
+  /** A change the deprovisioning guard held. */
+  held(kind: string): void {
+    this.guardHeld.inc({ kind });
+  }
+
+  /** An IdP change answered 4xx because FullStory refused it. */
+  refused(upstreamStatus: number): void {
+    this.refusedByFullStory.inc({ status: String(upstreamStatus) });
+  }
+
+  /** Role changes not sent because FullStory said its plan lacks the role. */
+  blocked(n: number): void {
+    this.roleChangesBlocked.inc(n);
+  }
+
+  /**
+   * The bridge's state, read when Prometheus scrapes (never pushed): what the gauges show.
+   * Events are counted through the methods above; there is no third way in.
+   */
+  watch(sources: StateSources): void {
+    this.sources = sources;
+  }
+
+  private sources: StateSources | undefined;
+
+  /** The exposition text, state read first; a store that fails leaves its gauges as they were (readiness says why). */
+  async text(): Promise<string> {
+    await this.sources
+      ?.snapshot()
+      .then((state) => (this.state = state))
+      .catch(() => undefined);
+    return this.registry.metrics();
+  }
+
+  private state: State | undefined;
 
   /** One batch of the role-sync worker: how many changes FullStory took, and how many failed. */
   roleSyncOutcomes(applied: number, failed: number): void {
@@ -134,6 +152,39 @@ export class Metrics {
     counter('scim_bridge_upstream_retries_total', 'Calls to FullStory that were retries', ['operation'], this.retryCounts);
     this.registry.registerMetric(this.upstreamSeconds.asMetric());
     collectDefaultMetrics({ register: this.registry });
+    this.stateGauges();
+  }
+
+  /** Gauges of state, each read from the last snapshot when scraped. */
+  private stateGauges(): void {
+    const current = () => this.state;
+    const gauge = (name: string, help: string, value: (s: State) => number) => {
+      new Gauge({
+        name,
+        help,
+        registers: [this.registry],
+        collect() {
+          const state = current();
+          if (state) this.set(value(state));
+        },
+      });
+    };
+    gauge('scim_bridge_role_sync_backlog', 'Role changes not yet in FullStory', (s) => s.roleSync.backlog);
+    gauge('scim_bridge_role_sync_failing', 'Role changes that failed at least once', (s) => s.roleSync.failing);
+    gauge('scim_bridge_role_sync_oldest_pending_seconds', 'Age of the oldest role change not yet in FullStory (0 when none)', (s) =>
+      s.roleSync.oldestPendingAt ? Math.max(0, (Date.now() - Date.parse(s.roleSync.oldestPendingAt)) / 1000) : 0,
+    );
+    gauge('scim_bridge_circuit_open', '1 while the circuit to FullStory is open (calls paused) or half-open, else 0', (s) => (s.circuit !== 'closed' ? 1 : 0));
+    gauge('scim_bridge_role_delivery_degraded', '1 while role delivery fails for most users (FullStory refuses or ignores roles), else 0', (s) =>
+      s.deliveryDegraded ? 1 : 0,
+    );
+    gauge('scim_bridge_fullstory_unusable', '1 while the last FullStory preflight failed (the IdP is answered 503), else 0', (s) => (s.fullstoryOk ? 0 : 1));
+    gauge('scim_bridge_guard_holds', 'Changes held by the deprovisioning guard, not yet released', (s) => s.holds);
+    gauge(
+      'scim_bridge_fullstory_plan_mismatch',
+      '1 while FullStory has said it is on another plan than fullstory.plan (or lacks a mapped role), else 0',
+      (s) => (s.planMismatch ? 1 : 0),
+    );
   }
 
   private readonly requestChildren = new Map<string, RequestChild>();

@@ -6,6 +6,7 @@ import { STARTED_AT, VERSION } from '../../lib/version.js';
 import type { AuditTable } from '../../store/store.js';
 import type { ConsoleView, Level } from './page.js';
 import { deliveryFacts } from '../../fullstory/roles/modes.js';
+import { describeCapabilities } from '../../fullstory/capabilities.js';
 import { planMessage } from '../../fullstory/plan-word.js';
 import { isActive } from '../../provisioning/user-mapping.js';
 import type { AppDeps } from '../types.js';
@@ -58,15 +59,7 @@ function overall(v: Omit<ConsoleView, 'overall'>): { level: Level; words: string
 
 /** What FullStory was found to support, in words. */
 function capabilityRows(caps: Capabilities | undefined): [string, string][] {
-  if (!caps) return [['FullStory', 'not checked yet']];
-  return [
-    ['PATCH /Users', caps.patchUsers ? 'yes' : 'no (read, then PUT)'],
-    ['DELETE /Users', caps.deleteUsers ? 'yes' : 'no (deactivated instead)'],
-    ['/Groups', caps.groups ? `yes${caps.groupFilters ? ', filtered by displayName' : ', listed (no filter)'}` : 'no'],
-    ['user filters', [...caps.filters].join(', ')],
-    ['largest page', String(caps.maxPage)],
-    ['role groups found', [...caps.roleGroups.keys()].join(', ') || 'none'],
-  ];
+  return caps ? describeCapabilities(caps).map(({ label, message }) => [label, message]) : [['FullStory', 'not checked yet']];
 }
 
 /** The role mapping in force: groups by their role's precedence, then by name. */

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { Store } from '../../store/store.js';
 import { deliveryFacts } from '../../fullstory/roles/modes.js';
+import { describeCapabilities } from '../../fullstory/capabilities.js';
 import { planMessage } from '../../fullstory/plan-word.js';
 
 /** What /readyz says of the store: whether it answers, the guard's holds, the role-sync outbox. */
@@ -66,6 +67,7 @@ export default async function opsRoutes(app: FastifyInstance) {
       fullstory: readiness.ok ? 'ok' : (readiness.reason ?? 'not checked yet'),
       ...(readiness.ok ? {} : { fullstoryUnusableSince: readiness.since ?? null }),
       lastPreflightAt: readiness.checkedAt ?? null,
+      capabilities: readiness.capabilities ? Object.fromEntries(describeCapabilities(readiness.capabilities).map((c) => [c.name, c.message])) : null,
       roleDelivery: deliveryFacts(roles.delivery),
       roleSync,
       index: index(),
@@ -77,21 +79,6 @@ export default async function opsRoutes(app: FastifyInstance) {
       .send(JSON.stringify(body));
   });
 
-  app.get('/metrics', quiet, async (_req, reply) => {
-    try {
-      const s = await store.read((r) => r.roleSync.stats());
-      metrics.roleSyncBacklog.set(s.backlog);
-      metrics.roleSyncFailing.set(s.failing);
-      metrics.roleSyncOldest.set(s.oldestPendingAt ? Math.max(0, (Date.now() - Date.parse(s.oldestPendingAt)) / 1000) : 0);
-      const extra = readiness.extra ? await readiness.extra() : {};
-      metrics.circuitOpen.set(extra.circuit && extra.circuit !== 'closed' ? 1 : 0);
-      metrics.roleDeliveryDegraded.set(roleDelivery().health.degraded ? 1 : 0);
-      metrics.planMismatch.set(roleDelivery().planWord ? 1 : 0);
-      metrics.guardHolds.set((await store.read((r) => r.guard.holds('held'))).length);
-      metrics.fullstoryUnusable.set(readiness.ok ? 0 : 1);
-    } catch {
-      // The store being down shows in /readyz; metrics still answer.
-    }
-    return reply.type(metrics.registry.contentType).send(await metrics.registry.metrics());
-  });
+  // Gauges read the bridge's state at scrape time (metrics/metrics.ts, fed by the core): nothing is set here.
+  app.get('/metrics', quiet, async (_req, reply) => reply.type(metrics.registry.contentType).send(await metrics.text()));
 }
