@@ -1,5 +1,5 @@
 import type { Priority } from './budget.js';
-import type { FullStoryClient } from './client.js';
+import type { ScimCaller } from './client.js';
 import { IdLinks } from './links.js';
 
 /** A user as FullStory returns it. */
@@ -68,7 +68,7 @@ export class FullStoryApi {
    * evidence of how it carries them.
    */
   constructor(
-    readonly client: FullStoryClient,
+    readonly client: ScimCaller,
     private readonly observeUser: (fs: FsUser | undefined) => void = () => {},
     /** Bridge ids that differ from FullStory's (made in shadow mode), translated both ways here. */
     readonly links: IdLinks = new IdLinks(),

@@ -71,6 +71,9 @@ function networkError(err: unknown): UpstreamError {
  * Every call to FullStory goes through here: one pool, one rate budget, timeouts on
  * connect, headers and body, retries only where a second send cannot duplicate.
  */
+/** What FullStoryApi needs of a client: one call. Tests pass a FullStory without sockets (test/helpers/scripted.ts). */
+export type ScimCaller = Pick<FullStoryClient, 'call'>;
+
 export class FullStoryClient {
   private readonly pool: Pool;
   private readonly basePath: string;

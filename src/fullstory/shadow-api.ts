@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { FullStoryApi, type FsGroup, type FsPatchOp, type FsUser } from './api.js';
-import type { FullStoryClient } from './client.js';
+import type { ScimCaller } from './client.js';
 import { UpstreamError } from './errors.js';
 import type { IdLinks } from './links.js';
 
@@ -21,7 +21,7 @@ export interface DesiredUser {
  */
 export class ShadowApi extends FullStoryApi {
   constructor(
-    client: FullStoryClient,
+    client: ScimCaller,
     observeUser: (fs: FsUser | undefined) => void,
     links: IdLinks,
     private readonly desired: (id: string) => Promise<DesiredUser | undefined>,

@@ -90,7 +90,11 @@ describe.skipIf(!pgUp)('one budget across replicas (PostgreSQL)', () => {
     const cfg = { config: { fullstory: { ratePerSecond: 10, rateBurst: 3, idpWaitMs: 20_000, idpReserve: 0 } } };
     const a = await bridge({ db: 'postgres', pgSchema: schema, sharedSandbox: sb, ...cfg });
     const b = await bridge({ db: 'postgres', pgSchema: schema, sharedSandbox: sb, ...cfg });
-    await new Promise((r) => setTimeout(r, 400));
+    // Both replicas' start-up calls done (preflight, the worker's first round) before counting.
+    for (const t of [a, b]) {
+      await eventually(async () => (await t.bridge.app.inject({ url: '/readyz' })).statusCode === 200, 'the replica to be ready');
+      await t.bridge.core.worker.idle();
+    }
     sb.counters.reset();
     const results = await Promise.all(Array.from({ length: 30 }, (_, i) => (i % 2 ? a : b).req('GET', `${U}?count=1`)));
     expect(results.every((r) => r.status === 200)).toBe(true);
@@ -113,8 +117,8 @@ describe('the circuit breaker', () => {
     expect(t.sandbox.counters.count()).toBe(reached);
     expect((await t.bridge.app.inject({ url: '/readyz' })).json().circuit).toBe('open');
     t.sandbox.set({ faults: { failRate: 0 } });
-    await new Promise((r) => setTimeout(r, 900));
-    expect((await t.req('GET', `${U}?count=1`)).status).toBe(200);
+    // Answered 503 without a call until the open period ends; then the trial call goes through.
+    await eventually(async () => (await t.req('GET', `${U}?count=1`)).status === 200, 'the circuit to let a trial call through', 5000);
     expect((await t.bridge.app.inject({ url: '/readyz' })).json().circuit).toBe('closed');
     expect((await t.req('POST', U, oktaUser('after.recovery@okta.local'))).status).toBe(201);
   });
