@@ -20,6 +20,7 @@ interface Results {
   overheadMemory?: { sqlite?: { peakRssMb: number } };
   scale?: {
     at: string;
+    machine?: string;
     users: number;
     rate: number;
     importBridgeS: number;
@@ -30,6 +31,7 @@ interface Results {
     storeMb: number;
     importPeakRssMb: number;
     propagationPeakRssMb: number;
+    plan?: { teammates: number; rate: number; floorS: number; seconds: number; peakRssMb: number };
   };
   firstSync?: {
     users: number;
@@ -77,13 +79,18 @@ export function renderTable(r: Results): string {
       : []),
     ...(r.scale
       ? [
-          `| ${r.scale.users.toLocaleString('en')} users (npm run bench:scale, ${r.scale.at.slice(0, 10)}): Okta import, all pages | ${r.scale.importBridgeS.toFixed(1)} s | direct ${r.scale.importDirectS.toFixed(1)} s |`,
+          `| ${r.scale.users.toLocaleString('en')} users (npm run bench:scale, ${r.scale.at.slice(0, 10)}${r.scale.machine ? `, ${r.scale.machine}` : ''}): Okta import, all pages | ${r.scale.importBridgeS.toFixed(1)} s | direct ${r.scale.importDirectS.toFixed(1)} s |`,
           ...Object.entries(r.scale.lookups).map(
             ([k, v]) =>
               `| ${r.scale!.users.toLocaleString('en')} users: \`${k} eq\` lookup | p50 ${v.p50.toFixed(2)} ms, p99 ${v.p99.toFixed(2)} ms | goal p99 < 5 ms |`,
           ),
           `| ${r.scale.users.toLocaleString('en')}-member group replace; its roles at ${r.scale.rate}/s | answered in ${r.scale.answeredS.toFixed(2)} s; ${r.scale.ratio.toFixed(3)} x the floor | goals 10 s, 1.05 x |`,
           `| ${r.scale.users.toLocaleString('en')} users: store on disk; bridge peak RSS (import / propagation) | ${r.scale.storeMb.toFixed(0)} MB; ${r.scale.importPeakRssMb.toFixed(0)} / ${r.scale.propagationPeakRssMb.toFixed(0)} MB | goal 150 MB |`,
+          ...(r.scale.plan
+            ? [
+                `| \`plan\` over ${r.scale.plan.teammates.toLocaleString('en')} FullStory teammates at ${r.scale.plan.rate}/s | ${r.scale.plan.seconds.toFixed(1)} s; peak RSS ${r.scale.plan.peakRssMb.toFixed(0)} MB | reading every page direct ${r.scale.importDirectS.toFixed(1)} s |`,
+              ]
+            : []),
         ]
       : []),
     '',

@@ -32,6 +32,7 @@ async function main() {
     `  group replace answered in ${prop.answeredS.toFixed(2)} s; FullStory held every role after ${prop.doneS.toFixed(1)} s = ${prop.ratio.toFixed(3)} x the floor of ${prop.floorS.toFixed(1)} s; 429s from FullStory: ${prop.upstream429}; changes failed after retries: ${prop.failedAfterRetries}`,
   );
   report(`  import (count=100 pages): ${prop.importBridgeS.toFixed(2)} s through the bridge vs ${prop.importDirectS.toFixed(2)} s direct`);
+  report(`  ${planLine(prop)}`);
   report(
     `  bridge RSS: idle ${prop.idleRssMb.toFixed(0)} MB; peak during import ${prop.importPeakRssMb.toFixed(0)} MB; peak while propagating ${prop.propagationPeakRssMb.toFixed(0)} MB`,
   );
@@ -98,6 +99,12 @@ function targets(rows: Row[], prop: Awaited<ReturnType<typeof propagation>>, fir
   ];
 }
 
+/** `plan` beside its floor (the pages FullStory must serve, at the budget's rate), with its peak memory. */
+function planLine(s: Awaited<ReturnType<typeof propagation>>): string {
+  const p = s.plan;
+  return `plan over ${p.teammates.toLocaleString()} teammates: ${p.seconds.toFixed(1)} s, beside ${s.importDirectS.toFixed(1)} s to read every page straight from FullStory (the budget's floor: ${p.floorS.toFixed(1)} s at ${p.rate}/s); peak RSS ${p.peakRssMb.toFixed(0)} MB; found ${JSON.stringify(p.counts)}`;
+}
+
 async function pgReachable(): Promise<boolean> {
   const c = new pg.Client({ connectionString: PG_URL, connectionTimeoutMillis: 2000 });
   try {
@@ -118,12 +125,13 @@ async function scaleMode() {
   report(
     `  ${SCALE.toLocaleString()}-member group replace answered in ${s.answeredS.toFixed(2)} s${s.answeredS <= 10 ? '' : '  MISS (goal 10 s)'}; roles in FullStory after ${s.doneS.toFixed(1)} s = ${s.ratio.toFixed(3)} x the floor${s.ratio <= 1.05 ? '' : '  MISS (goal 1.05)'} (${((s.doneS - s.answeredS) / s.floorS).toFixed(3)} x counted from the answer)`,
   );
+  report(`  ${planLine(s)}${s.plan.seconds <= 2 * s.importDirectS + 2 ? '' : '  MISS (goal: about the time to read FullStory)'}`);
   report(
     `  store on disk ${s.storeMb.toFixed(0)} MB; bridge RSS idle ${s.idleRssMb.toFixed(0)} MB, peak during import ${s.importPeakRssMb.toFixed(0)} MB, peak while propagating ${s.propagationPeakRssMb.toFixed(0)} MB (goal 150 MB)`,
   );
   const file = join(ROOT, 'bench/results/latest.json');
   const latest = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
-  const merged = { ...latest, scale: { at: new Date().toISOString(), ...s } };
+  const merged = { ...latest, scale: { at: new Date().toISOString(), machine: `${cpus().length} x ${cpus()[0]?.model ?? 'unknown'}`, ...s } };
   writeFileSync(file, `${JSON.stringify(merged, null, 2)}\n`);
   writeReadmeTable(merged as never);
   report('Merged into bench/results/latest.json as "scale", and the table in docs/benchmarks.md from it');

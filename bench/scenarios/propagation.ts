@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { Pool } from 'undici';
 import { IDP, FS_TOKEN, PROPAGATION_RATE, SCALE, sleep } from '../lib/env.js';
 import { startSandbox, startBridge, memory, json, memTrace, mappings, dirMb } from '../lib/procs.js';
+import { planRun } from './plan.js';
 
 export async function propagation() {
   const rate = PROPAGATION_RATE;
@@ -54,6 +55,8 @@ export async function propagation() {
   stopTrace();
   if (process.env.BENCH_MEMTRACE === '1') process.stderr.write(mappings(bridge.pid));
   await bridge.close();
+  // What FullStory holds now against the index: plan over every teammate, within the same budget.
+  const plan = await planRun(sandbox, dataDir, configFile, SCALE, rate);
   await sandbox.close();
   const floorS = SCALE / rate;
   return {
@@ -72,6 +75,7 @@ export async function propagation() {
     propagationPeakRssMb: Math.max(peakMb, final.peakMb),
     lookups,
     storeMb: dirMb(dataDir),
+    plan,
     seeded: made,
   };
 }

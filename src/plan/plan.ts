@@ -59,31 +59,28 @@ function attr(o: Record<string, unknown>, path: string): unknown {
  * FullStory holds, read page by page within the budget): what `apply` would change.
  */
 export async function makePlan(src: PlanSource): Promise<Plan> {
-  const fsUsers: FsUser[] = [];
-  for await (const u of pages((start) => src.api.listUsers(start, 100, undefined, 'sync'))) fsUsers.push(u);
-  const byId = new Map(fsUsers.map((u) => [u.id, u]));
-  const byName = new Map(fsUsers.map((u) => [identityKey(u.userName), u]));
   const roleOf = await actualRoleReader(src.api, src.delivery, src.capabilities);
+  const fsUsers = await teammates(src.api, roleOf);
+  const byName = new Map([...fsUsers.values()].map((u) => [identityKey(u.userName), u]));
   const items: PlanItem[] = [];
   const nextSignIn: NonNullable<Plan['nextSignIn']> = [];
   const managed = new Set<string>();
-  for (const row of await allRows(src.store)) {
-    const fs = src.isPending(row.id) ? byName.get(identityKey(row.userName)) : byId.get(row.id);
+  for await (const row of indexRows(src.store)) {
+    const pending = src.isPending(row.id);
+    const fs = pending ? byName.get(identityKey(row.userName)) : fsUsers.get(row.id);
     // A teammate adopted from FullStory that the IdP never changed stays unmanaged.
-    const touched = row.role !== null || src.isPending(row.id) || row.deleted || !isActive(row.resource);
+    const touched = row.role !== null || pending || row.deleted || !isActive(row.resource);
     if (fs && touched) managed.add(fs.id);
-    const actual = fs ? roleOf(fs) : undefined;
-    items.push(...compare(row, fs, src.isPending(row.id), actual));
-    if (fs && actual?.kind === 'other') items.push(foreignRole(row, actual.name));
+    items.push(...compare(row, fs, pending, fs?.actual));
+    if (fs?.actual.kind === 'other') items.push(foreignRole(row, fs.actual.name));
     if (src.delivery === 'sso' && fs && touched && row.role !== null && !row.deleted && isActive(row.resource))
       nextSignIn.push({ userId: row.id, userName: row.userName, role: row.role });
   }
   // A set, not a search of the items per teammate: 100,000 teammates would be billions of comparisons.
   const listed = new Set(items.map((i) => i.userId));
-  for (const u of fsUsers)
+  for (const u of fsUsers.values())
     if (!managed.has(u.id) && !listed.has(u.id)) {
-      const actual = roleOf(u);
-      const role = actual.kind === 'role' ? actual.role : actual.kind === 'other' ? actual.name : undefined;
+      const role = u.actual.kind === 'role' ? u.actual.role : u.actual.kind === 'other' ? u.actual.name : undefined;
       const why = 'FullStory holds this user; the IdP never managed it (left alone)';
       items.push({ action: 'unmanaged', userId: u.id, userName: u.userName, why, ...(role ? { actual: { role } } : {}) });
     }
@@ -101,16 +98,41 @@ export async function makePlan(src: PlanSource): Promise<Plan> {
   };
 }
 
-async function allRows(store: Store): Promise<UserRow[]> {
-  const rows: UserRow[] = [];
+/** A teammate as the plan needs it: what is compared, and the role read once. The rest of FullStory's answer is dropped as each page arrives. */
+type Teammate = Pick<FsUser, 'id' | 'userName' | 'active' | 'displayName' | 'name'> & { actual: ActualRole };
+
+/** Every FullStory teammate, page by page within the budget, kept only as the plan compares them. */
+async function teammates(api: FullStoryApi, roleOf: (u: FsUser) => ActualRole): Promise<Map<string, Teammate>> {
+  const out = new Map<string, Teammate>();
+  for await (const u of pages((start) => api.listUsers(start, 100, undefined, 'sync'))) {
+    const name = u.name
+      ? {
+          ...(u.name.givenName !== undefined ? { givenName: u.name.givenName } : {}),
+          ...(u.name.familyName !== undefined ? { familyName: u.name.familyName } : {}),
+        }
+      : undefined;
+    out.set(u.id, {
+      id: u.id,
+      userName: u.userName,
+      ...(u.active !== undefined ? { active: u.active } : {}),
+      ...(u.displayName !== undefined ? { displayName: u.displayName } : {}),
+      ...(name ? { name } : {}),
+      actual: roleOf(u),
+    });
+  }
+  return out;
+}
+
+/** The index's users a page at a time, tombstones last: never all of their documents in memory at once. */
+async function* indexRows(store: Store): AsyncGenerator<UserRow> {
   for (let after: string | undefined; ;) {
     const page = await store.read((r) => r.users.page(after, 1000));
-    rows.push(...page);
+    yield* page;
     if (page.length < 1000) break;
     after = page[page.length - 1]!.id;
   }
   // Tombstones (deleted by the IdP where FullStory could only deactivate) are not in page().
-  return [...rows, ...(await store.read((r) => r.users.tombstones()))];
+  yield* await store.read((r) => r.users.tombstones());
 }
 
 /** A user the IdP manages whose FullStory role is FullStory's own (Umbrella Admin): listed with it, never changed. */
@@ -120,7 +142,7 @@ function foreignRole(row: UserRow, name: string): PlanItem {
 }
 
 /** What one indexed user needs in FullStory. */
-function compare(row: UserRow, fs: FsUser | undefined, pending: boolean, actual: ActualRole | undefined): PlanItem[] {
+function compare(row: UserRow, fs: Teammate | undefined, pending: boolean, actual: ActualRole | undefined): PlanItem[] {
   const base = { userId: row.id, userName: row.userName };
   const wantActive = isActive(row.resource) && !row.deleted;
   const desired = toUpstream(row.resource) as Record<string, unknown>;

@@ -1,0 +1,52 @@
+/** `plan` over every FullStory teammate, as an operator runs it: its time beside the budget's floor, and its peak memory. */
+import { spawn } from 'node:child_process';
+import { CLI, FS_TOKEN, RUNTIME_ENV, RUNTIME_NODE_OPTIONS, sleep } from '../lib/env.js';
+import { memory, type Proc } from '../lib/procs.js';
+
+export interface PlanFigures {
+  teammates: number;
+  rate: number;
+  /** Pages of 100 over the rate: the least time reading FullStory can take. */
+  floorS: number;
+  seconds: number;
+  peakRssMb: number;
+  /** What the plan found: its counts. */
+  counts: Record<string, number>;
+}
+
+/** Runs `plan --format json` on the bridge's data (the same heap limit as the server), sampling its memory until it exits. */
+export async function planRun(sandbox: Proc, dataDir: string, configFile: string, teammates: number, rate: number): Promise<PlanFigures> {
+  const env = {
+    PATH: process.env.PATH ?? '',
+    LOG_LEVEL: 'warn',
+    NODE_ENV: 'production',
+    NODE_OPTIONS: RUNTIME_NODE_OPTIONS,
+    ...RUNTIME_ENV,
+    FULLSTORY_SCIM_URL: `${sandbox.url}/scim/v2`,
+    FULLSTORY_SCIM_TOKEN: FS_TOKEN,
+    FULLSTORY_RATE_PER_SECOND: String(rate),
+    FULLSTORY_RATE_BURST: '50',
+    DATA_DIR: dataDir,
+    CONFIG_FILE: configFile,
+  };
+  const t0 = performance.now();
+  const child = spawn(process.execPath, [CLI, 'plan', '--format', 'json'], { env, stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => (out += d));
+  let peakRssMb = 0;
+  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+  for (let done = false; !done;) {
+    try {
+      peakRssMb = Math.max(peakRssMb, memory(child.pid!).peakMb);
+    } catch {
+      // gone between the check and the read
+    }
+    done = await Promise.race([exited.then(() => true), sleep(50).then(() => false)]);
+  }
+  const seconds = (performance.now() - t0) / 1000;
+  const code = await exited;
+  if (code !== 0 && code !== 2) throw new Error(`plan exited ${code}`);
+  const plan = JSON.parse(out) as Record<string, unknown>;
+  const counts = Object.fromEntries(['creates', 'updates', 'deactivations', 'roleChanges', 'unmanaged'].map((k) => [k, Number(plan[k])]));
+  return { teammates, rate, floorS: Math.ceil(teammates / 100) / rate, seconds, peakRssMb, counts };
+}
