@@ -8,6 +8,7 @@ import { parsePatchBody } from '../scim/patch.js';
 import { UniquenessConflict } from '../store/errors.js';
 import { GROUP_FILTER_VOCABULARY, type GroupRow } from '../store/store.js';
 import type { Repos, Store } from '../store/store.js';
+import { SmallGroups, type MembershipDelta } from './small-groups.js';
 import { recomputeRoles, type Guarded } from './effective-roles.js';
 import type { DeprovisionGuard } from './guard.js';
 import type { LastAdmin } from './last-admin.js';
@@ -60,6 +61,9 @@ const view = (g: GroupRow, members?: string[], displays?: Map<string, string>): 
  * so concurrent PATCHes to one group apply one after the other on any replica.
  */
 export class GroupsService {
+  /** Small groups' members per version, so a PATCH's answer needs no second read. */
+  private readonly small = new SmallGroups(SMALL_GROUP);
+
   constructor(private readonly deps: GroupsServiceDeps) {}
 
   async get(id: string, withMembers = true): Promise<GroupView> {
@@ -154,22 +158,19 @@ export class GroupsService {
   }
 
   /**
-   * A PATCH answers with the group; its members only when asked (`attributes=members`),
-   * as Okta and Entra read nothing from them and they can be tens of thousands.
-   */
-  /**
    * The group as it now is: its members when asked for, or when it has at most
    * SMALL_GROUP of them (read after the commit; a large group is not resent on every change).
    */
   async patch(id: string, body: unknown, ctx: OpContext = {}, withMembers = false): Promise<GroupView> {
-    const view = await this.apply(id, groupChanges(parsePatchBody(body), id), ctx, undefined, withMembers);
+    let delta: MembershipDelta | undefined;
+    const view = await this.apply(id, groupChanges(parsePatchBody(body), id), ctx, undefined, withMembers, (d) => (delta = d));
     if (view.members) return view;
-    const small = await this.deps.store.read(async (r) =>
-      (await r.groups.memberCount(id)) <= SMALL_GROUP
-        ? { members: await r.groups.members(id), displays: (await r.groups.displaysOf([id])).get(id) }
-        : undefined,
-    );
-    return small ? { ...view, ...small } : view;
+    const known = delta && this.small.next(id, delta);
+    if (known) return { ...view, ...known };
+    // One read of at most SMALL_GROUP + 1 rows, with the version it saw: a large group is not resent on every change.
+    const read = await this.deps.store.read(async (r) => ({ g: await r.groups.get(id), small: await r.groups.membersUpTo(id, SMALL_GROUP) }));
+    if (read.g && read.small) this.small.keep(id, { version: read.g.version, ...read.small });
+    return read.small ? { ...view, ...read.small } : view;
   }
 
   async delete(id: string, ctx: OpContext = {}): Promise<void> {
@@ -193,7 +194,14 @@ export class GroupsService {
    * costs the same on a group of ten and of ten thousand; a replace, a removal of all, or a
    * rename that moves the group's role reads the whole membership.
    */
-  private async apply(id: string, changes: GroupChange[], ctx: OpContext, extra?: GroupInput['extra'], withMembers = true): Promise<GroupView> {
+  private async apply(
+    id: string,
+    changes: GroupChange[],
+    ctx: OpContext,
+    extra?: GroupInput['extra'],
+    withMembers = true,
+    onDelta?: (d: MembershipDelta) => void,
+  ): Promise<GroupView> {
     const removes = changes.flatMap((c) => (c.kind === 'remove' ? c.ids : []));
     const wide = changes.some((c) => c.kind === 'replace' || c.kind === 'removeAll' || c.kind === 'displayName');
     const guarded = await this.guarded(ctx, id, wide ? 'all' : removes);
@@ -228,6 +236,7 @@ export class GroupsService {
       await tx.groups.addMembers(id, toAdd);
       const displays = new Map(changes.flatMap((c) => (c.kind === 'add' || c.kind === 'replace' ? [...c.displays] : [])).filter(([u]) => after.has(u)));
       await tx.groups.setDisplays(id, displays);
+      if (!wholeMembership) onDelta?.({ fromVersion: g.version, added: toAdd, removed: toRemove, displays });
       // A rename can move the group into or out of the mapping: then every member counts.
       const affected = roleMoved ? [...after, ...toRemove] : [...toAdd, ...toRemove];
       ctx.note = `${toAdd.length} added, ${toRemove.length} removed${roleMoved ? `, role now ${mapped?.role ?? 'unmapped'}` : ''}`;

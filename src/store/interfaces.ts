@@ -150,7 +150,8 @@ export interface GroupReads {
   query(terms: Terms, offset: number, limit: number): Promise<{ rows: GroupRow[]; total: number }>;
   /** Member ids in id order. */
   members(groupId: string): Promise<string[]>;
-  memberCount(groupId: string): Promise<number>;
+  /** The members (in id order) and their displays when the group has at most `limit`; undefined when it has more (no more than limit + 1 rows are read). */
+  membersUpTo(groupId: string, limit: number): Promise<{ members: string[]; displays: Map<string, string> } | undefined>;
   membersOf(groupIds: readonly string[]): Promise<Map<string, string[]>>;
   /** The members of these groups that were given a `display`: group id → user id → display. */
   displaysOf(groupIds: readonly string[]): Promise<Map<string, Map<string, string>>>;

@@ -1,4 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config/load.js';
+import { GroupsService } from '../../src/provisioning/groups-service.js';
+import { RolePolicy } from '../../src/provisioning/role-policy.js';
 import { ScimError } from '../../src/scim/errors.js';
 import { rules, type Rules } from '../helpers/scripted.js';
 
@@ -66,6 +69,23 @@ describe('GroupsService rules (in-memory store; groups never reach FullStory)', 
     expect(await r.store.read((x) => x.groups.all())).toEqual([]);
     expect(await outbox()).toBe(before);
     expect(await roleOf(ada!)).toBe('standard');
+  });
+
+  it('a PATCH answers with the members as they now are, even after another replica changed the group since this one last saw it', async () => {
+    r = await rules({ roles: MAPPING });
+    const [ada, bob, cy] = await people('ada', 'bob', 'cy');
+    const other = new GroupsService({ store: r.store, policy: new RolePolicy(loadConfig({}, { roles: MAPPING }).roles), kick: () => {} });
+    const add = (svc: GroupsService, id: string, value: string, display?: string) =>
+      svc.patch(id, { schemas: [PATCH], Operations: [{ op: 'add', path: 'members', value: [{ value, ...(display ? { display } : {}) }] }] }, {});
+    const g = await r.groups.create({ schemas: [GROUP], displayName: 'Book club', members: [] }, {});
+    expect((await add(r.groups, g.id, ada!, 'Ada')).members).toEqual([ada]);
+    expect((await add(other, g.id, bob!)).members).toEqual([ada, bob].sort());
+    const third = await add(r.groups, g.id, cy!);
+    expect(third.members).toEqual([ada, bob, cy].sort());
+    expect(third.displays).toEqual(new Map([[ada, 'Ada']]));
+    const fourth = await r.groups.patch(g.id, { schemas: [PATCH], Operations: [{ op: 'remove', path: `members[value eq "${ada}"]` }] }, {});
+    expect([fourth.members, fourth.displays, fourth.version]).toEqual([[bob, cy].sort(), new Map(), 5]);
+    expect((await r.groups.get(g.id)).members).toEqual(fourth.members);
   });
 
   it('a second group of one name, in any case, is 409 uniqueness', async () => {

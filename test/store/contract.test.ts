@@ -207,7 +207,9 @@ describe.each(kinds)('the store contract on %s', (kind) => {
         await t.groups.removeMembers('g2', ['u3', 'nobody']);
       });
       expect(await both((r) => r.groups.members('g1'))).toEqual(['u1', 'u3']);
-      expect([await both((r) => r.groups.memberCount('g1')), await both((r) => r.groups.memberCount('g3'))]).toEqual([2, 0]);
+      expect(await both((r) => r.groups.membersUpTo('g1', 2))).toEqual({ members: ['u1', 'u3'], displays: new Map() });
+      expect(await both((r) => r.groups.membersUpTo('g1', 1))).toBeUndefined();
+      expect(await both((r) => r.groups.membersUpTo('g3', 5))).toEqual({ members: [], displays: new Map() });
       expect(await tx((t) => t.groups.membersAmong('g2', ['u1', 'u3', 'zz']))).toEqual(new Set(['u1']));
       expect(await both((r) => r.groups.membersOf(['g1', 'g2', 'g3']))).toEqual(
         new Map([
@@ -241,6 +243,7 @@ describe.each(kinds)('the store contract on %s', (kind) => {
           ['g2', new Map()],
         ]),
       );
+      expect(await both((r) => r.groups.membersUpTo('g1', 10))).toEqual({ members: ['u1', 'u3'], displays: new Map([['u1', 'Ann']]) });
       await tx(async (t) => {
         await t.groups.removeMembers('g1', ['u1']);
         await t.groups.addMembers('g1', ['u1']);

@@ -94,13 +94,18 @@ export class PostgresGroups implements GroupWrites {
     return rows.map((r) => r.user_id);
   }
 
-  async memberCount(groupId: string): Promise<number> {
-    const r = await this.db
+  async membersUpTo(groupId: string, limit: number): Promise<{ members: string[]; displays: Map<string, string> } | undefined> {
+    const rows = await this.db
       .selectFrom('group_members')
-      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .select(['user_id', 'display'])
       .where('group_id', '=', groupId)
-      .executeTakeFirstOrThrow();
-    return Number(r.n);
+      .orderBy('user_id')
+      .limit(limit + 1)
+      .execute();
+    if (rows.length > limit) return undefined;
+    const displays = new Map<string, string>();
+    for (const r of rows) if (r.display !== null) displays.set(r.user_id, r.display);
+    return { members: rows.map((r) => r.user_id), displays };
   }
 
   async membersAmong(groupId: string, userIds: readonly string[]): Promise<Set<string>> {

@@ -17,7 +17,8 @@ const SQL = {
   deleteMembers: 'delete from "group_members" where "group_id" = ?',
   remove: 'delete from "groups" where "id" = ?',
   members: 'select "user_id" from "group_members" where "group_id" = ? order by "user_id"',
-  memberCount: 'select count(*) as "n" from "group_members" where "group_id" = ?',
+  // Run raw (arrays, not objects): a PATCH answer reads it on every change of a small group.
+  membersUpTo: 'select "user_id", "display" from "group_members" where "group_id" = ? order by "user_id" limit ?',
   membersOf: 'select "group_id", "user_id" from "group_members" where "group_id" in (select value from json_each(?)) order by "user_id"',
   displaysOf: 'select "group_id", "user_id", "display" from "group_members" where "group_id" in (select value from json_each(?)) and "display" is not null',
   setDisplay: 'update "group_members" set "display" = ? where "group_id" = ? and "user_id" = ?',
@@ -121,8 +122,16 @@ export class SqliteGroups implements GroupWrites {
     return this.select<{ user_id: string }>(SQL.members, groupId).map((r) => r.user_id);
   }
 
-  async memberCount(groupId: string): Promise<number> {
-    return Number(this.select<{ n: number }>(SQL.memberCount, groupId)[0]!.n);
+  async membersUpTo(groupId: string, limit: number): Promise<{ members: string[]; displays: Map<string, string> } | undefined> {
+    this.snapshot?.enter();
+    const rows = this.p
+      .sql<[string, number], [string, string | null]>(SQL.membersUpTo)
+      .raw(true)
+      .all(groupId, limit + 1) as unknown as [string, string | null][];
+    if (rows.length > limit) return undefined;
+    const displays = new Map<string, string>();
+    for (const [user, display] of rows) if (display !== null) displays.set(user, display);
+    return { members: rows.map((r) => r[0]), displays };
   }
 
   async membersOf(groupIds: readonly string[]): Promise<Map<string, string[]>> {
