@@ -14,7 +14,9 @@ import { isActive, toUpstream } from './provisioning/user-mapping.js';
 import type { RunningSandbox } from './sandbox/server.js';
 import { IDENTITY_TWINS_KEY } from './store/rekey.js';
 import { Store, type HoldRow } from './store/store.js';
-import type { Plan } from './config/roles.js';
+import type { Plan as FullStoryPlan } from './config/roles.js';
+import { LAST_PLAN_KEY, makePlan, type Plan } from './plan/plan.js';
+import type { PlanSummary } from './plan/scheduled.js';
 import type { FullStoryUpstream } from './fullstory/upstream.js';
 import type { DeliveryHealth } from './sync/health.js';
 import { PLAN_WORD_KEY, planMessage, PlanWord, type PlanWordFacts } from './fullstory/plan-word.js';
@@ -141,7 +143,7 @@ export function onHeld(hold: HoldRow, { metrics, audit, logger }: { metrics: Met
  * plan still configured, it stands (and is said at start); said under another, the
  * configuration changed since, so the changes it blocked are queued again and it is dropped.
  */
-export async function restorePlanWord(store: Store, configured: Plan, logger: Logger): Promise<PlanWord> {
+export async function restorePlanWord(store: Store, configured: FullStoryPlan, logger: Logger): Promise<PlanWord> {
   const word = new PlanWord(configured, (facts) => store.transaction((tx) => tx.kv.set(PLAN_WORD_KEY, JSON.stringify(facts))));
   const text = await store.read((r) => r.kv.get(PLAN_WORD_KEY));
   const facts = text ? (JSON.parse(text) as PlanWordFacts) : undefined;
@@ -166,7 +168,9 @@ export async function restorePlanWord(store: Store, configured: Plan, logger: Lo
 export function watchState(metrics: Metrics, c: { store: Store; upstream: FullStoryUpstream; health: DeliveryHealth; planWord: PlanWord }): void {
   metrics.watch({
     snapshot: async () => {
-      const [roleSync, holds] = await c.store.read(async (r) => [await r.roleSync.stats(), (await r.guard.holds('held')).length] as const);
+      const [roleSync, holds, plan] = await c.store.read(
+        async (r) => [await r.roleSync.stats(), (await r.guard.holds('held')).length, await r.kv.get(LAST_PLAN_KEY)] as const,
+      );
       const extra = c.upstream.readiness.extra ? await c.upstream.readiness.extra() : {};
       return {
         roleSync,
@@ -175,7 +179,14 @@ export function watchState(metrics: Metrics, c: { store: Store; upstream: FullSt
         deliveryDegraded: c.health.verdict().degraded,
         fullstoryOk: c.upstream.readiness.ok,
         planMismatch: c.planWord.word !== undefined,
+        ...(plan ? { plan: JSON.parse(plan) as PlanSummary } : {}),
       };
     },
   });
+}
+
+/** The plan of a core: the index against FullStory, read within the budget. */
+export function corePlan(c: { store: Store; upstream: FullStoryUpstream }): Promise<Plan> {
+  const { api, capabilities, roles } = c.upstream;
+  return makePlan({ store: c.store, api, delivery: roles.delivery, capabilities: capabilities(), isPending: (id) => api.links.isPending(id) });
 }

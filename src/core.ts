@@ -14,6 +14,7 @@ import {
   sayMode,
   sharedBudget,
   watchState,
+  corePlan,
 } from './core-steps.js';
 import type { IdLinks } from './fullstory/links.js';
 import { FullStoryUpstream } from './fullstory/upstream.js';
@@ -32,6 +33,7 @@ import type { DeliveryHealth } from './sync/health.js';
 import { buildRoleSync } from './sync/role-sync.js';
 import type { RoleSyncWorker } from './sync/worker.js';
 import type { PlanWord } from './fullstory/plan-word.js';
+import { ScheduledPlan } from './plan/scheduled.js';
 
 export interface CoreOptions {
   logger?: Logger;
@@ -63,6 +65,8 @@ export interface Core {
   health: DeliveryHealth;
   /** What FullStory said about its plan, where it contradicted fullstory.plan. */
   planWord: PlanWord;
+  /** `plan` on a period (PLAN_INTERVAL_MINUTES), built here and started by the server only. */
+  scheduledPlan: ScheduledPlan;
   /** Demo mode: the in-process FullStory sandbox. */
   sandbox?: RunningSandbox;
   closers: Closers;
@@ -100,49 +104,97 @@ export async function createCore(config: Config, opts: CoreOptions = {}): Promis
     const audit = closers.push(new AuditLog(store, config.audit, logger), (a) => a.close());
     await audit.startRetention();
     const planWord = await restorePlanWord(store, config.fullstory.plan, logger);
-    const { worker, health } = buildRoleSync({
+    const f = { config, logger, closers, store, metrics, policy, upstream, audit, planWord };
+    const { worker, health, guard, index, lastAdmin, users, groups, scheduledPlan } = buildServices(f);
+    const core = {
       config,
+      logger,
       store,
-      api: upstream.api,
-      capabilities: upstream.capabilities,
-      channel: upstream.roles,
-      logger: logger.child({ component: 'role-sync' }),
-      record: (write) => audit.write({ actor: 'role-sync', write }),
-      onApplied: (ok, failed) => metrics.roleSyncOutcomes(ok, failed),
-      planWord,
-      onBlocked: (n) => metrics.blocked(n),
-    });
-    watchState(metrics, { store, upstream, health, planWord });
-    // Stopped before the audit log flushes and the store closes (closers run in reverse).
-    closers.push(worker, (w) => w.stop());
-    const kick = () => worker.kick();
-    const guard = new DeprovisionGuard(store, config.guard, (hold) => onHeld(hold, { metrics, audit, logger }));
-    const freshnessMs = config.index.freshnessSeconds * 1000;
-    const index = closers.push(new IndexRefresh({ store, api: upstream.api, logger: logger.child({ component: 'index' }), freshnessMs }), (i) => i.stop());
-    const lastAdmin = new LastAdmin({
-      api: upstream.api,
-      capabilities: upstream.capabilities,
-      delivery: () => upstream.roles.delivery,
-      recordedAdmins: (leaving) => recordedAdmins(store, leaving),
-    });
-    const users = new UsersService({
-      store,
-      api: upstream.api,
-      capabilities: upstream.capabilities,
+      metrics,
+      upstream,
+      links,
+      audit,
       policy,
-      roles: upstream.roles,
-      kick,
-      mode: config.bridge.mode,
       guard,
       lastAdmin,
       index,
-      newUserRole: planDefaultRole(config.fullstory.plan),
-    });
-    const groups = new GroupsService({ store, policy, kick, guard, lastAdmin });
-    const core = { config, logger, store, metrics, upstream, links, audit, policy, guard, lastAdmin, index, users, groups, worker, health, planWord, closers };
+      users,
+      groups,
+      worker,
+      health,
+      planWord,
+      scheduledPlan,
+      closers,
+    };
     return { ...core, ...(target.sandbox ? { sandbox: target.sandbox } : {}), close: () => closers.closeAll() };
   } catch (err) {
     await closers.closeAll().catch((e: unknown) => logger.error({ err: e }, 'closing after a failed start failed too'));
     throw err;
   }
+}
+
+/** What the services are built on: the store, FullStory, the audit log and the metrics. */
+interface Foundation {
+  config: Config;
+  logger: Logger;
+  closers: Closers;
+  store: Store;
+  metrics: Metrics;
+  policy: RolePolicy;
+  upstream: FullStoryUpstream;
+  audit: AuditLog;
+  planWord: PlanWord;
+}
+
+/** The rules and the background work: the role-sync worker, the guard, the index refresh, the services, the scheduled plan. */
+function buildServices({ config, logger, closers, store, metrics, policy, upstream, audit, planWord }: Foundation) {
+  const { worker, health } = buildRoleSync({
+    config,
+    store,
+    api: upstream.api,
+    capabilities: upstream.capabilities,
+    channel: upstream.roles,
+    logger: logger.child({ component: 'role-sync' }),
+    record: (write) => audit.write({ actor: 'role-sync', write }),
+    onApplied: (ok, failed) => metrics.roleSyncOutcomes(ok, failed),
+    planWord,
+    onBlocked: (n) => metrics.blocked(n),
+  });
+  watchState(metrics, { store, upstream, health, planWord });
+  // Stopped before the audit log flushes and the store closes (closers run in reverse).
+  closers.push(worker, (w) => w.stop());
+  const kick = () => worker.kick();
+  const guard = new DeprovisionGuard(store, config.guard, (hold) => onHeld(hold, { metrics, audit, logger }));
+  const freshnessMs = config.index.freshnessSeconds * 1000;
+  const index = closers.push(new IndexRefresh({ store, api: upstream.api, logger: logger.child({ component: 'index' }), freshnessMs }), (i) => i.stop());
+  const lastAdmin = new LastAdmin({
+    api: upstream.api,
+    capabilities: upstream.capabilities,
+    delivery: () => upstream.roles.delivery,
+    recordedAdmins: (leaving) => recordedAdmins(store, leaving),
+  });
+  const users = new UsersService({
+    store,
+    api: upstream.api,
+    capabilities: upstream.capabilities,
+    policy,
+    roles: upstream.roles,
+    kick,
+    mode: config.bridge.mode,
+    guard,
+    lastAdmin,
+    index,
+    newUserRole: planDefaultRole(config.fullstory.plan),
+  });
+  const groups = new GroupsService({ store, policy, kick, guard, lastAdmin });
+  const scheduledPlan = closers.push(
+    new ScheduledPlan({
+      store,
+      intervalMs: config.plan.intervalMinutes * 60_000,
+      plan: () => corePlan({ store, upstream }),
+      logger: logger.child({ component: 'scheduled-plan' }),
+    }),
+    (p) => p.stop(),
+  );
+  return { worker, health, guard, index, lastAdmin, users, groups, scheduledPlan };
 }

@@ -6,7 +6,9 @@ import { makeLogger } from '../logging.js';
 import { ConfigError, loadConfig } from '../config/load.js';
 import { applyPlan } from '../plan/apply.js';
 import { releaseHold } from '../provisioning/release.js';
-import { LAST_PLAN_KEY, makePlan, type Plan, type PlanItem } from '../plan/plan.js';
+import { type Plan, type PlanItem } from '../plan/plan.js';
+import { recordPlan } from '../plan/scheduled.js';
+import { corePlan } from '../core-steps.js';
 import type { HoldRow } from '../store/store.js';
 
 const formatOption = { format: { type: 'string', default: 'text' } } as const;
@@ -32,17 +34,8 @@ export async function withCore<T>(fn: (c: Core) => Promise<T>): Promise<T> {
 
 /** The plan, its summary kept in the store for the console's drift line. */
 export async function planOf(c: Core): Promise<Plan> {
-  const { api, capabilities, roles } = c.upstream;
-  const p = await makePlan({ store: c.store, api, delivery: roles.delivery, capabilities: capabilities(), isPending: (id) => api.links.isPending(id) });
-  const summary = {
-    at: new Date().toISOString(),
-    creates: p.creates,
-    updates: p.updates,
-    deactivations: p.deactivations,
-    roleChanges: p.roleChanges,
-    unmanaged: p.unmanaged,
-  };
-  await c.store.transaction((tx) => tx.kv.set(LAST_PLAN_KEY, JSON.stringify(summary)));
+  const p = await corePlan(c);
+  await recordPlan(c.store, p);
   return p;
 }
 

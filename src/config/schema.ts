@@ -191,6 +191,12 @@ export const configSchema = z
         freshnessSeconds: z.coerce.number().int().min(0).default(600),
       })
       .prefault({}),
+    plan: z
+      .strictObject({
+        /** One replica runs `plan` on this period (minutes) and records its counts; nothing is applied. 0: off. */
+        intervalMinutes: z.coerce.number().min(0).default(0),
+      })
+      .prefault({}),
     guard: z
       .strictObject({
         /** Deactivations, deletions and demotions let through per window, on all replicas; 0 turns the guard off. */
@@ -296,6 +302,10 @@ export const ENV_VARS: Record<string, { path: string; doc: string }> = {
   OPS_TOKENS: { path: 'ops.tokens', doc: 'Named SHA-256 hashes of the tokens that open /console: name:hex,name:hex' },
   OPS_TOKEN: { path: 'ops.token', doc: 'One plain /console token (for trying it out)' },
   BRIDGE_MODE: { path: 'bridge.mode', doc: 'live, or shadow: answer the IdP and record what it wants, write nothing to FullStory' },
+  PLAN_INTERVAL_MINUTES: {
+    path: 'plan.intervalMinutes',
+    doc: 'One replica runs plan on this period (minutes) within the budget and records its counts (console, metrics, a log line when drift appears); nothing is applied; 0: off',
+  },
   INDEX_FRESHNESS_SECONDS: {
     path: 'index.freshnessSeconds',
     doc: 'How stale the index may be when it answers lookups and reads alone (and how often it is refreshed from FullStory); 0: always ask FullStory',

@@ -23,6 +23,8 @@ export interface State {
   deliveryDegraded: boolean;
   fullstoryOk: boolean;
   planMismatch: boolean;
+  /** The last plan's counts, by whoever ran it. */
+  plan?: { at: string; creates: number; updates: number; deactivations: number; roleChanges: number };
 }
 
 /** Where the state is read from (the core supplies it). */
@@ -180,6 +182,12 @@ export class Metrics {
     );
     gauge('scim_bridge_fullstory_unusable', '1 while the last FullStory preflight failed (the IdP is answered 503), else 0', (s) => (s.fullstoryOk ? 0 : 1));
     gauge('scim_bridge_guard_holds', 'Changes held by the deprovisioning guard, not yet released', (s) => s.holds);
+    gauge('scim_bridge_plan_drift', 'Changes the last plan (scheduled or run by hand) found FullStory needs to be what the IdP wants; 0 before any', (s) =>
+      s.plan ? s.plan.creates + s.plan.updates + s.plan.deactivations + s.plan.roleChanges : 0,
+    );
+    gauge('scim_bridge_plan_last_run_timestamp_seconds', 'When the last plan ran (Unix seconds); 0 before any', (s) =>
+      s.plan ? Date.parse(s.plan.at) / 1000 : 0,
+    );
     gauge(
       'scim_bridge_fullstory_plan_mismatch',
       '1 while FullStory has said it is on another plan than fullstory.plan (or lacks a mapped role), else 0',
