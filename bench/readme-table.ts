@@ -32,6 +32,7 @@ interface Results {
     importPeakRssMb: number;
     propagationPeakRssMb: number;
     plan?: { teammates: number; rate: number; floorS: number; seconds: number; peakRssMb: number };
+    review?: { teammates: number; rate: number; seconds: number; peakRssMb: number };
   };
   firstSync?: {
     users: number;
@@ -89,6 +90,11 @@ export function renderTable(r: Results): string {
           ...(r.scale.plan
             ? [
                 `| \`plan\` over ${r.scale.plan.teammates.toLocaleString('en')} FullStory teammates at ${r.scale.plan.rate}/s | ${r.scale.plan.seconds.toFixed(1)} s; peak RSS ${r.scale.plan.peakRssMb.toFixed(0)} MB | reading every page direct ${r.scale.importDirectS.toFixed(1)} s |`,
+              ]
+            : []),
+          ...(r.scale.review
+            ? [
+                `| access review (CSV) over ${r.scale.review.teammates.toLocaleString('en')} FullStory teammates at ${r.scale.review.rate}/s | ${r.scale.review.seconds.toFixed(1)} s; peak RSS ${r.scale.review.peakRssMb.toFixed(0)} MB | reading every page direct ${r.scale.importDirectS.toFixed(1)} s |`,
               ]
             : []),
         ]

@@ -33,6 +33,7 @@ async function main() {
   );
   report(`  import (count=100 pages): ${prop.importBridgeS.toFixed(2)} s through the bridge vs ${prop.importDirectS.toFixed(2)} s direct`);
   report(`  ${planLine(prop)}`);
+  report(`  ${reviewLine(prop)}`);
   report(
     `  bridge RSS: idle ${prop.idleRssMb.toFixed(0)} MB; peak during import ${prop.importPeakRssMb.toFixed(0)} MB; peak while propagating ${prop.propagationPeakRssMb.toFixed(0)} MB`,
   );
@@ -105,6 +106,12 @@ function planLine(s: Awaited<ReturnType<typeof propagation>>): string {
   return `plan over ${p.teammates.toLocaleString()} teammates: ${p.seconds.toFixed(1)} s, beside ${s.importDirectS.toFixed(1)} s to read every page straight from FullStory (the budget's floor: ${p.floorS.toFixed(1)} s at ${p.rate}/s); peak RSS ${p.peakRssMb.toFixed(0)} MB; found ${JSON.stringify(p.counts)}`;
 }
 
+/** The access review beside the time to read every page straight from FullStory, with its peak memory. */
+function reviewLine(s: Awaited<ReturnType<typeof propagation>>): string {
+  const r = s.review;
+  return `access review over ${r.teammates.toLocaleString()} teammates (CSV, ${r.csvMb.toFixed(1)} MB): ${r.seconds.toFixed(1)} s, beside ${s.importDirectS.toFixed(1)} s to read every page straight from FullStory (floor ${r.floorS.toFixed(1)} s at ${r.rate}/s); peak RSS ${r.peakRssMb.toFixed(0)} MB`;
+}
+
 async function pgReachable(): Promise<boolean> {
   const c = new pg.Client({ connectionString: PG_URL, connectionTimeoutMillis: 2000 });
   try {
@@ -125,6 +132,7 @@ async function scaleMode() {
   report(
     `  ${SCALE.toLocaleString()}-member group replace answered in ${s.answeredS.toFixed(2)} s${s.answeredS <= 10 ? '' : '  MISS (goal 10 s)'}; roles in FullStory after ${s.doneS.toFixed(1)} s = ${s.ratio.toFixed(3)} x the floor${s.ratio <= 1.05 ? '' : '  MISS (goal 1.05)'} (${((s.doneS - s.answeredS) / s.floorS).toFixed(3)} x counted from the answer)`,
   );
+  report(`  ${reviewLine(s)}`);
   report(`  ${planLine(s)}${s.plan.seconds <= 2 * s.importDirectS + 2 ? '' : '  MISS (goal: about the time to read FullStory)'}`);
   report(
     `  store on disk ${s.storeMb.toFixed(0)} MB; bridge RSS idle ${s.idleRssMb.toFixed(0)} MB, peak during import ${s.importPeakRssMb.toFixed(0)} MB, peak while propagating ${s.propagationPeakRssMb.toFixed(0)} MB (goal 150 MB)`,

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Server as TlsServer } from 'node:tls';
 import type { Config } from './config/schema.js';
 import { createCore, type Core, type CoreOptions } from './core.js';
+import { reviewSource } from './core-steps.js';
 import { AuthThrottle } from './http/auth-throttle.js';
 import { TlsReloader } from './http/tls.js';
 import type { AppDeps } from './http/types.js';
@@ -54,6 +55,7 @@ function appDeps(core: Core, tokens: AppDeps['tokens'], banner: string | undefin
     mode: config.bridge.mode,
     pendingPlan: () => links.pendingCount,
     index: () => index.status(),
+    review: () => reviewSource(core),
     ...(banner ? { banner } : {}),
   };
 }

@@ -17,6 +17,7 @@ import { Store, type HoldRow } from './store/store.js';
 import type { Plan as FullStoryPlan } from './config/roles.js';
 import { LAST_PLAN_KEY, makePlan, type Plan } from './plan/plan.js';
 import type { PlanSummary } from './plan/scheduled.js';
+import type { ReviewSource } from './plan/access-review.js';
 import type { FullStoryUpstream } from './fullstory/upstream.js';
 import type { DeliveryHealth } from './sync/health.js';
 import { PLAN_WORD_KEY, planMessage, PlanWord, type PlanWordFacts } from './fullstory/plan-word.js';
@@ -189,4 +190,21 @@ export function watchState(metrics: Metrics, c: { store: Store; upstream: FullSt
 export function corePlan(c: { store: Store; upstream: FullStoryUpstream }): Promise<Plan> {
   const { api, capabilities, roles } = c.upstream;
   return makePlan({ store: c.store, api, delivery: roles.delivery, capabilities: capabilities(), isPending: (id) => api.links.isPending(id) });
+}
+
+/** What an access review reads, from a core (the CLI's and the console's). */
+export function reviewSource(
+  c: { store: Store; upstream: FullStoryUpstream; policy: RolePolicy; config: Config },
+  progress?: ReviewSource['progress'],
+): ReviewSource {
+  const { api, capabilities, roles } = c.upstream;
+  return {
+    store: c.store,
+    api,
+    policy: c.policy,
+    delivery: roles.delivery,
+    capabilities: capabilities(),
+    fullstoryUrl: c.config.fullstory.url,
+    ...(progress ? { progress } : {}),
+  };
 }

@@ -16,6 +16,20 @@ export interface PlanFigures {
 
 /** Runs `plan --format json` on the bridge's data (the same heap limit as the server), sampling its memory until it exits. */
 export async function planRun(sandbox: Proc, dataDir: string, configFile: string, teammates: number, rate: number): Promise<PlanFigures> {
+  const { seconds, peakRssMb, out } = await cliRun(['plan', '--format', 'json'], sandbox, dataDir, configFile, rate);
+  const plan = JSON.parse(out) as Record<string, unknown>;
+  const counts = Object.fromEntries(['creates', 'updates', 'deactivations', 'roleChanges', 'unmanaged'].map((k) => [k, Number(plan[k])]));
+  return { teammates, rate, floorS: Math.ceil(teammates / 100) / rate, seconds, peakRssMb, counts };
+}
+
+/** `access-review --format csv` over every teammate, the same way: its time and peak memory, and the size of what it wrote. */
+export async function reviewRun(sandbox: Proc, dataDir: string, configFile: string, teammates: number, rate: number) {
+  const { seconds, peakRssMb, out } = await cliRun(['access-review', '--format', 'csv'], sandbox, dataDir, configFile, rate);
+  return { teammates, rate, floorS: Math.ceil(teammates / 100) / rate, seconds, peakRssMb, csvMb: Buffer.byteLength(out) / 2 ** 20 };
+}
+
+/** A CLI verb on the bridge's data, its stdout kept, its memory sampled until it exits. */
+async function cliRun(args: string[], sandbox: Proc, dataDir: string, configFile: string, rate: number) {
   const env = {
     PATH: process.env.PATH ?? '',
     LOG_LEVEL: 'warn',
@@ -30,7 +44,7 @@ export async function planRun(sandbox: Proc, dataDir: string, configFile: string
     CONFIG_FILE: configFile,
   };
   const t0 = performance.now();
-  const child = spawn(process.execPath, [CLI, 'plan', '--format', 'json'], { env, stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [CLI, ...args], { env, stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
   child.stdout.on('data', (d: Buffer) => (out += d));
   let peakRssMb = 0;
@@ -45,8 +59,6 @@ export async function planRun(sandbox: Proc, dataDir: string, configFile: string
   }
   const seconds = (performance.now() - t0) / 1000;
   const code = await exited;
-  if (code !== 0 && code !== 2) throw new Error(`plan exited ${code}`);
-  const plan = JSON.parse(out) as Record<string, unknown>;
-  const counts = Object.fromEntries(['creates', 'updates', 'deactivations', 'roleChanges', 'unmanaged'].map((k) => [k, Number(plan[k])]));
-  return { teammates, rate, floorS: Math.ceil(teammates / 100) / rate, seconds, peakRssMb, counts };
+  if (code !== 0 && code !== 2) throw new Error(`${args[0]} exited ${code}`);
+  return { seconds, peakRssMb, out };
 }

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { Pool } from 'undici';
 import { IDP, FS_TOKEN, PROPAGATION_RATE, SCALE, sleep } from '../lib/env.js';
 import { startSandbox, startBridge, memory, json, memTrace, mappings, dirMb } from '../lib/procs.js';
-import { planRun } from './plan.js';
+import { planRun, reviewRun } from './plan.js';
 
 export async function propagation() {
   const rate = PROPAGATION_RATE;
@@ -57,6 +57,7 @@ export async function propagation() {
   await bridge.close();
   // What FullStory holds now against the index: plan over every teammate, within the same budget.
   const plan = await planRun(sandbox, dataDir, configFile, SCALE, rate);
+  const review = await reviewRun(sandbox, dataDir, configFile, SCALE, rate);
   await sandbox.close();
   const floorS = SCALE / rate;
   return {
@@ -76,6 +77,7 @@ export async function propagation() {
     lookups,
     storeMb: dirMb(dataDir),
     plan,
+    review,
     seeded: made,
   };
 }

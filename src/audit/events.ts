@@ -55,6 +55,6 @@ export interface RefusalEvent {
 /** Something an operator did in the console that is not a FullStory write. */
 export interface ConsoleEvent {
   actor: string;
-  operation: 'console.logout';
+  operation: 'console.logout' | 'console.access-review';
   detail: string;
 }

@@ -11,6 +11,7 @@ import { makeLogger } from '../logging.js';
 import { apply, holds, plan, reconcile, release } from './plan.js';
 import { sha256 } from '../lib/hash.js';
 import { sandbox } from './sandbox.js';
+import { accessReview } from './access-review.js';
 import { DEFAULT_ROLE_ATTRIBUTE, samlRolesText } from '../provisioning/saml-roles.js';
 import { csvRow } from '../lib/csv.js';
 import { hardenPrototypes } from '../lib/harden.js';
@@ -39,6 +40,9 @@ const USAGE = `fullstory-scim-bridge <command>
   release --all | ID...    carry held changes out
   reconcile [--dry-run]    roles only (plan and apply cover it): compare FullStory's roles with
                            the mapping's, queue the fixes; exit 1 when roles differ
+  access-review [--format csv|jsonl|html] [--out FILE]
+                           every FullStory teammate: role in FullStory, role the mapping wants, the
+                           IdP groups granting it, managed or not, last change and by whom, drift
   saml-roles --idp okta|entra [--attribute NAME]
                            roles through SSO: print the IdP's SAML configuration that gives each user
                            the role the mapping gives (same groups, precedence and default)
@@ -238,6 +242,8 @@ async function main(argv: string[]): Promise<number | undefined> {
       return holds(rest);
     case 'release':
       return release(rest);
+    case 'access-review':
+      return accessReview(rest);
     case 'saml-roles':
       return samlRoles(rest);
     case 'sandbox':

@@ -1,5 +1,6 @@
 import type { Config } from '../config/schema.js';
 import type { PlanWordFacts } from '../fullstory/plan-word.js';
+import type { ReviewSource } from '../plan/access-review.js';
 import type { DeliveryChoice } from '../fullstory/roles/channel.js';
 import type { Readiness } from '../fullstory/upstream.js';
 import type { DeliveryVerdict } from '../sync/health.js';
@@ -38,6 +39,8 @@ export interface AppDeps {
   mode: 'live' | 'shadow';
   /** Users recorded in shadow mode that FullStory does not hold yet (a plan is pending). */
   pendingPlan: () => number;
+  /** What an access review reads (the console's page and CSV download). */
+  review: () => ReviewSource;
   /** Whether the index holds every FullStory user, and as of when (null: no refresh yet, or refresh off). */
   index: () => { complete: boolean; refreshedAt: string | null };
 }

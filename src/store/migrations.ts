@@ -182,6 +182,12 @@ const migrations: Record<string, Migration> = {
       await db.schema.alterTable('audit').addColumn('change', 'text').execute();
     },
   },
+  '0008_audit_by_resource': {
+    async up(db: Kysely<unknown>) {
+      // Who last changed each user (the access review), found by key rather than by a scan.
+      await db.schema.createIndex('audit_resource_at').on('audit').columns(['resource_id', 'at']).execute();
+    },
+  },
 };
 
 const migrationProvider: MigrationProvider = {

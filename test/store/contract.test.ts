@@ -355,5 +355,38 @@ describe.each(kinds)('the store contract on %s', (kind) => {
       expect(await tx((t) => t.audit.prune('2026-02-15T00:00:00.000Z'))).toBe(2);
       expect((await both((r) => r.audit.since('1970-01-01T00:00:00.000Z'))).map((a) => a.detail)).toEqual(['c']);
     });
+
+    it("lastChanges: each user's latest successful change and who made it; reads and failures do not count", async () => {
+      const row = (at: string, id: string, by: string, method = 'PATCH', outcome = 'success') => ({
+        at,
+        token_name: by,
+        user_agent: null,
+        method,
+        operation: `${method} /Users/:id`,
+        resource_type: 'User',
+        resource_id: id,
+        subject: null,
+        outcome,
+        status: 200,
+        upstream_status: 200,
+        detail: null,
+      });
+      await tx((t) =>
+        t.audit.recordMany([
+          row('2026-05-01T00:00:00.000Z', 'la1', 'okta'),
+          row('2026-05-03T00:00:00.000Z', 'la1', 'cli:apply'),
+          row('2026-05-04T00:00:00.000Z', 'la1', 'okta', 'GET'),
+          row('2026-05-05T00:00:00.000Z', 'la1', 'okta', 'PATCH', 'failure'),
+          row('2026-05-02T00:00:00.000Z', 'la2', 'entra'),
+        ]),
+      );
+      expect(await both((r) => r.audit.lastChanges(['la1', 'la2', 'la3']))).toEqual(
+        new Map([
+          ['la1', { at: '2026-05-03T00:00:00.000Z', by: 'cli:apply' }],
+          ['la2', { at: '2026-05-02T00:00:00.000Z', by: 'entra' }],
+        ]),
+      );
+      expect(await both((r) => r.audit.lastChanges([]))).toEqual(new Map());
+    });
   });
 });

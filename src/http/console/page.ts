@@ -170,7 +170,8 @@ export function consolePage(v: ConsoleView): string {
         v.lastPlan
           ? `Last <code>plan</code> (${esc(v.lastPlan.at)}): ${v.lastPlan.creates} to create, ${v.lastPlan.updates} to update, ${v.lastPlan.deactivations} to deactivate, ${v.lastPlan.roleChanges} role changes, ${v.lastPlan.unmanaged} unmanaged. `
           : 'No plan has run yet. '
-      }Run <code>fullstory-scim-bridge plan</code> for what FullStory holds against what the IdP wants; <code>apply</code> repairs it.</p>`,
+      }Run <code>fullstory-scim-bridge plan</code> for what FullStory holds against what the IdP wants; <code>apply</code> repairs it.</p>
+<p id="access-review">Access review (every teammate, their role in FullStory and who grants it): <a href="/console/access-review">open a printable page</a> or <a href="/console/access-review.csv">download CSV</a>.</p>`,
     ),
     auditSection(v),
     `<p><small>Refreshes every ${v.refreshSeconds} s.</small></p>`,

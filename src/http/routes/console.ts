@@ -5,6 +5,9 @@ import { ConsoleGate, formField, HTML, securityHeaders, type Operator } from '..
 import { confirmReleasePage, consolePage, loginPage } from '../console/page.js';
 import { COOKIE, SESSION_MS } from '../console/session.js';
 import { auditQuery, gather } from '../console/view.js';
+import { PassThrough } from 'node:stream';
+import { reviewHeader, reviewRows } from '../../plan/access-review.js';
+import { writeReview } from '../../plan/access-review-format.js';
 
 /** What a redirect may ask the page to say: codes, never text from the URL. */
 const NOTICES = new Map<string, string>([
@@ -79,6 +82,7 @@ export default async function consoleRoutes(app: FastifyInstance) {
   });
 
   releaseRoutes(app, gate, signedIn);
+  reviewRoutes(app, signedIn);
 }
 
 /** The notice a redirect asked for, by code; a release names the hold as the store has it, never as the URL says. */
@@ -121,4 +125,34 @@ function releaseRoutes(app: FastifyInstance, gate: ConsoleGate, signedIn: Signed
     }
     return reply.redirect(`/console?notice=released&hold=${encodeURIComponent(hold.id)}`, 303);
   });
+}
+
+/**
+ * The access review in the console: the same table as `access-review`, as a printable page
+ * or a CSV download, streamed while FullStory is read (the page has no refresh).
+ */
+function reviewRoutes(app: FastifyInstance, signedIn: SignedIn): void {
+  const stream = async (req: FastifyRequest, reply: FastifyReply, format: 'html' | 'csv') => {
+    const who = await signedIn(req, reply, 'Sign in to take an access review.');
+    if (!who) return reply;
+    const src = app.deps.review();
+    const body = new PassThrough();
+    writeReview(reviewRows(src), reviewHeader(src), format, body).then(
+      () => body.end(),
+      (err: unknown) => {
+        req.log.warn({ err }, 'access review failed');
+        body.destroy(err as Error);
+      },
+    );
+    app.deps.audit.console({ actor: `ops:${who.name}`, operation: 'console.access-review', detail: `access review taken (${format})` });
+    const named =
+      format === 'csv' ? { 'content-disposition': `attachment; filename="fullstory-access-review-${new Date().toISOString().slice(0, 10)}.csv"` } : {};
+    return reply
+      .type(format === 'csv' ? 'text/csv; charset=utf-8' : HTML)
+      .header('cache-control', 'no-store')
+      .headers(named)
+      .send(body);
+  };
+  app.get('/console/access-review', quiet, (req, reply) => stream(req, reply, 'html'));
+  app.get('/console/access-review.csv', quiet, (req, reply) => stream(req, reply, 'csv'));
 }

@@ -22,6 +22,21 @@ export class PostgresAudit implements AuditWrites {
     return this.db.selectFrom('audit').selectAll().where('at', '>=', fromIso).orderBy('at').orderBy('id').limit(limit).execute();
   }
 
+  async lastChanges(resourceIds: readonly string[]): Promise<Map<string, { at: string; by: string | null }>> {
+    if (resourceIds.length === 0) return new Map();
+    const rows = await this.db
+      .selectFrom('audit')
+      .distinctOn('resource_id')
+      .select(['resource_id', 'token_name', 'at'])
+      .where('resource_id', 'in', [...resourceIds])
+      .where('outcome', '=', 'success')
+      .where('method', '<>', 'GET')
+      .orderBy('resource_id')
+      .orderBy('at', 'desc')
+      .execute();
+    return new Map(rows.map((r) => [r.resource_id!, { at: r.at, by: r.token_name }]));
+  }
+
   async prune(beforeIso: string): Promise<number> {
     return Number((await this.db.deleteFrom('audit').where('at', '<', beforeIso).executeTakeFirst()).numDeletedRows);
   }

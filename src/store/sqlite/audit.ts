@@ -11,6 +11,10 @@ const SQL = {
     'values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
   since: 'select * from "audit" where "at" >= ? order by "at", "id" limit ?',
   prune: 'delete from "audit" where "at" < ?',
+  // SQLite returns the bare columns of the row that holds the max().
+  lastChanges:
+    'select "resource_id", "token_name", max("at") as "at" from "audit" where "resource_id" in (select value from json_each(?)) ' +
+    'and "outcome" = \'success\' and "method" <> \'GET\' group by "resource_id"',
 } as const;
 
 /** The audit log on SQLite: a batch is one insert, prepared once, per row of a group commit. */
@@ -50,5 +54,11 @@ export class SqliteAudit implements AuditWrites {
 
   async prune(beforeIso: string): Promise<number> {
     return this.p.sql(SQL.prune).run(beforeIso).changes;
+  }
+
+  async lastChanges(resourceIds: readonly string[]): Promise<Map<string, { at: string; by: string | null }>> {
+    this.snapshot?.enter();
+    const rows = this.p.sql<[string], { resource_id: string; token_name: string | null; at: string }>(SQL.lastChanges).all(JSON.stringify(resourceIds));
+    return new Map(rows.map((r) => [r.resource_id, { at: r.at, by: r.token_name }]));
   }
 }
