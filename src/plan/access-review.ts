@@ -59,7 +59,13 @@ async function mappedGroupsByUser(store: Store): Promise<Map<string, { name: str
     const groups = (await r.groups.all()).filter((g) => g.role !== null).sort((a, b) => (a.roleRank ?? 0) - (b.roleRank ?? 0));
     const members = await r.groups.membersOf(groups.map((g) => g.id));
     const out = new Map<string, { name: string; role: string }[]>();
-    for (const g of groups) for (const id of members.get(g.id) ?? []) out.set(id, [...(out.get(id) ?? []), { name: g.displayName, role: g.role! }]);
+    for (const g of groups) {
+      for (const id of members.get(g.id) ?? []) {
+        const mine = out.get(id);
+        if (mine) mine.push({ name: g.displayName, role: g.role! });
+        else out.set(id, [{ name: g.displayName, role: g.role! }]);
+      }
+    }
     return out;
   });
 }

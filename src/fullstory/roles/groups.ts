@@ -1,10 +1,9 @@
-import type { FsGroup, FullStoryApi } from '../api.js';
+import type { FullStoryApi } from '../api.js';
 import type { Capabilities } from '../preflight.js';
 import { ROLES, type Role } from '../../config/roles.js';
-import { recordWrite, type WriteRecorder } from '../writes.js';
+import type { WriteRecorder } from '../writes.js';
 import type { RoleChannel } from './channel.js';
 import { refusal, RoleNotApplied, type DeliveryResult, type Locks, type RoleChange, type RoleDelivery } from './delivery.js';
-import { VERIFIED_NOTE } from './modes.js';
 import { NamedGroups } from './named-groups.js';
 import { decodeRoles, ROLE_NAME } from './wire.js';
 
@@ -24,7 +23,7 @@ export class RoleGroupsDelivery implements RoleDelivery {
     locks: Locks,
     capabilities: () => Capabilities,
     private readonly channel: RoleChannel,
-    private readonly record: WriteRecorder = () => {},
+    record: WriteRecorder = () => {},
   ) {
     const roleOfName = new Map(ROLES.map((r) => [ROLE_NAME[r], r]));
     this.named = new NamedGroups(api, locks, capabilities, record, 'fs-role-group', (name) => capabilities().roleGroups.get(roleOfName.get(name)!));
@@ -84,25 +83,17 @@ export class RoleGroupsDelivery implements RoleDelivery {
   }
 
   private async rewrite(id: string, role: Role, users: Map<string, string>): Promise<void> {
-    const group: FsGroup = await this.api.getGroup(id);
-    const members = new Set((group.members ?? []).map((m) => m.value));
-    let dirty = false;
-    for (const [userId, desired] of users) {
-      if (desired === role && !members.has(userId)) {
-        members.add(userId);
-        dirty = true;
+    // Only the batch's users move: everyone else in the group stays as FullStory has them.
+    const edit = (current: ReadonlySet<string>) => {
+      const next = new Set(current);
+      for (const [userId, desired] of users) {
+        if (desired === role) next.add(userId);
+        else next.delete(userId);
       }
-      if (desired !== role && members.delete(userId)) dirty = true;
-    }
-    if (!dirty) return;
-    const before = new Set((group.members ?? []).map((m) => m.value));
-    const added = [...members].filter((m) => !before.has(m)).length;
-    const change = `+${added} −${before.size - (members.size - added)} members (role ${role})`;
-    const answer = await recordWrite(this.record, { operation: 'groups.replace', group: group.displayName, change, detail: VERIFIED_NOTE.membership }, () =>
-      this.api.replaceGroup({ id, displayName: group.displayName, members: [...members].map((value) => ({ value })) }),
-    );
-    const kept = new Set((answer.members ?? (await this.api.getGroup(id)).members ?? []).map((m) => m.value));
-    const wrong = [...users].filter(([userId, desired]) => (desired === role) !== kept.has(userId));
+      return next;
+    };
+    const kept = await this.named.rewrite(id, edit, `role ${role}`);
+    const wrong = kept ? [...users].filter(([userId, desired]) => (desired === role) !== kept.has(userId)) : [];
     if (wrong.length > 0)
       throw new RoleNotApplied(`FullStory did not keep the membership the bridge wrote to its ${ROLE_NAME[role]} group (${wrong.length} users differ)`, false);
   }

@@ -3,6 +3,7 @@ import { UpstreamError } from '../errors.js';
 import type { Capabilities } from '../preflight.js';
 import { recordWrite, type WriteRecorder } from '../writes.js';
 import type { Locks } from './delivery.js';
+import { VERIFIED_NOTE } from './modes.js';
 
 /**
  * FullStory groups the bridge keeps by name (role groups, mirrored IdP groups): found by
@@ -39,6 +40,31 @@ export class NamedGroups {
         this.ids.delete(name.toLowerCase());
       }
     }
+  }
+
+  /**
+   * The one way a group's members are changed: read it, let `edit` say who it should hold,
+   * PUT it whole (FullStory has no group PATCH) when that differs, one audit row, and
+   * return the members FullStory kept (its answer, or a read-back); undefined when nothing
+   * changed. Call it inside `withGroup`, whose lock keeps concurrent rewrites from losing one.
+   */
+  async rewrite(id: string, edit: (current: ReadonlySet<string>) => Set<string>, label: string): Promise<Set<string> | undefined> {
+    const group = await this.api.getGroup(id);
+    const before = new Set((group.members ?? []).map((m) => m.value));
+    const after = edit(before);
+    const added = [...after].filter((m) => !before.has(m)).length;
+    const removed = [...before].filter((m) => !after.has(m)).length;
+    if (added === 0 && removed === 0) return undefined;
+    const facts = {
+      operation: 'groups.replace' as const,
+      group: group.displayName,
+      change: `+${added} −${removed} members (${label})`,
+      detail: VERIFIED_NOTE.membership,
+    };
+    const answer = await recordWrite(this.record, facts, () =>
+      this.api.replaceGroup({ id, displayName: group.displayName, members: [...after].map((value) => ({ value })) }),
+    );
+    return new Set((answer.members ?? (await this.api.getGroup(id)).members ?? []).map((m) => m.value));
   }
 
   /** The group's id: known, seen by preflight, found in FullStory, or (when `create` says why) created once. */

@@ -1,8 +1,7 @@
 import type { FullStoryApi } from '../api.js';
 import type { Capabilities } from '../preflight.js';
-import { recordWrite, type WriteRecorder } from '../writes.js';
+import type { WriteRecorder } from '../writes.js';
 import { RoleNotApplied, type DeliveryResult, type Locks, type RoleChange, type RoleDelivery } from './delivery.js';
-import { VERIFIED_NOTE } from './modes.js';
 import { NamedGroups } from './named-groups.js';
 
 /** An IdP group the mapping names, with its members' FullStory ids. */
@@ -24,11 +23,11 @@ export class GroupsPassthroughDelivery implements RoleDelivery {
   private readonly named: NamedGroups;
 
   constructor(
-    private readonly api: FullStoryApi,
+    api: FullStoryApi,
     locks: Locks,
     capabilities: () => Capabilities,
     private readonly mapped: () => Promise<MirroredGroup[]>,
-    private readonly record: WriteRecorder = () => {},
+    record: WriteRecorder = () => {},
   ) {
     this.named = new NamedGroups(api, locks, capabilities, record, 'fs-mirror-group');
   }
@@ -47,23 +46,9 @@ export class GroupsPassthroughDelivery implements RoleDelivery {
   }
 
   private async mirror(id: string, group: MirroredGroup): Promise<void> {
-    const current = await this.api.getGroup(id);
-    const before = new Set((current.members ?? []).map((m) => m.value));
     const wanted = new Set(group.members);
-    const added = [...wanted].filter((m) => !before.has(m)).length;
-    const removed = [...before].filter((m) => !wanted.has(m)).length;
-    if (added === 0 && removed === 0) return;
-    const facts = {
-      operation: 'groups.replace' as const,
-      group: current.displayName,
-      change: `+${added} −${removed} members (mirror)`,
-      detail: VERIFIED_NOTE.membership,
-    };
-    const answer = await recordWrite(this.record, facts, () =>
-      this.api.replaceGroup({ id, displayName: current.displayName, members: [...wanted].map((value) => ({ value })) }),
-    );
-    const kept = new Set((answer.members ?? (await this.api.getGroup(id)).members ?? []).map((m) => m.value));
-    if (kept.size !== wanted.size || [...wanted].some((m) => !kept.has(m)))
-      throw new RoleNotApplied(`FullStory did not keep the membership the bridge wrote to its ${current.displayName} group`, false);
+    const kept = await this.named.rewrite(id, () => new Set(wanted), 'mirror');
+    if (kept && (kept.size !== wanted.size || [...wanted].some((m) => !kept.has(m))))
+      throw new RoleNotApplied(`FullStory did not keep the membership the bridge wrote to its ${group.displayName} group`, false);
   }
 }

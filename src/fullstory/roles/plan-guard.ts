@@ -25,9 +25,10 @@ export class PlanGuardedDelivery implements RoleDelivery {
       if (why) results.set(c.userId, new PlanBlocked(why));
       return !why;
     });
+    const roleOf = new Map(send.map((c) => [c.userId, c.role]));
     for (const [userId, err] of send.length > 0 ? await this.inner.deliver(send) : []) {
       const learned = err !== null && (await this.word.learn(err));
-      const why = learned ? this.word.blocks(changes.find((c) => c.userId === userId)!.role) : undefined;
+      const why = learned ? this.word.blocks(roleOf.get(userId)!) : undefined;
       results.set(userId, why ? new PlanBlocked(why) : err);
     }
     const blocked = [...results.values()].filter((e) => e instanceof PlanBlocked).length;
