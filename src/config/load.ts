@@ -59,6 +59,19 @@ function envLayer(env: NodeJS.ProcessEnv): { raw: Raw; sources: Map<string, stri
   return { raw, sources };
 }
 
+/**
+ * A `__proto__` key (a YAML or JSON file may hold one as data) would be dropped by the
+ * merge below, or worse, set an object's prototype: it is refused, by where it stands.
+ */
+function refuseProtoKeys(value: unknown, where: string, path: string[] = []): void {
+  if (!value || typeof value !== 'object') return;
+  for (const key of Object.keys(value)) {
+    if (key === '__proto__')
+      throw new ConfigError(`${where}: the key "__proto__" at ${[...path, key].join('.')} is not allowed (a group or setting cannot be named so)`);
+    refuseProtoKeys((value as Raw)[key], where, [...path, key]);
+  }
+}
+
 function merge(base: Raw, over: Raw): Raw {
   const out: Raw = { ...base };
   for (const [k, v] of Object.entries(over)) {
@@ -146,6 +159,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Raw 
       throw new ConfigError(`CONFIG_FILE ${file} must hold a YAML mapping at the top level`);
     }
   }
+  refuseProtoKeys(fileLayer, file ?? 'the configuration');
+  refuseProtoKeys(overrides, 'the configuration');
   const { raw: envRaw, sources } = envLayer(env);
   const result = configSchema.safeParse(merge(merge(fileLayer, envRaw), overrides));
   if (!result.success) {

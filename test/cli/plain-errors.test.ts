@@ -8,6 +8,13 @@ import { runCli } from '../helpers/cli.js';
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
 describe('the CLI runs as the README types it and says plainly what is wrong', () => {
+  it('the new verbs refuse a wrong flag in one sentence and exit 2: access-review --format, saml-roles --idp', async () => {
+    const review = await runCli(['access-review', '--format', 'xls']);
+    expect([review.code, review.stderr.trim()]).toEqual([2, '--format is one of csv, jsonl, html']);
+    const saml = await runCli(['saml-roles', '--idp', 'onelogin']);
+    expect([saml.code, saml.stderr.trim()]).toEqual([2, 'saml-roles needs --idp okta or --idp entra']);
+  });
+
   it('--version prints the version and exits 0, and `npx fullstory-scim-bridge` runs it from a checkout', async () => {
     const { version } = (await import('../../package.json', { with: { type: 'json' } })).default;
     const direct = await runCli(['--version']);
