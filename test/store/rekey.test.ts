@@ -53,6 +53,7 @@ describe.each(dbs)('migration 0006 re-keys userNames and emails on %s', (db) => 
       // Back to the schema before 0006: the migrations after it run again too.
       ["delete from kysely_migration where name >= '0006'", []],
       ['alter table audit drop column "change"', []],
+      ['drop index audit_resource_at', []],
     ]);
     const store = await open(where);
     try {
