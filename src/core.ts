@@ -82,7 +82,7 @@ export async function createCore(config: Config, opts: CoreOptions = {}): Promis
     const store = closers.push(await openStore(config, opts.pgSchema ?? config.database.schema), (s) => s.close());
     await reportIdentityTwins(store, logger);
     const metrics = new Metrics();
-    const policy = new RolePolicy(config.roles);
+    const policy = new RolePolicy(config.roles, config.guard.approveRoles);
     const links = await idLinks(store, closers);
     const upstream = closers.push(
       new FullStoryUpstream({

@@ -36,7 +36,7 @@ export interface WriteEvent {
 export interface HoldEvent {
   actor: string | null;
   hold: HoldRow;
-  action: 'held' | 'released' | 'release-failed';
+  action: 'held' | 'released' | 'release-failed' | 'rejected';
   /** The release's FullStory write, where it made one. */
   upstreamStatus?: number | null;
   detail?: string;

@@ -10,6 +10,14 @@ export type { RequestEvent } from './events.js';
 
 const PRUNE_EVERY_MS = 6 * 3_600_000;
 
+/** How each decision on a held change reads in the audit log: a rejection is a refusal the IdP is told of (409). */
+const HOLD_OUTCOME: Record<HoldEvent['action'], { outcome: string; status: number }> = {
+  held: { outcome: 'held', status: 503 },
+  released: { outcome: 'success', status: 200 },
+  'release-failed': { outcome: 'failure', status: 502 },
+  rejected: { outcome: 'rejected', status: 409 },
+};
+
 const resourceTypeOf = (route: string) => (route.startsWith('/Groups') ? 'Group' : route.startsWith('/Users') ? 'User' : 'Other');
 
 /** A write's own row: its operation, FullStory's status (none in shadow mode) and what changed. */
@@ -92,14 +100,14 @@ export class AuditLog {
       token_name: e.actor ?? h.tokenName,
       user_agent: null,
       method: 'GUARD',
-      operation: e.action === 'held' ? `guard.hold.${h.kind}` : 'guard.release',
+      operation: e.action === 'held' ? `guard.hold.${h.kind}` : e.action === 'rejected' ? 'guard.reject' : 'guard.release',
       resource_type: 'User',
       resource_id: h.userId,
       subject: h.userName,
-      outcome: e.action === 'held' ? 'held' : e.action === 'released' ? 'success' : 'failure',
-      status: e.action === 'held' ? 503 : e.action === 'released' ? 200 : 502,
+      outcome: HOLD_OUTCOME[e.action].outcome,
+      status: HOLD_OUTCOME[e.action].status,
       upstream_status: e.upstreamStatus ?? null,
-      change: h.kind === 'demote' ? `role → ${h.role ?? '?'}` : h.kind === 'deactivate' ? 'active true → false' : 'deleted',
+      change: h.kind === 'demote' || h.kind === 'approval' ? `role → ${h.role ?? '?'}` : h.kind === 'deactivate' ? 'active true → false' : 'deleted',
       detail: e.detail ?? (e.action === 'held' ? `held ${h.id}: ${h.reason}` : `${e.action} ${h.id}`),
     });
   }

@@ -8,7 +8,8 @@ import { openStore } from '../core-steps.js';
 import { checkFullStory, PreflightError } from '../fullstory/upstream.js';
 import { PLAN_WORD_KEY, planMessage, type PlanWordFacts } from '../fullstory/plan-word.js';
 import { makeLogger } from '../logging.js';
-import { apply, holds, plan, reconcile, release } from './plan.js';
+import { apply, plan, reconcile } from './plan.js';
+import { holds, reject, release } from './holds.js';
 import { sha256 } from '../lib/hash.js';
 import { sandbox } from './sandbox.js';
 import { accessReview } from './access-review.js';
@@ -36,8 +37,10 @@ const USAGE = `fullstory-scim-bridge <command>
   apply [--format text|json]
                            carry the plan out within the rate budget; rerun to resume
   holds [--format text|json]
-                           changes the deprovisioning guard holds
-  release --all | ID...    carry held changes out
+                           changes the guard holds: deprovisionings, grants waiting for approval
+  release --all | ID...    carry held changes out (approve them)
+  reject --all | ID... [--reason TEXT]
+                           refuse held changes: never applied, recorded with who and why
   reconcile [--dry-run]    roles only (plan and apply cover it): compare FullStory's roles with
                            the mapping's, queue the fixes; exit 1 when roles differ
   access-review [--format csv|jsonl|html] [--out FILE]
@@ -242,6 +245,8 @@ async function main(argv: string[]): Promise<number | undefined> {
       return holds(rest);
     case 'release':
       return release(rest);
+    case 'reject':
+      return reject(rest);
     case 'access-review':
       return accessReview(rest);
     case 'saml-roles':

@@ -1,17 +1,14 @@
 import { parseArgs } from 'node:util';
 import pino from 'pino';
-import { openStore } from '../core-steps.js';
 import { createCore, type Core } from '../core.js';
 import { makeLogger } from '../logging.js';
 import { ConfigError, loadConfig } from '../config/load.js';
 import { applyPlan } from '../plan/apply.js';
-import { releaseHold } from '../provisioning/release.js';
 import { type Plan, type PlanItem } from '../plan/plan.js';
 import { recordPlan } from '../plan/scheduled.js';
 import { corePlan } from '../core-steps.js';
-import type { HoldRow } from '../store/store.js';
 
-const formatOption = { format: { type: 'string', default: 'text' } } as const;
+export const formatOption = { format: { type: 'string', default: 'text' } } as const;
 
 /**
  * The core as plan, apply, release and reconcile need it: with the server's environment,
@@ -139,88 +136,6 @@ export async function apply(args: string[]): Promise<number> {
   }
 }
 
-function printHolds(holds: HoldRow[], format: string): void {
-  if (format === 'json') {
-    process.stdout.write(`${JSON.stringify(holds)}\n`);
-    return;
-  }
-  process.stdout.write(`${holds.length} changes held by the deprovisioning guard\n`);
-  for (const h of holds)
-    process.stdout.write(
-      `  ${h.id}  ${h.at}  ${h.kind.padEnd(10)} ${h.userName ?? h.userId}${h.role ? ` -> ${h.role}` : ''}  token ${h.tokenName ?? '-'}: ${h.reason}\n`,
-    );
-}
-
-/** `holds`: what the guard holds, for an operator to read before releasing. */
-export async function holds(args: string[]): Promise<number> {
-  const { values } = parseArgs({ args, options: formatOption });
-  const config = loadConfig();
-  const store = await openStore(config);
-  try {
-    printHolds(await store.read((r) => r.guard.holds('held')), values.format!);
-    return 0;
-  } finally {
-    await store.close();
-  }
-}
-
-/** Waits (up to a minute) for released demotions to reach FullStory; prints each outcome, returns how many FullStory did not take. */
-async function awaitDemotions(c: Core, demotions: HoldRow[]): Promise<number> {
-  if (demotions.length === 0) return 0;
-  const ids = new Set(demotions.map((h) => h.userId));
-  const deadline = Date.now() + 60_000;
-  let pending = demotions;
-  for (;;) {
-    const queued = new Map((await c.store.read((r) => r.roleSync.failing(10_000))).filter((i) => ids.has(i.userId)).map((i) => [i.userId, i]));
-    const { backlog } = await c.store.read((r) => r.roleSync.stats());
-    pending = demotions.filter((h) => queued.has(h.userId) || backlog > 0);
-    const stuck = demotions.filter((h) => queued.has(h.userId));
-    if (backlog === 0 || Date.now() > deadline || (stuck.length > 0 && stuck.length === pending.length)) {
-      for (const h of demotions) {
-        const item = queued.get(h.userId);
-        if (item)
-          process.stderr.write(
-            `released ${h.id}, but FullStory did not take the role ${h.role ?? '?'} for ${h.userName ?? h.userId}: ${item.lastError ?? 'not delivered yet'}. It stays in the outbox, where the role-sync worker of a bridge running on this store retries it\n`,
-          );
-        else if (backlog === 0) process.stdout.write(`released ${h.id}: demote ${h.userName ?? h.userId} to ${h.role ?? '?'}, done in FullStory\n`);
-        else
-          process.stdout.write(
-            `released ${h.id}: demote ${h.userName ?? h.userId} is still queued after a minute; a bridge running on this store delivers it\n`,
-          );
-      }
-      return demotions.filter((h) => queued.has(h.userId)).length;
-    }
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
-
-/** `release --all | ID...`: the bridge carries the held changes out itself, within the budget. */
-export async function release(args: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({ args, options: { all: { type: 'boolean', default: false } }, allowPositionals: true });
-  if (!values.all && positionals.length === 0) throw new ConfigError('release takes --all or the ids `holds` lists');
-  return withCore(async (c) => {
-    const held = await c.store.read((r) => r.guard.holds('held'));
-    const chosen = values.all ? held : held.filter((h) => positionals.includes(h.id));
-    const unknown = positionals.filter((id) => !held.some((h) => h.id === id));
-    for (const id of unknown) process.stderr.write(`no held change ${id}\n`);
-    let failed = 0;
-    const demotions: HoldRow[] = [];
-    for (const h of chosen) {
-      try {
-        await releaseHold({ store: c.store, users: c.users, kick: () => c.worker.kick(), audit: c.audit }, h, 'cli:release');
-        if (h.kind === 'demote') demotions.push(h);
-        else process.stdout.write(`released ${h.id}: ${h.kind} ${h.userName ?? h.userId}, done in FullStory\n`);
-      } catch (err) {
-        failed++;
-        process.stderr.write(`could not release ${h.id} (${h.kind} ${h.userName ?? h.userId}): ${(err as Error).message}; it is still held\n`);
-      }
-    }
-    // A demotion travels through the outbox: this process's worker delivers it, and says here whether FullStory took it.
-    failed += await awaitDemotions(c, demotions);
-    return failed > 0 || unknown.length > 0 ? 1 : 0;
-  });
-}
-
 /**
  * `reconcile [--dry-run]`: `plan` restricted to roles (one drift detector): each managed
  * user whose FullStory role differs from the mapping's; the fixes queued in the role-sync
@@ -230,17 +145,21 @@ export async function reconcile(args: string[]): Promise<number> {
   const { values } = parseArgs({ args, options: { 'dry-run': { type: 'boolean', default: false } } });
   return withCore(async (c) => {
     const p = await planOf(c);
-    const drift = p.items.filter((i) => i.action === 'roleChange');
-    process.stdout.write(`${drift.length} hold a role other than the mapping's\n`);
-    for (const d of drift.slice(0, 50))
-      process.stdout.write(`  ${d.userName}: FullStory has ${String(d.actual?.role)}, mapping wants ${String(d.desired?.role)}\n`);
-    if (drift.length > 50) process.stdout.write(`  ... and ${drift.length - 50} more\n`);
+    const differ = p.items.filter((i) => i.action === 'roleChange');
+    // A role change held for an operator, or rejected by one, is listed but not queued.
+    const drift = differ.filter((i) => !i.hold);
+    process.stdout.write(`${differ.length} hold a role other than the mapping's\n`);
+    for (const d of differ.slice(0, 50))
+      process.stdout.write(
+        `  ${d.userName}: FullStory has ${String(d.actual?.role)}, mapping wants ${String(d.desired?.role)}${d.hold ? ` (${d.hold.status}, hold ${d.hold.id}: left alone)` : ''}\n`,
+      );
+    if (differ.length > 50) process.stdout.write(`  ... and ${differ.length - 50} more\n`);
     if (drift.length > 0 && !values['dry-run']) {
       await c.store.transaction((tx) => tx.roleSync.enqueue(new Map(drift.map((d) => [d.userId, String(d.desired?.role)]))));
       process.stdout.write(
         `queued ${drift.length} role changes in the outbox; the role-sync worker of a bridge running on this store delivers them (\`apply\` delivers and waits for them)\n`,
       );
     }
-    return drift.length === 0 ? 0 : 1;
+    return differ.length === 0 ? 0 : 1;
   });
 }

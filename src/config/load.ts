@@ -47,12 +47,15 @@ function secretValue(env: NodeJS.ProcessEnv, name: string): string | undefined {
   }
 }
 
+/** Lists where an empty value is a setting (none), not an unset variable. */
+const EMPTY_IS_NONE: readonly string[] = ['GUARD_APPROVE_ROLES'];
+
 function envLayer(env: NodeJS.ProcessEnv): { raw: Raw; sources: Map<string, string> } {
   const raw: Raw = {};
   const sources = new Map<string, string>();
   for (const [name, { path }] of Object.entries(ENV_VARS)) {
     const value = (SECRET_VARS as readonly string[]).includes(name) ? secretValue(env, name) : env[name];
-    if (value === undefined || value === '') continue;
+    if (value === undefined || (value === '' && !EMPTY_IS_NONE.includes(name))) continue;
     setPath(raw, path, name === 'IDP_TOKENS' || name === 'OPS_TOKENS' ? parseTokenList(value) : value);
     sources.set(path, name);
   }

@@ -202,6 +202,12 @@ export const configSchema = z
         /** Deactivations, deletions and demotions let through per window, on all replicas; 0 turns the guard off. */
         maxDeprovisions: z.coerce.number().int().min(0).default(25),
         windowMinutes: z.coerce.number().int().min(1).default(60),
+        /** Roles whose grant waits for an operator's approval (`release`); empty: none. */
+        approveRoles: z
+          .union([z.array(z.string()), z.string()])
+          .transform((v) => (Array.isArray(v) ? v : v.split(',')).map((s) => s.trim()).filter(Boolean))
+          .pipe(z.array(roleName))
+          .default(['admin']),
       })
       .prefault({}),
     nodeEnv: z.string().default('development'),
@@ -315,5 +321,9 @@ export const ENV_VARS: Record<string, { path: string; doc: string }> = {
     doc: 'Deactivations, deletions and demotions per window before the guard holds more; 0 turns it off',
   },
   GUARD_WINDOW_MINUTES: { path: 'guard.windowMinutes', doc: "The deprovisioning guard's window" },
+  GUARD_APPROVE_ROLES: {
+    path: 'guard.approveRoles',
+    doc: "Roles whose grant waits for an operator's approval (`release`), comma-separated; set it empty to turn approvals off",
+  },
   NODE_ENV: { path: 'nodeEnv', doc: 'production forbids the sandbox fallback' },
 };

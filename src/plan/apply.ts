@@ -46,7 +46,7 @@ export async function applyPlan(plan: Plan, deps: ApplyDeps, progress: (done: nu
   const report: ApplyReport = { done: 0, skipped: [], failed: [], rolesPending: 0 };
   const roles = new Map<string, string>();
   for (const item of items) {
-    const skip = await lastAdminSkip(item, deps);
+    const skip = item.hold ? decisionSkip(item.hold) : await lastAdminSkip(item, deps);
     if (skip) report.skipped.push({ item, why: skip });
     else if (item.action === 'roleChange') roles.set(item.userId, String(item.desired?.role));
     else await step(item, deps, roles).catch((err: unknown) => report.failed.push({ item, why: (err as Error).message }));
@@ -55,6 +55,13 @@ export async function applyPlan(plan: Plan, deps: ApplyDeps, progress: (done: nu
   }
   if (roles.size > 0) report.rolesPending = await deliverRoles(roles, deps);
   return report;
+}
+
+/** A role change an operator has yet to decide, or rejected, is theirs: apply does not go round them. */
+function decisionSkip(hold: NonNullable<PlanItem['hold']>): string {
+  return hold.status === 'rejected'
+    ? `rejected by ${hold.by ?? 'an operator'} (hold ${hold.id})`
+    : `held for an operator (hold ${hold.id}): \`release\` or \`reject\` it`;
 }
 
 /** An admin's deactivation or demotion is skipped when FullStory would have no active admin left. */

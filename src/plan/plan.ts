@@ -4,7 +4,7 @@ import type { Capabilities } from '../fullstory/preflight.js';
 import type { Delivery } from '../fullstory/roles/channel.js';
 import { actualRoleReader, type ActualRole } from '../fullstory/roles/actual.js';
 import { isActive, toUpstream } from '../provisioning/user-mapping.js';
-import type { Store, UserRow } from '../store/store.js';
+import { isRoleHold, type HoldRow, type Store, type UserRow } from '../store/store.js';
 import { identityKey } from '../lib/identity-text.js';
 
 /** Where the last plan's counts are kept (the console shows them). */
@@ -24,6 +24,8 @@ export interface PlanItem {
   desired?: Record<string, unknown>;
   /** For an update that links a shadow-made id to the user FullStory already holds. */
   linkTo?: string;
+  /** A role change waiting for an operator, or one an operator rejected: `apply` leaves it alone. */
+  hold?: { id: string; status: 'held' | 'rejected'; by: string | null };
 }
 
 export interface Plan {
@@ -65,13 +67,14 @@ export async function makePlan(src: PlanSource): Promise<Plan> {
   const items: PlanItem[] = [];
   const nextSignIn: NonNullable<Plan['nextSignIn']> = [];
   const managed = new Set<string>();
+  const decisions = await roleDecisions(src.store);
   for await (const row of indexRows(src.store)) {
     const pending = src.isPending(row.id);
     const fs = pending ? byName.get(identityKey(row.userName)) : fsUsers.get(row.id);
     // A teammate adopted from FullStory that the IdP never changed stays unmanaged.
     const touched = row.role !== null || pending || row.deleted || !isActive(row.resource);
     if (fs && touched) managed.add(fs.id);
-    items.push(...compare(row, fs, pending, fs?.actual));
+    items.push(...withDecision(compare(row, fs, pending, fs?.actual), decisions.get(row.id)));
     if (fs?.actual.kind === 'other') items.push(foreignRole(row, fs.actual.name));
     if (src.delivery === 'sso' && fs && touched && row.role !== null && !row.deleted && isActive(row.resource))
       nextSignIn.push({ userId: row.id, userName: row.userName, role: row.role });
@@ -133,6 +136,25 @@ async function* indexRows(store: Store): AsyncGenerator<UserRow> {
   }
   // Tombstones (deleted by the IdP where FullStory could only deactivate) are not in page().
   yield* await store.read((r) => r.users.tombstones());
+}
+
+/** Each user's role change waiting for an operator or rejected by one. */
+async function roleDecisions(store: Store): Promise<Map<string, HoldRow>> {
+  const open = await store.read(async (r) => [...(await r.guard.holds('held')), ...(await r.guard.holds('rejected'))]);
+  return new Map(open.filter(isRoleHold).map((h) => [h.userId, h]));
+}
+
+/** A role change that waits for an operator, or that one rejected, says so (and `apply` leaves it). */
+function withDecision(items: PlanItem[], h: HoldRow | undefined): PlanItem[] {
+  if (!h) return items;
+  return items.map((i) => {
+    if (i.action !== 'roleChange') return i;
+    const why =
+      h.status === 'rejected'
+        ? `${i.why}; rejected by ${h.decidedBy ?? 'an operator'}${h.decisionNote ? ` (${h.decisionNote})` : ''}: FullStory keeps its role until the IdP or the mapping changes`
+        : `${i.why}; held (${h.kind}, hold ${h.id}) until an operator releases or rejects it`;
+    return { ...i, why, hold: { id: h.id, status: h.status as 'held' | 'rejected', by: h.decidedBy } };
+  });
 }
 
 /** A user the IdP manages whose FullStory role is FullStory's own (Umbrella Admin): listed with it, never changed. */

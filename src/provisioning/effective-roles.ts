@@ -1,4 +1,5 @@
 import type { Repos } from '../store/store.js';
+import { holdGrants } from './approvals.js';
 import { isDemotion, type DeprovisionGuard } from './guard.js';
 import type { RolePolicy } from './role-policy.js';
 
@@ -18,21 +19,26 @@ const CHUNK = 5_000;
 
 /**
  * Recomputes the effective role of the given users inside the caller's transaction and
- * writes the ones that changed to the outbox; a demotion the guard holds is recorded as
- * the bridge's role but not sent. Returns how many changed.
+ * writes the ones that changed to the outbox; a demotion the guard holds, or a grant
+ * waiting for approval, is recorded as the bridge's role but not sent. Returns how many
+ * were sent.
  */
 export async function recomputeRoles(tx: Repos, policy: RolePolicy, userIds: Iterable<string>, guarded?: Guarded, announce?: Announce): Promise<number> {
   // In id order, a slice at a time: transactions that share users lock them in one order.
   const ids = [...new Set(userIds)].sort();
   if (ids.length === 0) return 0;
   const changed = new Map<string, string | null>();
-  // The roles before are only asked for by the guard and by an announcement.
-  const current = guarded || announce ? new Map<string, string | null>() : undefined;
+  const current = new Map<string, string | null>();
   for (let i = 0; i < ids.length; i += CHUNK) await desiredRoles(tx, policy, ids.slice(i, i + CHUNK), changed, current);
   if (changed.size === 0) return 0;
-  announce?.(changed.size, [...changed].filter(([id, to]) => isDemotion(current!.get(id) ?? null, to)).length);
+  announce?.(changed.size, [...changed].filter(([id, to]) => isDemotion(current.get(id) ?? null, to)).length);
   await tx.users.setRoles(changed);
-  const held = guarded && current ? await holdDemotions(tx, guarded, current, changed) : new Set<string>();
+  const tokenName = guarded?.tokenName ?? null;
+  const grants = await holdGrants(tx, policy, current, changed, { tokenName, onHeld: (h) => guarded?.guard.announce(h) });
+  // A withdrawn grant is no demotion: FullStory never had the role it leaves.
+  const demotable = grants.withdrawn.size === 0 ? changed : new Map([...changed].filter(([id]) => !grants.withdrawn.has(id)));
+  const held = guarded?.guard.enabled ? await holdDemotions(tx, guarded, current, demotable) : new Set<string>();
+  for (const id of grants.held) held.add(id);
   const sent = held.size === 0 ? changed : new Map([...changed].filter(([id]) => !held.has(id)));
   if (sent.size > 0) await tx.roleSync.enqueue(sent as Map<string, string>);
   return sent.size;
@@ -44,7 +50,7 @@ async function desiredRoles(
   policy: RolePolicy,
   ids: string[],
   changed: Map<string, string | null>,
-  current?: Map<string, string | null>,
+  current: Map<string, string | null>,
 ): Promise<void> {
   // Two transactions on different groups may touch one user: the second waits here and
   // then reads memberships the first committed, so neither writes a stale role.
@@ -58,15 +64,15 @@ async function desiredRoles(
     // "unchanged" (null) never overrides a role the bridge already asked for.
     if (desired === null || desired === role) continue;
     changed.set(id, desired);
-    current?.set(id, role);
+    current.set(id, role);
   }
 }
 
 async function holdDemotions(
   tx: Repos,
   { guard, tokenName, adminsRemain }: Guarded,
-  current: Map<string, string | null>,
-  changed: Map<string, string | null>,
+  current: ReadonlyMap<string, string | null>,
+  changed: ReadonlyMap<string, string | null>,
 ): Promise<Set<string>> {
   const demoted = [...changed].filter(([id, to]) => isDemotion(current.get(id) ?? null, to));
   if (demoted.length === 0) return new Set();

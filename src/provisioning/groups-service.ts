@@ -124,9 +124,11 @@ export class GroupsService {
     const input = normaliseGroup(body);
     ctx.subject = input.displayName;
     const id = randomUUID();
+    const mapped = this.deps.policy.forGroup(input.displayName);
+    // A new mapped group changes roles like any other change: its demotions are counted, its grants may wait for approval.
+    const guarded = mapped && input.members.length > 0 ? await this.guarded(ctx, id, input.members) : undefined;
     const { changed, result } = await this.write(async (tx) => {
       await this.assertMembersExist(tx, input.members);
-      const mapped = this.deps.policy.forGroup(input.displayName);
       const now = await uniqueName(input.displayName, () =>
         tx.groups.insert(id, { ...fields(input), role: mapped?.role ?? null, roleRank: mapped?.rank ?? null }),
       );
@@ -141,7 +143,7 @@ export class GroupsService {
         lastModified: now,
         version: 1,
       };
-      return { changed: mapped ? await recomputeRoles(tx, this.deps.policy, input.members) : 0, result };
+      return { changed: mapped ? await recomputeRoles(tx, this.deps.policy, input.members, guarded) : 0, result };
     });
     if (changed) this.deps.kick();
     return result;
@@ -266,7 +268,9 @@ export class GroupsService {
    */
   private async guarded(ctx: OpContext, groupId: string, candidates: string[] | 'all'): Promise<Guarded | undefined> {
     const { guard, lastAdmin } = this.deps;
-    if (!guard?.enabled) return undefined;
+    if (!guard) return undefined;
+    // Off, the guard still tells of grants that wait for approval (GUARD_APPROVE_ROLES).
+    if (!guard.enabled) return { guard, tokenName: ctx.tokenName ?? null, adminsRemain: true };
     const ids = candidates === 'all' ? await this.deps.store.read((r) => r.groups.members(groupId)) : candidates;
     const roles = ids.length > 0 ? await this.deps.store.read((r) => r.users.rolesOf(ids)) : new Map<string, string | null>();
     const admins = new Set([...roles].filter(([, role]) => role === 'admin').map(([u]) => u));

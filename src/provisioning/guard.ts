@@ -44,6 +44,21 @@ export class DeprovisionGuard {
     private readonly onHeld: (hold: HoldRow) => void = () => {},
   ) {}
 
+  /**
+   * The IdP retrying a deactivation or deletion an operator rejected: refused with a 409,
+   * a final answer (a 503 would be retried for ever, and an app whose calls keep failing
+   * is quarantined by Entra). The rejection stands until the IdP changes the user again.
+   */
+  async refuseRejected(user: { id: string; updatedAt: string }, kind: 'deactivate' | 'delete'): Promise<void> {
+    const rejected = await this.store.read((r) => r.guard.heldFor(user.id, kind, 'rejected'));
+    if (rejected?.decidedAt && user.updatedAt <= rejected.decidedAt) throw rejectedError(rejected);
+  }
+
+  /** Tells of a hold made elsewhere in the caller's transaction (a grant waiting for approval). */
+  announce(hold: HoldRow): void {
+    this.onHeld(hold);
+  }
+
   /** Lets one deactivation or deletion through, or holds it and throws the 503 the IdP gets. */
   async admit(d: Deprovisioning): Promise<void> {
     const { hold, fresh } = await this.store.transaction(async (tx) => {
@@ -101,5 +116,14 @@ export function heldError(hold: HoldRow): ScimError {
     `Held by the deprovisioning guard: ${hold.reason}. FullStory was not changed; an operator can release it with \`fullstory-scim-bridge release ${hold.id}\``,
     undefined,
     RETRY_AFTER_S,
+  );
+}
+
+export function rejectedError(hold: HoldRow): ScimError {
+  const why = hold.decisionNote ? `: ${hold.decisionNote}` : '';
+  const what = hold.kind === 'delete' ? 'deletion' : 'deactivation';
+  return new ScimError(
+    409,
+    `An operator rejected this ${what} (hold ${hold.id}, by ${hold.decidedBy ?? 'an operator'}${why}); FullStory was not changed and will not be for this request. Change the user in the IdP, or ask the operator`,
   );
 }

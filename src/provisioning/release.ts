@@ -1,5 +1,5 @@
 import type { AuditLog } from '../audit/log.js';
-import type { HoldRow, Store } from '../store/store.js';
+import { isRoleHold, type HoldRow, type Store } from '../store/store.js';
 import type { OpContext, UsersService } from './users-service.js';
 
 export interface ReleaseDeps {
@@ -10,10 +10,15 @@ export interface ReleaseDeps {
   audit: Pick<AuditLog, 'hold' | 'write'>;
 }
 
+/** Another operator (or the IdP) decided the hold first: nothing was done. */
+export class AlreadyDecided extends Error {
+  override name = 'AlreadyDecided';
+}
+
 /**
  * Carries one held change out, as the bridge would have: a deactivation or deletion
- * through the users' rules (not counted by the guard again), a demotion through the
- * outbox with the role the bridge wants now (a later group change may have moved it).
+ * through the users' rules (not counted by the guard again), a demotion or an approved
+ * grant through the outbox with the role the bridge wants now.
  * The release is one audit row, carrying its FullStory write's status, whoever released
  * it (`ops:<name>` in the console, `cli:release`); a refused release is a row too, and
  * the change stays held.
@@ -24,11 +29,17 @@ export async function releaseHold(deps: ReleaseDeps, h: HoldRow, actor: string):
     if (h.kind === 'deactivate') await deps.users.patch(h.userId, { Operations: [{ op: 'replace', path: 'active', value: false }] }, ctx);
     else if (h.kind === 'delete') await deps.users.delete(h.userId, ctx);
     else {
-      const role = (await deps.store.read((r) => r.users.get(h.userId)))?.role;
-      if (role) await deps.store.transaction((tx) => tx.roleSync.enqueue(new Map([[h.userId, role]])));
+      // Decided and queued in one transaction: two operators releasing at once queue it once.
+      const decided = await deps.store.transaction(async (tx) => {
+        if (!(await tx.guard.decide(h.id, 'released', actor))) return false;
+        const role = (await tx.users.get(h.userId))?.role;
+        if (role) await tx.roleSync.enqueue(new Map([[h.userId, role]]));
+        return true;
+      });
+      if (!decided) throw new AlreadyDecided(`${h.id} is no longer held`);
       deps.kick();
     }
-    await deps.store.transaction((tx) => tx.guard.release(h.id));
+    if (!isRoleHold(h)) await deps.store.transaction((tx) => tx.guard.decide(h.id, 'released', actor));
   } catch (err) {
     deps.audit.hold({
       actor,
@@ -40,7 +51,18 @@ export async function releaseHold(deps: ReleaseDeps, h: HoldRow, actor: string):
     throw err;
   }
   const [first, ...more] = ctx.writes ?? [];
-  const detail = h.kind === 'demote' ? `released ${h.id}: the role change is queued for the role-sync worker (its write is audited there)` : `released ${h.id}`;
+  const detail = isRoleHold(h) ? `released ${h.id}: the role change is queued for the role-sync worker (its write is audited there)` : `released ${h.id}`;
   deps.audit.hold({ actor, hold: h, action: 'released', upstreamStatus: first?.upstreamStatus ?? null, detail });
   for (const write of more) deps.audit.write({ actor, write });
+}
+
+/**
+ * Says no to a held change: it is never applied, and the hold records who and why (so
+ * does the audit log). The IdP's retries of it change nothing (see DeprovisionGuard and
+ * holdGrants); `plan` shows the user as drift until the IdP or the mapping moves on.
+ */
+export async function rejectHold(deps: Pick<ReleaseDeps, 'store' | 'audit'>, h: HoldRow, actor: string, reason: string | null): Promise<void> {
+  const decided = await deps.store.transaction((tx) => tx.guard.decide(h.id, 'rejected', actor, reason));
+  if (!decided) throw new AlreadyDecided(`${h.id} is no longer held`);
+  deps.audit.hold({ actor, hold: h, action: 'rejected', detail: `rejected ${h.id}${reason ? `: ${reason}` : ''}` });
 }

@@ -10,11 +10,20 @@ export class RolePolicy {
   /** How roles reach FullStory, as configured: auto, or forced one way (the choice itself is the RoleChannel's). */
   readonly delivery: Config['roles']['delivery'];
 
-  constructor(cfg: Config['roles']) {
+  /** Roles whose grant waits for an operator (GUARD_APPROVE_ROLES); none under roles through SSO, where the IdP's SAML grants them. */
+  readonly approves: ReadonlySet<Role>;
+
+  constructor(cfg: Config['roles'], approveRoles: readonly Role[] = []) {
     this.byGroup = new Map(Object.entries(cfg.groups).map(([name, role]) => [name.toLowerCase(), role]));
     this.precedence = cfg.precedence;
     this.defaultRole = cfg.default === 'unchanged' ? null : cfg.default;
     this.delivery = cfg.delivery;
+    this.approves = new Set(cfg.delivery === 'sso' ? [] : approveRoles);
+  }
+
+  /** Whether moving a user from `from` to `to` is a grant an operator approves first. */
+  needsApproval(from: string | null, to: string | null): boolean {
+    return to !== null && to !== from && this.approves.has(to as Role);
   }
 
   /** What decides a user's role, as one string: equal strings give every user the same role. */

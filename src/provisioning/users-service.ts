@@ -226,7 +226,9 @@ export class UsersService {
   /** Asks the guard to let a deprovisioning through (throws its 503 when it holds it). */
   private async admit(row: UserRow, kind: 'deactivate' | 'delete', ctx: OpContext): Promise<void> {
     const { guard, lastAdmin } = this.deps;
-    if (!guard?.enabled || ctx.released) return;
+    if (!guard || ctx.released) return;
+    await guard.refuseRejected(row, kind);
+    if (!guard.enabled) return;
     const last = row.role === 'admin' && lastAdmin !== undefined && !(await lastAdmin.othersExist(new Set([row.id])));
     try {
       await guard.admit({ userId: row.id, userName: row.userName, kind, currentRole: row.role, tokenName: ctx.tokenName ?? null, lastAdmin: last });

@@ -1,7 +1,20 @@
 import type { BucketConfig, Priority } from '../lib/token-bucket.js';
 import type { UserResource } from '../scim/user.js';
 import type { AuditTable } from './schema.js';
-import type { AuditEntry, GroupFields, GroupRow, HoldRow, NewHold, NewUser, RoleSyncItem, RoleSyncStats, Terms, UserRow } from './rows.js';
+import type {
+  AuditEntry,
+  GroupFields,
+  GroupRow,
+  HoldRow,
+  NewHold,
+  NewNotice,
+  NewUser,
+  NoticeRow,
+  RoleSyncItem,
+  RoleSyncStats,
+  Terms,
+  UserRow,
+} from './rows.js';
 
 /**
  * The narrow storage interface the rules use (store.ts opens one). Each store (sqlite/, postgres/) is one
@@ -47,6 +60,7 @@ export interface ReadRepos {
   links: LinkReads;
   guard: GuardReads;
   kv: KvReads;
+  notices: NoticeReads;
 }
 
 export interface Repos {
@@ -57,6 +71,7 @@ export interface Repos {
   links: LinkWrites;
   guard: GuardWrites;
   kv: KvWrites;
+  notices: NoticeWrites;
 }
 
 /** Small facts replicas share (when the index was last refreshed from FullStory). */
@@ -97,7 +112,28 @@ export interface GuardWrites extends GuardReads {
   lock(): Promise<void>;
   record(userId: string, kind: string): Promise<void>;
   hold(h: NewHold): Promise<HoldRow>;
-  release(id: string): Promise<void>;
+  /**
+   * Ends a held change as released, rejected or withdrawn (a rejected one may be withdrawn too,
+   * keeping who rejected it and why); false when it was not open (another decided first).
+   */
+  decide(id: string, status: Exclude<HoldRow['status'], 'held'>, by: string, note?: string | null): Promise<boolean>;
+}
+
+/** The notices outbox: one row per event (by key, across replicas), sent by whichever replica claims it. */
+export interface NoticeReads {
+  /** Not sent yet: how many, and the oldest's time. */
+  pending(): Promise<{ count: number; oldestAt: string | null }>;
+}
+
+export interface NoticeWrites extends NoticeReads {
+  /** Adds the notice unless one with its key exists; whether it was added. */
+  add(n: NewNotice): Promise<boolean>;
+  /** Due notices nobody holds, claimed for `ttlMs`. */
+  claim(limit: number, ttlMs: number): Promise<NoticeRow[]>;
+  sent(id: string): Promise<void>;
+  failed(id: string, error: string, retryAt: Date): Promise<void>;
+  /** Gives up on notices older than `beforeIso` that were never sent (the receiver stayed down); how many. */
+  expire(beforeIso: string): Promise<number>;
 }
 
 /** The user index: FullStory's ids, what the IdP wrote, and the effective role. */

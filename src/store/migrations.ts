@@ -188,6 +188,29 @@ const migrations: Record<string, Migration> = {
       await db.schema.createIndex('audit_resource_at').on('audit').columns(['resource_id', 'at']).execute();
     },
   },
+  '0009_decisions_and_notices': {
+    async up(db: Kysely<unknown>) {
+      // Who released or rejected a held change, when, and why (the audit log has it too; the hold shows it).
+      await db.schema.alterTable('holds').addColumn('decided_at', 'text').execute();
+      await db.schema.alterTable('holds').addColumn('decided_by', 'text').execute();
+      await db.schema.alterTable('holds').addColumn('decision_note', 'text').execute();
+      // Word for a person (NOTIFY_WEBHOOK_URL): written in the transaction of what it tells, sent once by any replica.
+      await db.schema
+        .createTable('notices')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('at', 'text', (c) => c.notNull())
+        .addColumn('key', 'text', (c) => c.notNull().unique())
+        .addColumn('event', 'text', (c) => c.notNull())
+        .addColumn('body', 'text', (c) => c.notNull())
+        .addColumn('attempts', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('next_at', 'text', (c) => c.notNull())
+        .addColumn('claimed_until', 'text')
+        .addColumn('sent_at', 'text')
+        .addColumn('last_error', 'text')
+        .execute();
+      await db.schema.createIndex('notices_due').on('notices').columns(['sent_at', 'next_at']).execute();
+    },
+  },
 };
 
 const migrationProvider: MigrationProvider = {

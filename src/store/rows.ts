@@ -72,12 +72,38 @@ export interface HoldRow {
   at: string;
   userId: string;
   userName: string | null;
-  kind: 'deactivate' | 'delete' | 'demote';
+  /** approval: a grant of a role GUARD_APPROVE_ROLES names, waiting for an operator. */
+  kind: 'deactivate' | 'delete' | 'demote' | 'approval';
   role: string | null;
   tokenName: string | null;
   reason: string;
-  status: 'held' | 'released';
+  /** rejected: an operator said no (it is never applied); withdrawn: the IdP no longer asks for it. */
+  status: 'held' | 'released' | 'rejected' | 'withdrawn';
   releasedAt: string | null;
+  /** When it was released, rejected or withdrawn, by whom (`cli:reject`, `ops:<name>`, `idp`), and the reason given. */
+  decidedAt: string | null;
+  decidedBy: string | null;
+  decisionNote: string | null;
+}
+
+/** A role change (a demotion, or a grant waiting for approval) rather than a deprovisioning. */
+export const isRoleHold = (h: Pick<HoldRow, 'kind'>): boolean => h.kind === 'demote' || h.kind === 'approval';
+
+/** A notice waiting in the outbox for the webhook. */
+export interface NoticeRow {
+  id: string;
+  at: string;
+  key: string;
+  event: string;
+  body: string;
+  attempts: number;
+}
+
+export interface NewNotice {
+  /** One notice per key, across replicas. */
+  key: string;
+  event: string;
+  body: string;
 }
 
 export type NewHold = Pick<HoldRow, 'userId' | 'userName' | 'kind' | 'role' | 'tokenName' | 'reason'>;
@@ -94,6 +120,9 @@ export function toHoldRow(r: import('./schema.js').HoldsTable): HoldRow {
     reason: r.reason,
     status: r.status as HoldRow['status'],
     releasedAt: r.released_at,
+    decidedAt: r.decided_at ?? null,
+    decidedBy: r.decided_by ?? null,
+    decisionNote: r.decision_note ?? null,
   };
 }
 

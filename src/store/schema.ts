@@ -104,15 +104,33 @@ export interface HoldsTable {
   at: string;
   user_id: string;
   user_name: string | null;
-  /** deactivate | delete | demote */
+  /** deactivate | delete | demote | approval */
   kind: string;
-  /** For a demotion, the role it would set. */
+  /** For a demotion or an approval, the role it would set. */
   role: string | null;
   token_name: string | null;
   reason: string;
-  /** held | released */
+  /** held | released | rejected | withdrawn */
   status: string;
   released_at: string | null;
+  decided_at: string | null;
+  decided_by: string | null;
+  decision_note: string | null;
+}
+
+export interface NoticesTable {
+  id: string;
+  at: string;
+  /** What the notice is about, once: a second replica's copy of the same event is not added. */
+  key: string;
+  event: string;
+  /** The JSON body as sent. */
+  body: string;
+  attempts: number;
+  next_at: string;
+  claimed_until: string | null;
+  sent_at: string | null;
+  last_error: string | null;
 }
 
 export interface Database {
@@ -127,5 +145,6 @@ export interface Database {
   user_links: UserLinksTable;
   guard_events: GuardEventsTable;
   holds: HoldsTable;
+  notices: NoticesTable;
   auth_failures: { address: string; window_start_ms: number; failures: number };
 }

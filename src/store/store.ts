@@ -5,7 +5,8 @@ export type * from './interfaces.js';
 /** The storage interface (interfaces.ts), under the name its opener bears: `Store.open(...)`. */
 // eslint-disable-next-line @typescript-eslint/no-empty-object-type -- the interface and the opener share one name
 export interface Store extends StoreInterface {}
-export type { AuditEntry, GroupFields, GroupRow, HoldRow, NewHold, NewUser, RoleSyncItem, RoleSyncStats, UserRow } from './rows.js';
+export type { AuditEntry, GroupFields, GroupRow, HoldRow, NewHold, NewNotice, NewUser, NoticeRow, RoleSyncItem, RoleSyncStats, UserRow } from './rows.js';
+export { isRoleHold } from './rows.js';
 export { GROUP_FILTER_VOCABULARY, USER_FILTER_VOCABULARY } from './rows.js';
 export type { AuditTable } from './schema.js';
 

@@ -24,6 +24,16 @@ describe('the settings this round added refuse what a typo or an attacker would 
     expect(loadConfig({}, {}).plan.intervalMinutes).toBe(0);
   });
 
+  it('GUARD_APPROVE_ROLES: admin by default, empty means none, an unknown role (or its Unicode twin) is refused by name', () => {
+    expect(loadConfig({}, {}).guard.approveRoles).toEqual(['admin']);
+    expect(loadConfig({ GUARD_APPROVE_ROLES: '' }, {}).guard.approveRoles).toEqual([]);
+    expect(loadConfig({ GUARD_APPROVE_ROLES: 'admin, architect' }, {}).guard.approveRoles).toEqual(['admin', 'architect']);
+    expect(loadConfig({}, { guard: { approveRoles: [] } }).guard.approveRoles).toEqual([]);
+    expect(refused({ GUARD_APPROVE_ROLES: 'admins' }, {})).toMatch(/guard\.approveRoles/);
+    expect(refused({ GUARD_APPROVE_ROLES: '\uff41dmin' }, {})).toMatch(/guard\.approveRoles/);
+    expect(refused({}, { guard: { approveRole: ['admin'] } })).toMatch(/approveRoles/);
+  });
+
   it('roles.delivery takes only its five values, in any spelling the schema does not know refused', () => {
     expect(refused({ ROLE_DELIVERY: 'ssso' }, {})).toMatch(/roles\.delivery/);
     expect(refused({ ROLE_DELIVERY: 'SSO' }, {})).toMatch(/roles\.delivery/);

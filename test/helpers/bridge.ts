@@ -165,11 +165,11 @@ export async function startTestBridge(opts: TestBridgeOptions = {}): Promise<Tes
       database: dataDir ? { dataDir } : { url: PG_URL },
       sync: { pollMs: 100 },
       log: { level: 'debug', format: 'json' },
-      // Off unless a test is about it: most tests deprovision freely, in sandboxes with no other admin.
-      guard: { maxDeprovisions: 0 },
+      // Off unless a test is about them: most tests deprovision and promote freely, in sandboxes with no other admin.
+      guard: { maxDeprovisions: 0, approveRoles: [], ...((opts.config?.guard as object) ?? {}) },
       // Off unless a test is about it: most tests change FullStory behind the bridge and read it back at once.
       index: { freshnessSeconds: 0 },
-      ...Object.fromEntries(Object.entries(opts.config ?? {}).filter(([k]) => k !== 'fullstory' && k !== 'idp')),
+      ...Object.fromEntries(Object.entries(opts.config ?? {}).filter(([k]) => k !== 'fullstory' && k !== 'idp' && k !== 'guard')),
     },
   );
   // The production logger, its lines kept: what a test finds in them is what an operator would.

@@ -97,6 +97,39 @@ describe('the ops console over HTTP', () => {
     expect(t.sandbox.state.users.get(c.id)?.active).toBe(false);
   });
 
+  it('a reject asks first, needs the form token, and records who rejected it and why; the change is never applied', async () => {
+    const login = await t.bridge.app.inject({
+      method: 'POST',
+      url: '/console/login',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      payload: `token=${OPS}`,
+    });
+    const cookie = String(login.headers['set-cookie']).split(';')[0]!;
+    const d = (await t.req('POST', U, oktaUser('console-d@okta.local'))).body;
+    await t.req('PATCH', `${U}/${d.id}`, { schemas: [PATCH_OP], Operations: [{ op: 'replace', path: 'active', value: false }] });
+    const hold = (await t.bridge.deps.store.read((r) => r.guard.holds('held'))).find((h) => h.userId === d.id)!;
+    expect((await get({ cookie })).body).toContain(`href="/console/holds/${hold.id}/reject">Reject…</a>`);
+    const confirm = await get({ cookie }, `/console/holds/${hold.id}/reject`);
+    expect(confirm.body).toContain('This will <b>never deactivate console-d@okta.local</b>');
+    const post = (payload: string) =>
+      t.bridge.app.inject({
+        method: 'POST',
+        url: `/console/holds/${hold.id}/reject`,
+        headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' },
+        payload,
+      });
+    expect((await post('csrf=forged&reason=x')).statusCode).toBe(403);
+    expect((await t.bridge.deps.store.read((r) => r.guard.holds('held'))).some((h) => h.id === hold.id)).toBe(true);
+    const csrf = /name="csrf" value="([^"]+)"/.exec(confirm.body)![1]!;
+    const done = await post(`csrf=${encodeURIComponent(csrf)}&reason=${encodeURIComponent('<b>still employed</b>')}`);
+    expect([done.statusCode, done.headers.location]).toEqual([303, '/console?notice=rejected']);
+    const rejected = (await t.bridge.deps.store.read((r) => r.guard.holds('rejected'))).find((h) => h.id === hold.id);
+    expect(rejected).toMatchObject({ decidedBy: 'ops:OPS_TOKEN', decisionNote: '<b>still employed</b>' });
+    expect(t.sandbox.state.users.get(d.id)?.active).toBe(true);
+    // A second press (another tab) finds nothing held.
+    expect((await post(`csrf=${encodeURIComponent(csrf)}`)).headers.location).toBe('/console?notice=not-held');
+  });
+
   it('shows what on-call asks first: the worst state, the version and uptime, the mapping, the guard window, when each IdP token was last used', async () => {
     const page = (await get({ authorization: `Bearer ${OPS}` })).body;
     expect(page).toMatch(/<p id="overall" class="(ok|warn|bad)" role="status">/);

@@ -54,6 +54,10 @@ describe.each(dbs)('migration 0006 re-keys userNames and emails on %s', (db) => 
       ["delete from kysely_migration where name >= '0006'", []],
       ['alter table audit drop column "change"', []],
       ['drop index audit_resource_at', []],
+      ['alter table holds drop column decided_at', []],
+      ['alter table holds drop column decided_by', []],
+      ['alter table holds drop column decision_note', []],
+      ['drop table notices', []],
     ]);
     const store = await open(where);
     try {

@@ -112,7 +112,7 @@ function guardSection(v: ConsoleView): string {
       6,
       (h) =>
         `<tr><td>${esc(h.at)}</td><td>${esc(h.userName ?? h.userId)}</td><td>${esc(h.kind)}${h.role ? ` to ${esc(h.role)}` : ''}</td><td>${esc(h.tokenName ?? '-')}</td><td>${esc(h.reason)}</td>
-<td><a href="/console/holds/${esc(encodeURIComponent(h.id))}/release">Release…</a></td></tr>`,
+<td><a href="/console/holds/${esc(encodeURIComponent(h.id))}/release">Release…</a> <a href="/console/holds/${esc(encodeURIComponent(h.id))}/reject">Reject…</a></td></tr>`,
     )}</table>`,
   );
 }
@@ -179,17 +179,32 @@ export function consolePage(v: ConsoleView): string {
   return layout('fullstory-scim-bridge console', body, v.refreshSeconds);
 }
 
-/** Release asks first, without a script: a page that says what will happen, with the one button that does it. */
-export function confirmReleasePage(h: HoldRow, csrf: string): string {
-  const what =
-    h.kind === 'demote'
-      ? `demote ${h.userName ?? h.userId} to ${h.role ?? '?'}`
-      : h.kind === 'delete'
-        ? `delete ${h.userName ?? h.userId}`
-        : `deactivate ${h.userName ?? h.userId}`;
+/** What releasing a hold does, in words. */
+function heldChange(h: HoldRow): string {
+  const who = h.userName ?? h.userId;
+  if (h.kind === 'demote') return `demote ${who} to ${h.role ?? '?'}`;
+  if (h.kind === 'approval') return `make ${who} ${h.role ?? '?'}`;
+  return h.kind === 'delete' ? `delete ${who}` : `deactivate ${who}`;
+}
+
+/**
+ * Release and reject ask first, without a script: a page that says what will happen,
+ * with the one button that does it (and, to reject, a reason for the record).
+ */
+export function confirmDecisionPage(h: HoldRow, csrf: string, decision: 'release' | 'reject'): string {
+  const what = heldChange(h);
+  const held = `It was held ${esc(h.at)} (token ${esc(h.tokenName ?? '-')}): ${esc(h.reason)}`;
+  const action = `/console/holds/${esc(encodeURIComponent(h.id))}/${decision}`;
+  const csrfField = `<input type="hidden" name="csrf" value="${esc(csrf)}">`;
+  if (decision === 'release')
+    return layout(
+      'fullstory-scim-bridge: release a held change',
+      `<h1>Release a held change?</h1><p id="confirm">This will <b>${esc(what)}</b> in FullStory now. ${held}</p>
+<form method="post" action="${action}">${csrfField}<button>Yes, release it</button> <a href="/console">No, back to the console</a></form>`,
+    );
   return layout(
-    'fullstory-scim-bridge: release a held change',
-    `<h1>Release a held change?</h1><p id="confirm">This will <b>${esc(what)}</b> in FullStory now. It was held ${esc(h.at)} (token ${esc(h.tokenName ?? '-')}): ${esc(h.reason)}</p>
-<form method="post" action="/console/holds/${esc(encodeURIComponent(h.id))}/release"><input type="hidden" name="csrf" value="${esc(csrf)}"><button>Yes, release it</button> <a href="/console">No, back to the console</a></form>`,
+    'fullstory-scim-bridge: reject a held change',
+    `<h1>Reject a held change?</h1><p id="confirm">This will <b>never ${esc(what)}</b>: FullStory keeps the user as they are, and the IdP's retries of it change nothing. ${held}</p>
+<form method="post" action="${action}">${csrfField}<label>Why (kept in the audit log) <input name="reason" maxlength="500" size="60"></label><br><button>Yes, reject it</button> <a href="/console">No, back to the console</a></form>`,
   );
 }

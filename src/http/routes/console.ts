@@ -1,8 +1,8 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { releaseHold } from '../../provisioning/release.js';
+import { rejectHold, releaseHold } from '../../provisioning/release.js';
 import type { HoldRow } from '../../store/store.js';
 import { ConsoleGate, formField, HTML, securityHeaders, type Operator } from '../console/gate.js';
-import { confirmReleasePage, consolePage, loginPage } from '../console/page.js';
+import { confirmDecisionPage, consolePage, loginPage } from '../console/page.js';
 import { COOKIE, SESSION_MS } from '../console/session.js';
 import { auditQuery, gather } from '../console/view.js';
 import { PassThrough } from 'node:stream';
@@ -14,6 +14,7 @@ const NOTICES = new Map<string, string>([
   ['released', 'Released: the held change is being applied.'],
   ['not-held', 'That change is no longer held.'],
   ['release-failed', 'Could not release it: FullStory or the store refused; the log says why. It is still held.'],
+  ['rejected', 'Rejected: the held change will not be applied.'],
   ['signed-out', 'Signed out: every console session of that ops token has ended.'],
 ]);
 
@@ -96,35 +97,51 @@ async function noticeFor(app: FastifyInstance, code: unknown, holdId: unknown): 
 
 type SignedIn = (req: FastifyRequest, reply: FastifyReply, prompt?: string) => Promise<Operator | undefined>;
 
-/** Releasing a held change: the GET asks first (a page saying what will happen), the POST does it. */
+/** Releasing or rejecting a held change: the GET asks first (a page saying what will happen), the POST does it. */
 function releaseRoutes(app: FastifyInstance, gate: ConsoleGate, signedIn: SignedIn): void {
   const heldNow = async (id: string): Promise<HoldRow | undefined> => (await app.deps.store.read((r) => r.guard.holds('held'))).find((h) => h.id === id);
-  app.get<{ Params: { id: string } }>('/console/holds/:id/release', quiet, async (req, reply) => {
-    const who = await signedIn(req, reply, 'Sign in to release a held change.');
-    if (!who) return reply;
-    const hold = await heldNow(req.params.id);
-    if (!hold) return reply.redirect('/console?notice=not-held', 303);
-    return reply
-      .type(HTML)
-      .header('cache-control', 'no-store')
-      .send(confirmReleasePage(hold, gate.csrfFor(who)));
-  });
+  for (const decision of ['release', 'reject'] as const) {
+    const prompt = `Sign in to ${decision} a held change.`;
+    app.get<{ Params: { id: string } }>(`/console/holds/:id/${decision}`, quiet, async (req, reply) => {
+      const who = await signedIn(req, reply, prompt);
+      if (!who) return reply;
+      const hold = await heldNow(req.params.id);
+      if (!hold) return reply.redirect('/console?notice=not-held', 303);
+      return reply
+        .type(HTML)
+        .header('cache-control', 'no-store')
+        .send(confirmDecisionPage(hold, gate.csrfFor(who), decision));
+    });
+    app.post<{ Params: { id: string } }>(`/console/holds/:id/${decision}`, quiet, async (req, reply) => {
+      const who = await signedIn(req, reply, prompt);
+      if (!who) return reply;
+      if (!gate.csrfOk(req, who)) return refusedCsrf(reply);
+      const hold = await heldNow(req.params.id);
+      if (!hold) return reply.redirect('/console?notice=not-held', 303);
+      return decision === 'release' ? release(app, req, reply, hold, who) : reject(app, req, reply, hold, who);
+    });
+  }
+}
 
-  app.post<{ Params: { id: string } }>('/console/holds/:id/release', quiet, async (req, reply) => {
-    const who = await signedIn(req, reply, 'Sign in to release a held change.');
-    if (!who) return reply;
-    if (!gate.csrfOk(req, who)) return refusedCsrf(reply);
-    const hold = await heldNow(req.params.id);
-    if (!hold) return reply.redirect('/console?notice=not-held', 303);
-    const { deps } = app;
-    try {
-      await releaseHold({ store: deps.store, users: deps.users, kick: deps.kick, audit: deps.audit }, hold, `ops:${who.name}`);
-    } catch (err) {
-      req.log.warn({ err, hold: hold.id }, 'release from the console failed');
-      return reply.redirect('/console?notice=release-failed', 303);
-    }
-    return reply.redirect(`/console?notice=released&hold=${encodeURIComponent(hold.id)}`, 303);
-  });
+async function release(app: FastifyInstance, req: FastifyRequest, reply: FastifyReply, hold: HoldRow, who: Operator) {
+  const { deps } = app;
+  try {
+    await releaseHold({ store: deps.store, users: deps.users, kick: deps.kick, audit: deps.audit }, hold, `ops:${who.name}`);
+  } catch (err) {
+    req.log.warn({ err, hold: hold.id }, 'release from the console failed');
+    return reply.redirect('/console?notice=release-failed', 303);
+  }
+  return reply.redirect(`/console?notice=released&hold=${encodeURIComponent(hold.id)}`, 303);
+}
+
+async function reject(app: FastifyInstance, req: FastifyRequest, reply: FastifyReply, hold: HoldRow, who: Operator) {
+  const reason = formField(req.body, 'reason')?.trim().slice(0, 500) || null;
+  try {
+    await rejectHold({ store: app.deps.store, audit: app.deps.audit }, hold, `ops:${who.name}`, reason);
+  } catch {
+    return reply.redirect('/console?notice=not-held', 303);
+  }
+  return reply.redirect('/console?notice=rejected', 303);
 }
 
 /**

@@ -69,6 +69,9 @@ export class PostgresGuard implements GuardWrites {
       reason: h.reason,
       status: 'held',
       released_at: null,
+      decided_at: null,
+      decided_by: null,
+      decision_note: null,
     };
     await this.db.insertInto('holds').values(row).execute();
     return toHoldRow(row);
@@ -86,13 +89,22 @@ export class PostgresGuard implements GuardWrites {
     return r && toHoldRow(r);
   }
 
-  async release(id: string): Promise<void> {
-    await this.db
+  async decide(id: string, status: Exclude<HoldRow['status'], 'held'>, by: string, note: string | null = null): Promise<boolean> {
+    const now = new Date().toISOString();
+    const r = await this.db
       .updateTable('holds')
-      .set({ status: 'released', released_at: new Date().toISOString() })
+      .set({
+        status,
+        // A rejection later withdrawn keeps who rejected it and why.
+        decided_at: sql<string>`coalesce(decided_at, ${now})`,
+        decided_by: sql<string>`coalesce(decided_by, ${by})`,
+        decision_note: sql<string | null>`coalesce(decision_note, ${note})`,
+        ...(status === 'released' ? { released_at: now } : {}),
+      })
       .where('id', '=', id)
-      .where('status', '=', 'held')
-      .execute();
+      .where((eb) => (status === 'withdrawn' ? eb('status', 'in', ['held', 'rejected']) : eb('status', '=', 'held')))
+      .executeTakeFirst();
+    return Number(r.numUpdatedRows) > 0;
   }
 }
 

@@ -1,6 +1,7 @@
 import { Kysely, sql } from 'kysely';
 import type pg from 'pg';
 import { KeyedMutex } from '../../lib/keyed-mutex.js';
+import { PostgresNotices } from './notices.js';
 import { migrate } from '../migrations.js';
 import type { Database } from '../schema.js';
 import type { Repos, Store } from '../interfaces.js';
@@ -21,6 +22,7 @@ const repos = (db: Kysely<Database>): Repos => ({
   links: new PostgresLinks(db),
   guard: new PostgresGuard(db),
   kv: new PostgresKv(db),
+  notices: new PostgresNotices(db),
 });
 
 /**

@@ -16,7 +16,9 @@ const SQL = {
   hold: 'insert into "holds" ("id", "at", "user_id", "user_name", "kind", "role", "token_name", "reason", "status") values (?, ?, ?, ?, ?, ?, ?, ?, \'held\')',
   holdById: 'select * from "holds" where "id" = ?',
   heldFor: 'select * from "holds" where "user_id" = ? and "kind" = ? and "status" = ? order by "at" desc limit 1',
-  release: 'update "holds" set "status" = \'released\', "released_at" = ? where "id" = ? and "status" = \'held\'',
+  decide:
+    'update "holds" set "status" = ?, "decided_at" = coalesce("decided_at", ?), "decided_by" = coalesce("decided_by", ?), "decision_note" = coalesce("decision_note", ?), ' +
+    '"released_at" = case when ? = \'released\' then ? else "released_at" end where "id" = ? and ("status" = \'held\' or (? = \'withdrawn\' and "status" = \'rejected\'))',
 } as const;
 
 /** Shadow-mode id links on SQLite. */
@@ -79,8 +81,9 @@ export class SqliteGuard implements GuardWrites {
     return r && toHoldRow(r);
   }
 
-  async release(id: string): Promise<void> {
-    this.p.sql(SQL.release).run(new Date().toISOString(), id);
+  async decide(id: string, status: Exclude<HoldRow['status'], 'held'>, by: string, note: string | null = null): Promise<boolean> {
+    const now = new Date().toISOString();
+    return this.p.sql(SQL.decide).run(status, now, by, note, status, now, id, status).changes > 0;
   }
 }
 

@@ -2,6 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import SQLite from 'better-sqlite3';
 import { KeyedMutex } from '../../lib/keyed-mutex.js';
+import { SqliteNotices } from './notices.js';
 import { migrate } from '../migrations.js';
 import type { ReadRepos, Repos, Store } from '../interfaces.js';
 import { SqliteAudit } from './audit.js';
@@ -23,6 +24,7 @@ function repos(p: Prepared, snapshot?: ReadSnapshot, cache?: UserRowCache): Repo
     links: new SqliteLinks(p, snapshot),
     guard: new SqliteGuard(p, snapshot),
     kv: new SqliteKv(p, snapshot),
+    notices: new SqliteNotices(p, snapshot),
   };
 }
 
