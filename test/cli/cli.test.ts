@@ -214,7 +214,7 @@ describe('reconcile', () => {
     const bridge = await createBridge(
       loadConfig(
         { CONFIG_FILE: configFile },
-        { fullstory: { url: sb.url, token: sb.token }, idp: { token: idp }, database: { dataDir }, sync: { pollMs: 100 } },
+        { fullstory: { url: sb.url, token: sb.token }, idp: { token: idp }, database: { dataDir }, sync: { pollMs: 100 }, guard: { approveRoles: [] } },
       ),
       { logger: pino({ level: 'silent' }), sandbox: sb },
     );
