@@ -86,6 +86,7 @@ export async function createBridge(config: Config, opts: BridgeOptions = {}): Pr
     // The import runs behind IdP calls; until it finishes, lookups ask FullStory as before.
     if (config.bridge.mode === 'live' && core.upstream.readiness.ok) core.index.start();
     if (config.bridge.mode === 'live') core.scheduledPlan.start();
+    core.notifier?.start();
     return {
       core,
       app,

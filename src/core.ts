@@ -33,7 +33,10 @@ import type { DeliveryHealth } from './sync/health.js';
 import { buildRoleSync } from './sync/role-sync.js';
 import type { RoleSyncWorker } from './sync/worker.js';
 import type { PlanWord } from './fullstory/plan-word.js';
-import { ScheduledPlan } from './plan/scheduled.js';
+import { lastPlan, ScheduledPlan } from './plan/scheduled.js';
+import { Notifier } from './notify/notifier.js';
+import { Webhook } from './notify/webhook.js';
+import { conditions } from './notify/conditions.js';
 
 export interface CoreOptions {
   logger?: Logger;
@@ -67,6 +70,8 @@ export interface Core {
   planWord: PlanWord;
   /** `plan` on a period (PLAN_INTERVAL_MINUTES), built here and started by the server only. */
   scheduledPlan: ScheduledPlan;
+  /** Word for a person (NOTIFY_WEBHOOK_URL), where one is set; started by the server only. */
+  notifier?: Notifier;
   /** Demo mode: the in-process FullStory sandbox. */
   sandbox?: RunningSandbox;
   closers: Closers;
@@ -106,6 +111,7 @@ export async function createCore(config: Config, opts: CoreOptions = {}): Promis
     const planWord = await restorePlanWord(store, config.fullstory.plan, logger);
     const f = { config, logger, closers, store, metrics, policy, upstream, audit, planWord };
     const { worker, health, guard, index, lastAdmin, users, groups, scheduledPlan } = buildServices(f);
+    const notifier = buildNotifier(f, health);
     const core = {
       config,
       logger,
@@ -126,7 +132,7 @@ export async function createCore(config: Config, opts: CoreOptions = {}): Promis
       scheduledPlan,
       closers,
     };
-    return { ...core, ...(target.sandbox ? { sandbox: target.sandbox } : {}), close: () => closers.closeAll() };
+    return { ...core, ...(notifier ? { notifier } : {}), ...(target.sandbox ? { sandbox: target.sandbox } : {}), close: () => closers.closeAll() };
   } catch (err) {
     await closers.closeAll().catch((e: unknown) => logger.error({ err: e }, 'closing after a failed start failed too'));
     throw err;
@@ -197,4 +203,20 @@ function buildServices({ config, logger, closers, store, metrics, policy, upstre
     (p) => p.stop(),
   );
   return { worker, health, guard, index, lastAdmin, users, groups, scheduledPlan };
+}
+
+/** The notices outbox and its sender, where NOTIFY_WEBHOOK_URL is set. */
+function buildNotifier({ config, logger, closers, store, metrics, upstream }: Foundation, health: DeliveryHealth): Notifier | undefined {
+  const url = config.notify.webhookUrl;
+  if (!url) return undefined;
+  const sources = { delivery: () => health.verdict(), fullstory: () => upstream.readiness, lastPlan: () => lastPlan(store) };
+  const notifier = new Notifier({
+    store,
+    webhook: new Webhook(url),
+    conditions: () => conditions(sources),
+    pollMs: config.notify.pollSeconds * 1000,
+    logger: logger.child({ component: 'notify' }),
+    onOutcome: (event, outcome) => metrics.notice(event, outcome),
+  });
+  return closers.push(notifier, (n) => n.stop());
 }

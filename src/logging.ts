@@ -15,6 +15,9 @@ export const REDACT = {
     'config.fullstory.token',
     'config.idp.token',
     'config.ops.token',
+    'config.notify.webhookUrl',
+    'webhookUrl',
+    '*.webhookUrl',
   ],
   censor: '[redacted]',
 };

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { webhookProblem } from './webhook-url.js';
 import { PLAN_ROLES, PLANS, ROLES } from './roles.js';
 
 /**
@@ -24,6 +25,9 @@ const idpToken = z.strictObject({
 });
 
 const roleName = z.enum(ROLES);
+
+/** A list, from YAML or from a comma-separated env string. */
+const commaList = z.union([z.array(z.string()), z.string()]).transform((v) => (Array.isArray(v) ? v : v.split(',')).map((s) => s.trim()).filter(Boolean));
 
 /** Booleans from YAML or from env strings; z.coerce.boolean would read "false" as true. */
 const flag = z.union([z.boolean(), z.enum(['true', 'false', '1', '0'])]).transform((v) => v === true || v === 'true' || v === '1');
@@ -103,10 +107,7 @@ export const configSchema = z
         /** One plain token (IDP_TOKEN), for trying the bridge out. Hashed at load. */
         token: z.string().min(16, 'at least 16 characters').optional(),
         /** Client addresses allowed to call /scim/v2 (IPv4/IPv6 CIDRs); empty: any. */
-        allowedCidrs: z
-          .union([z.array(z.string()), z.string()])
-          .transform((v) => (Array.isArray(v) ? v : v.split(',')).map((s) => s.trim()).filter(Boolean))
-          .default([]),
+        allowedCidrs: commaList.default([]),
         /** Failed token checks from one address within a minute before it gets 429 for the rest of it. */
         authFailureLimit: z.coerce.number().int().min(1).default(10),
       })
@@ -197,22 +198,29 @@ export const configSchema = z
         intervalMinutes: z.coerce.number().min(0).default(0),
       })
       .prefault({}),
+    notify: z
+      .strictObject({
+        /** Where word of an event that needs a person is POSTed (Slack, Teams or any JSON receiver); unset: none is sent. A secret. */
+        webhookUrl: z.string().optional(),
+        /** Hosts the webhook may be on; empty: any. */
+        allowedHosts: commaList.transform((hosts) => hosts.map((h) => h.toLowerCase())).default([]),
+        pollSeconds: z.coerce.number().min(0.05).max(300).default(5),
+      })
+      .prefault({}),
     guard: z
       .strictObject({
         /** Deactivations, deletions and demotions let through per window, on all replicas; 0 turns the guard off. */
         maxDeprovisions: z.coerce.number().int().min(0).default(25),
         windowMinutes: z.coerce.number().int().min(1).default(60),
         /** Roles whose grant waits for an operator's approval (`release`); empty: none. */
-        approveRoles: z
-          .union([z.array(z.string()), z.string()])
-          .transform((v) => (Array.isArray(v) ? v : v.split(',')).map((s) => s.trim()).filter(Boolean))
-          .pipe(z.array(roleName))
-          .default(['admin']),
+        approveRoles: commaList.pipe(z.array(roleName)).default(['admin']),
       })
       .prefault({}),
     nodeEnv: z.string().default('development'),
   })
   .superRefine((cfg, ctx) => {
+    const webhook = webhookProblem(cfg.notify.webhookUrl, cfg.notify.allowedHosts);
+    if (webhook) ctx.addIssue({ code: 'custom', path: ['notify', 'webhookUrl'], message: webhook });
     const offered = PLAN_ROLES[cfg.fullstory.plan];
     for (const [group, role] of Object.entries(cfg.roles.groups)) {
       if (!offered.includes(role)) {
@@ -257,7 +265,7 @@ export type Config = z.infer<typeof configSchema>;
  * interface: operators and outside checks use them.
  */
 /** Settings that are secrets: each may instead be read from the file its `_FILE` twin names. */
-export const SECRET_VARS = ['FULLSTORY_SCIM_TOKEN', 'IDP_TOKEN', 'IDP_TOKENS', 'OPS_TOKEN', 'OPS_TOKENS', 'DATABASE_URL'] as const;
+export const SECRET_VARS = ['FULLSTORY_SCIM_TOKEN', 'IDP_TOKEN', 'IDP_TOKENS', 'OPS_TOKEN', 'OPS_TOKENS', 'DATABASE_URL', 'NOTIFY_WEBHOOK_URL'] as const;
 
 export const ENV_VARS: Record<string, { path: string; doc: string }> = {
   HOST: { path: 'server.host', doc: 'Listen address' },
@@ -321,6 +329,12 @@ export const ENV_VARS: Record<string, { path: string; doc: string }> = {
     doc: 'Deactivations, deletions and demotions per window before the guard holds more; 0 turns it off',
   },
   GUARD_WINDOW_MINUTES: { path: 'guard.windowMinutes', doc: "The deprovisioning guard's window" },
+  NOTIFY_WEBHOOK_URL: {
+    path: 'notify.webhookUrl',
+    doc: 'Where a JSON notice is POSTed for each event that needs a person (Slack and Teams incoming webhooks show its text); https only (http to localhost); unset: none. A secret (_FILE too)',
+  },
+  NOTIFY_ALLOWED_HOSTS: { path: 'notify.allowedHosts', doc: 'Hosts the webhook may be on, comma-separated; empty: any' },
+  NOTIFY_POLL_SECONDS: { path: 'notify.pollSeconds', doc: 'How often the notices outbox is sent from, and events looked for' },
   GUARD_APPROVE_ROLES: {
     path: 'guard.approveRoles',
     doc: "Roles whose grant waits for an operator's approval (`release`), comma-separated; set it empty to turn approvals off",

@@ -88,6 +88,18 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  private readonly notifications = new Counter({
+    name: 'scim_bridge_notifications_total',
+    help: 'Notices for a person (NOTIFY_WEBHOOK_URL), by event and outcome: sent, failed (retried later), expired (given up after 7 days)',
+    labelNames: ['event', 'outcome'],
+    registers: [this.registry],
+  });
+
+  /** One notice's try at the webhook. */
+  notice(event: string, outcome: 'sent' | 'failed' | 'expired'): void {
+    this.notifications.inc({ event, outcome });
+  }
+
   /** A change the deprovisioning guard held. */
   held(kind: string): void {
     this.guardHeld.inc({ kind });

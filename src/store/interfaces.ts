@@ -126,14 +126,16 @@ export interface NoticeReads {
 }
 
 export interface NoticeWrites extends NoticeReads {
+  /** Serialises notice decisions across replicas until the transaction ends (one notice per state change). */
+  lock(): Promise<void>;
   /** Adds the notice unless one with its key exists; whether it was added. */
   add(n: NewNotice): Promise<boolean>;
   /** Due notices nobody holds, claimed for `ttlMs`. */
   claim(limit: number, ttlMs: number): Promise<NoticeRow[]>;
   sent(id: string): Promise<void>;
   failed(id: string, error: string, retryAt: Date): Promise<void>;
-  /** Gives up on notices older than `beforeIso` that were never sent (the receiver stayed down); how many. */
-  expire(beforeIso: string): Promise<number>;
+  /** Drops notices older than `beforeIso`; the events of those never sent (the receiver stayed down). */
+  expire(beforeIso: string): Promise<string[]>;
 }
 
 /** The user index: FullStory's ids, what the IdP wrote, and the effective role. */

@@ -389,4 +389,43 @@ describe.each(kinds)('the store contract on %s', (kind) => {
       expect(await both((r) => r.audit.lastChanges([]))).toEqual(new Map());
     });
   });
+
+  describe('holds and their decisions', () => {
+    it('a hold is decided once: released, rejected (who, why) or withdrawn; a rejection withdrawn keeps who rejected it', async () => {
+      const h = await tx((t) => t.guard.hold({ userId: 'u3', userName: 'cy@example.com', kind: 'approval', role: 'admin', tokenName: 'okta', reason: 'r' }));
+      expect(h).toMatchObject({ status: 'held', decidedAt: null, decidedBy: null, decisionNote: null });
+      expect(await tx((t) => t.guard.decide(h.id, 'rejected', 'cli:reject', 'no'))).toBe(true);
+      expect(await tx((t) => t.guard.decide(h.id, 'released', 'ops:late'))).toBe(false);
+      const rejected = await both((r) => r.guard.heldFor('u3', 'approval', 'rejected'));
+      expect(rejected).toMatchObject({ id: h.id, status: 'rejected', decidedBy: 'cli:reject', decisionNote: 'no', releasedAt: null });
+      expect(await tx((t) => t.guard.decide(h.id, 'withdrawn', 'idp', 'moved on'))).toBe(true);
+      expect(await both((r) => r.guard.heldFor('u3', 'approval', 'withdrawn'))).toMatchObject({ decidedBy: 'cli:reject', decisionNote: 'no' });
+      const other = await tx((t) => t.guard.hold({ userId: 'u1', userName: null, kind: 'deactivate', role: null, tokenName: null, reason: 'r' }));
+      expect(await tx((t) => t.guard.decide(other.id, 'released', 'cli:release'))).toBe(true);
+      expect(await both((r) => r.guard.heldFor('u1', 'deactivate', 'released'))).toMatchObject({ decidedBy: 'cli:release', releasedAt: expect.any(String) });
+    });
+  });
+
+  describe('notices outbox', () => {
+    it('one notice per key; a claim takes due notices once; a failure waits for its retry; expiry drops old ones and names the unsent', async () => {
+      expect(await tx((t) => t.notices.add({ key: 'held:1', event: 'held', body: '{"a":1}' }))).toBe(true);
+      expect(await tx((t) => t.notices.add({ key: 'held:1', event: 'held', body: '{"a":2}' }))).toBe(false);
+      expect(await tx((t) => t.notices.add({ key: 'drift:1', event: 'drift', body: '{}' }))).toBe(true);
+      expect(await both((r) => r.notices.pending())).toMatchObject({ count: 2 });
+      const claimed = (await tx((t) => t.notices.claim(10, 60_000))).sort((a, b) => (a.key < b.key ? 1 : -1));
+      expect(claimed.map((n) => [n.key, n.body, n.attempts])).toEqual([
+        ['held:1', '{"a":1}', 0],
+        ['drift:1', '{}', 0],
+      ]);
+      expect(await tx((t) => t.notices.claim(10, 60_000))).toEqual([]);
+      await tx((t) => t.notices.sent(claimed[0]!.id));
+      await tx((t) => t.notices.failed(claimed[1]!.id, 'HTTP 500', new Date(Date.now() + 60_000)));
+      expect(await tx((t) => t.notices.claim(10, 60_000))).toEqual([]);
+      await tx((t) => t.notices.failed(claimed[1]!.id, 'HTTP 500', new Date(Date.now() - 1)));
+      expect((await tx((t) => t.notices.claim(10, 60_000))).map((n) => [n.key, n.attempts])).toEqual([['drift:1', 2]]);
+      expect(await both((r) => r.notices.pending())).toMatchObject({ count: 1 });
+      expect(await tx((t) => t.notices.expire(new Date(Date.now() + 1_000).toISOString()))).toEqual(['drift']);
+      expect(await both((r) => r.notices.pending())).toEqual({ count: 0, oldestAt: null });
+    });
+  });
 });

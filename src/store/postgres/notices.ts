@@ -17,6 +17,10 @@ export class PostgresNotices implements NoticeWrites {
     return { count: Number(r.n), oldestAt: r.oldest ?? null };
   }
 
+  async lock(): Promise<void> {
+    await sql`SELECT pg_advisory_xact_lock(hashtext('notices'))`.execute(this.db);
+  }
+
   async add(n: NewNotice): Promise<boolean> {
     const now = new Date().toISOString();
     const r = await this.db
@@ -72,9 +76,9 @@ export class PostgresNotices implements NoticeWrites {
       .execute();
   }
 
-  async expire(beforeIso: string): Promise<number> {
-    const unsent = await this.db.deleteFrom('notices').where('at', '<', beforeIso).where('sent_at', 'is', null).executeTakeFirst();
+  async expire(beforeIso: string): Promise<string[]> {
+    const unsent = await this.db.deleteFrom('notices').where('at', '<', beforeIso).where('sent_at', 'is', null).returning('event').execute();
     await this.db.deleteFrom('notices').where('at', '<', beforeIso).execute();
-    return Number(unsent.numDeletedRows);
+    return unsent.map((r) => r.event);
   }
 }

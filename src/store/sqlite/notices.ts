@@ -13,7 +13,7 @@ const SQL = {
   sent: 'update "notices" set "sent_at" = ?, "claimed_until" = null where "id" = ?',
   failed: 'update "notices" set "attempts" = "attempts" + 1, "last_error" = ?, "next_at" = ?, "claimed_until" = null where "id" = ?',
   pending: 'select count(*) as "n", min("at") as "oldest" from "notices" where "sent_at" is null',
-  expired: 'select count(*) as "n" from "notices" where "at" < ? and "sent_at" is null',
+  expired: 'select "event" from "notices" where "at" < ? and "sent_at" is null',
   expire: 'delete from "notices" where "at" < ?',
 } as const;
 
@@ -31,6 +31,9 @@ export class SqliteNotices implements NoticeWrites {
     const r = this.p.sql<[], { n: number; oldest: string | null }>(SQL.pending).get()!;
     return { count: Number(r.n), oldestAt: r.oldest };
   }
+
+  /** One writer: a transaction is already the lock. */
+  async lock(): Promise<void> {}
 
   async add(n: NewNotice): Promise<boolean> {
     const now = new Date().toISOString();
@@ -54,9 +57,12 @@ export class SqliteNotices implements NoticeWrites {
     this.p.sql(SQL.failed).run(error.slice(0, 500), retryAt.toISOString(), id);
   }
 
-  async expire(beforeIso: string): Promise<number> {
-    const n = Number(this.p.sql<[string], { n: number }>(SQL.expired).get(beforeIso)!.n);
+  async expire(beforeIso: string): Promise<string[]> {
+    const events = this.p
+      .sql<[string], { event: string }>(SQL.expired)
+      .all(beforeIso)
+      .map((r) => r.event);
     this.p.sql(SQL.expire).run(beforeIso);
-    return n;
+    return events;
   }
 }
