@@ -22,6 +22,7 @@ const COLUMNS: [keyof ReviewRow, string][] = [
   ['lastChangedAt', 'last changed'],
   ['lastChangedBy', 'changed by'],
   ['drift', 'drift'],
+  ['decision', 'held or rejected'],
 ];
 
 const cell = (v: unknown) => (typeof v === 'boolean' ? (v ? 'yes' : 'no') : String(v));

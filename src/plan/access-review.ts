@@ -6,7 +6,7 @@ import type { Delivery } from '../fullstory/roles/channel.js';
 import { MODES } from '../fullstory/roles/modes.js';
 import type { RolePolicy } from '../provisioning/role-policy.js';
 import { isActive } from '../provisioning/user-mapping.js';
-import type { Store, UserRow } from '../store/store.js';
+import { isRoleHold, type HoldRow, type Store, type UserRow } from '../store/store.js';
 
 /** One FullStory teammate as an access review lists them. */
 export interface ReviewRow {
@@ -25,6 +25,8 @@ export interface ReviewRow {
   lastChangedAt: string;
   lastChangedBy: string;
   drift: boolean;
+  /** A role change waiting for an operator, or one an operator rejected (who, why): why the drift stands. */
+  decision: string;
 }
 
 export interface ReviewHeader {
@@ -91,6 +93,7 @@ export function reviewHeader(src: Pick<ReviewSource, 'policy' | 'delivery' | 'fu
 export async function* reviewRows(src: ReviewSource): AsyncGenerator<ReviewRow> {
   const roleOf = await actualRoleReader(src.api, src.delivery, src.capabilities);
   const groupsOf = await mappedGroupsByUser(src.store);
+  const decisions = await roleDecisions(src.store);
   let done = 0;
   for (let start = 1; ;) {
     const page = await src.api.listUsers(start, 100, undefined, 'sync');
@@ -98,12 +101,25 @@ export async function* reviewRows(src: ReviewSource): AsyncGenerator<ReviewRow> 
     const ids = users.map((u) => u.id);
     const [rows, changes] = await src.store.read(async (r) => [await r.users.getMany(ids), await r.audit.lastChanges(ids)] as const);
     const byId = new Map(rows.map((row) => [row.id, row]));
-    for (const u of users) yield row(u, byId.get(u.id), roleOf(u), groupsOf.get(u.id) ?? [], changes.get(u.id));
+    for (const u of users) yield { ...row(u, byId.get(u.id), roleOf(u), groupsOf.get(u.id) ?? [], changes.get(u.id)), decision: decided(decisions.get(u.id)) };
     done += users.length;
     src.progress?.(done, page.totalResults);
     start += users.length;
     if (users.length === 0 || start > page.totalResults) return;
   }
+}
+
+/** Each user's role change waiting for an operator or rejected by one (few: read once). */
+async function roleDecisions(store: Store): Promise<Map<string, HoldRow>> {
+  const open = await store.read(async (r) => [...(await r.guard.holds('held')), ...(await r.guard.holds('rejected'))]);
+  return new Map(open.filter(isRoleHold).map((h) => [h.userId, h]));
+}
+
+function decided(h: HoldRow | undefined): string {
+  if (!h) return '';
+  if (h.status === 'rejected')
+    return `${h.kind} to ${h.role ?? '?'} rejected by ${h.decidedBy ?? '?'} at ${h.decidedAt ?? '?'}${h.decisionNote ? `: ${h.decisionNote}` : ''}`;
+  return `${h.kind} to ${h.role ?? '?'} held since ${h.at} (hold ${h.id})`;
 }
 
 function row(
@@ -112,7 +128,7 @@ function row(
   actual: ActualRole,
   groups: { name: string; role: string }[],
   last?: { at: string; by: string | null },
-): ReviewRow {
+): Omit<ReviewRow, 'decision'> {
   const managed = idx !== undefined && (idx.role !== null || idx.deleted || !isActive(idx.resource));
   const active = u.active !== false;
   const wantActive = idx ? isActive(idx.resource) && !idx.deleted : active;

@@ -89,6 +89,18 @@ describe.each(dbs)('approvals and rejections on %s', (db) => {
     expect(await holds(t)).toEqual([]);
     const plan = await runCli(['plan'], env, 60_000);
     expect(plan.stdout).toMatch(/bob@okta\.local.*rejected by cli:reject \(not on the admin list\)/);
+    // The access review says why the drift stands, for the auditor.
+    const review = await runCli(['access-review', '--format', 'jsonl'], env, 60_000);
+    const row = review.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>)
+      .find((r) => r.userName === bob.userName);
+    expect(row).toMatchObject({
+      mappedRole: 'admin',
+      drift: true,
+      decision: expect.stringMatching(/^approval to admin rejected by cli:reject at .*: not on the admin list$/),
+    });
 
     // The IdP moves on (out of the group), then back: a new decision, held again.
     expect((await membership(t, g.id, 'remove', bob)).status).toBe(200);
