@@ -12,12 +12,14 @@ const ROLES = { groups: { 'FS Admins': 'admin' } };
 async function receiver() {
   const taken: Record<string, unknown>[] = [];
   const tries: string[] = [];
-  const state = { failing: false };
+  const state = { failing: false, hanging: false };
   const server: Server = createServer((req, res) => {
     let body = '';
     req.on('data', (d) => (body += d));
     req.on('end', () => {
       tries.push(body);
+      // Never answers: the sender's own timeout ends it.
+      if (state.hanging) return;
       if (state.failing) {
         res.writeHead(500).end();
         return;
@@ -82,6 +84,25 @@ describe.each(dbs)('notices for a person on %s', (db) => {
     // The failure is logged without the webhook's URL (its path is a secret).
     expect(t.logs()).toMatch(/notification not delivered/);
     expect(t.logs()).not.toContain('SECRETPART');
+  });
+
+  it('a receiver that never answers holds no IdP request: provisioning goes on while a notice is in flight', async () => {
+    const { hook, sb, start } = await setup();
+    const t = await start();
+    hook.state.hanging = true;
+    await grantAdmin(t, 'hang@okta.local');
+    await eventually(() => hook.tries.length === 1, 'the notice in flight');
+    for (let i = 0; i < 5; i++) {
+      const u = await t.req('POST', U, oktaUser(`meanwhile${i}@okta.local`));
+      expect(u.status).toBe(201);
+      expect((await t.req('PATCH', `${U}/${u.body.id}`, { schemas: [PATCH_OP], Operations: [{ op: 'replace', path: 'active', value: false }] })).status).toBe(
+        200,
+      );
+    }
+    expect([...sb.state.users.values()].filter((u) => u.userName.startsWith('meanwhile') && u.active === false)).toHaveLength(5);
+    // Still in flight: nothing above waited for it.
+    expect(hook.tries).toHaveLength(1);
+    expect(hook.taken).toEqual([]);
   });
 
   it('a notice survives a restart: written while the receiver was down, sent once by the next process', async () => {
@@ -184,10 +205,12 @@ describe('the notifier on its own (an in-memory store, a receiver in the test)',
     const sent: Record<string, unknown>[] = [];
     let clock = Date.now();
     let plan: { at: string; creates: number; updates: number; deactivations: number; roleChanges: number; unmanaged: number } | undefined;
+    type Verdict = import('../../src/sync/health.js').DeliveryVerdict;
+    let delivery: Verdict = { degraded: false };
     const n = new Notifier({
       store,
       webhook: { post: async (b) => void sent.push(JSON.parse(b) as Record<string, unknown>), close: async () => {} },
-      conditions: () => conditions({ delivery: () => ({ degraded: false }), fullstory: () => ({ ok: true }), lastPlan: async () => plan }),
+      conditions: () => conditions({ delivery: () => delivery, fullstory: () => ({ ok: true }), lastPlan: async () => plan }),
       pollMs: 50,
       logger: pino({ level: 'silent' }),
       onOutcome: () => {},
@@ -207,6 +230,16 @@ describe('the notifier on its own (an in-memory store, a receiver in the test)',
       expect(sent.map((s) => s.event)).toEqual(['held', 'hold-aged', 'drift']);
       expect(sent[1]!.text).toMatch(/waited over a day: deactivate old@x\.com/);
       expect(sent[2]!.text).toMatch(/found drift .*2 role changes/);
+      delivery = { degraded: true, reason: 'FullStory ignored the role', since: new Date().toISOString(), failingUsers: 7, deliveredUsers: 1 };
+      await n.tick();
+      await n.tick();
+      delivery = { degraded: false };
+      await n.tick();
+      expect(sent.slice(3).map((s) => s.event)).toEqual(['delivery-degraded', 'delivery-recovered']);
+      expect(sent[3]).toMatchObject({
+        failingUsers: 7,
+        text: expect.stringMatching(/role delivery to FullStory is degraded .*FullStory ignored the role \(7 users failing/),
+      });
     } finally {
       await n.stop();
       await store.close();
