@@ -61,7 +61,9 @@ export async function releaseHold(deps: ReleaseDeps, h: HoldRow, actor: string):
  * does the audit log). The IdP's retries of it change nothing (see DeprovisionGuard and
  * holdGrants); `plan` shows the user as drift until the IdP or the mapping moves on.
  */
-export async function rejectHold(deps: Pick<ReleaseDeps, 'store' | 'audit'>, h: HoldRow, actor: string, reason: string | null): Promise<void> {
+export async function rejectHold(deps: Pick<ReleaseDeps, 'store' | 'audit'>, h: HoldRow, actor: string, why: string | null): Promise<void> {
+  // A reason is for the record, not a document: the console's field and the CLI's flag keep the same 500 characters.
+  const reason = why?.slice(0, 500) ?? null;
   const decided = await deps.store.transaction((tx) => tx.guard.decide(h.id, 'rejected', actor, reason));
   if (!decided) throw new AlreadyDecided(`${h.id} is no longer held`);
   deps.audit.hold({ actor, hold: h, action: 'rejected', detail: `rejected ${h.id}${reason ? `: ${reason}` : ''}` });

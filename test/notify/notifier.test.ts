@@ -71,6 +71,7 @@ describe.each(dbs)('notices for a person on %s', (db) => {
     await grantAdmin(t, 'ada@okta.local');
     await eventually(() => hook.tries.length >= 2, 'two failed tries');
     expect(hook.taken).toEqual([]);
+    expect((await t.bridge.app.inject({ url: '/readyz' })).json().guard).toMatchObject({ noticesPending: 1 });
     hook.state.failing = false;
     await eventually(() => heldNotices(hook).length > 0, 'the notice');
     const [n] = heldNotices(hook);

@@ -49,6 +49,9 @@ describe.each(dbs)('approvals and rejections on %s', (db) => {
     const [hold] = await holds(t);
     expect(hold).toMatchObject({ kind: 'approval', role: 'admin', userName: ada.userName, tokenName: 'IDP_TOKEN', status: 'held' });
     expect(hold!.reason).toMatch(/GUARD_APPROVE_ROLES/);
+    // The SRE's view says a grant waits, and how to decide it.
+    const ready = (await t.bridge.app.inject({ url: '/readyz' })).json();
+    expect(ready.guard).toMatchObject({ held: 1, awaitingApproval: 1, release: expect.stringMatching(/reject ID/) });
 
     const listed = await runCli(['holds'], env);
     expect(listed.stdout).toMatch(new RegExp(`${hold!.id}.*approval.*ada@okta\\.local -> admin`));

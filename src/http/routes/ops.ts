@@ -9,9 +9,16 @@ async function storeFacts(store: Store): Promise<{ storeOk: boolean; guard: Reco
   try {
     await store.ping();
     const held = await store.read((r) => r.guard.holds('held'));
+    const approvals = held.filter((h) => h.kind === 'approval').length;
+    const notices = await store.read((r) => r.notices.pending());
     const guard = {
       held: held.length,
-      ...(held.length > 0 ? { oldestHeldAt: held[0]!.at, release: 'fullstory-scim-bridge holds; fullstory-scim-bridge release --all | ID...' } : {}),
+      ...(approvals > 0 ? { awaitingApproval: approvals } : {}),
+      ...(held.length > 0
+        ? { oldestHeldAt: held[0]!.at, release: 'fullstory-scim-bridge holds; then release --all | ID... (approve) or reject ID... --reason TEXT' }
+        : {}),
+      // Word not yet taken by the webhook (NOTIFY_WEBHOOK_URL): the receiver is down or refusing.
+      ...(notices.count > 0 ? { noticesPending: notices.count, oldestNoticeAt: notices.oldestAt } : {}),
     };
     const s = await store.read((r) => r.roleSync.stats());
     const roleSync = {
