@@ -35,7 +35,7 @@ const decide = (h: HoldRow) =>
 export function heldNotice(h: HoldRow, at: string): NewNotice {
   const text =
     h.kind === 'approval'
-      ? `FullStory SCIM bridge: approval needed to ${change(h)} in FullStory (asked through IdP token ${h.tokenName ?? '-'}). ${decide(h)}`
+      ? `FullStory SCIM bridge: approval needed to ${change(h)} in FullStory (asked through IdP token ${h.tokenName ?? '-'}; ${h.reason}). ${decide(h)}`
       : `FullStory SCIM bridge held a change: ${change(h)}, because ${h.reason}. FullStory was not changed. ${decide(h)}`;
   return notice(`held:${h.id}`, { event: 'held', text, at, ...holdFields(h) });
 }

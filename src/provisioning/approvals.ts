@@ -35,6 +35,7 @@ export async function holdGrants(
   const wanted = [...changed].filter(([id, to]) => policy.needsApproval(current.get(id) ?? null, to) || open.has(id));
   if (wanted.length === 0) return out;
   const names = new Map((await tx.users.getMany(wanted.map(([id]) => id))).map((r) => [r.id, r.userName]));
+  const granting = new Map<string, Map<string, string[]>>();
   for (const [id, to] of wanted) {
     const standing = open.get(id);
     if (standing && standing.role === to) {
@@ -46,11 +47,26 @@ export async function holdGrants(
       if (standing.kind === 'approval') out.withdrawn.add(id);
     }
     if (!policy.needsApproval(current.get(id) ?? null, to)) continue;
-    const reason = `a grant of the ${to} role waits for an operator's approval (GUARD_APPROVE_ROLES)`;
+    if (!granting.has(to!)) granting.set(to!, await grantingGroups(tx, to!));
+    const via = granting
+      .get(to!)!
+      .get(id)
+      ?.map((g) => JSON.stringify(g))
+      .join(', ');
+    const reason = `a grant of the ${to} role${via ? ` (through ${via})` : ''} waits for an operator's approval (GUARD_APPROVE_ROLES)`;
     const hold = await tx.guard.hold({ userId: id, userName: names.get(id) ?? null, kind: 'approval', role: to, tokenName: by.tokenName, reason });
     out.held.add(id);
     by.onHeld?.(hold);
   }
+  return out;
+}
+
+/** The IdP groups that map to `role`, by member: named in the hold (which group asked). Read only when a grant waits. */
+async function grantingGroups(tx: Repos, role: string): Promise<Map<string, string[]>> {
+  const groups = (await tx.groups.all()).filter((g) => g.role === role);
+  const members = await tx.groups.membersOf(groups.map((g) => g.id));
+  const out = new Map<string, string[]>();
+  for (const g of groups) for (const u of members.get(g.id) ?? []) out.set(u, [...(out.get(u) ?? []), g.displayName]);
   return out;
 }
 

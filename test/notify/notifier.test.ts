@@ -75,7 +75,9 @@ describe.each(dbs)('notices for a person on %s', (db) => {
     hook.state.failing = false;
     await eventually(() => heldNotices(hook).length > 0, 'the notice');
     const [n] = heldNotices(hook);
-    expect(n!.text).toMatch(/approval needed to make ada@okta\.local admin in FullStory \(asked through IdP token IDP_TOKEN\).*release /);
+    expect(n!.text).toMatch(
+      /approval needed to make ada@okta\.local admin in FullStory \(asked through IdP token IDP_TOKEN; a grant of the admin role \(through "FS Admins"\).*release /,
+    );
     expect(n).toMatchObject({ event: 'held', id: expect.any(String), hold: { kind: 'approval', userName: 'ada@okta.local', role: 'admin' } });
     await t.bridge.core.notifier!.tick();
     expect(heldNotices(hook)).toHaveLength(1);

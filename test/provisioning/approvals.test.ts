@@ -48,7 +48,7 @@ describe.each(dbs)('approvals and rejections on %s', (db) => {
     expect(roleIn(sb, ada.userName)).not.toBe('admin');
     const [hold] = await holds(t);
     expect(hold).toMatchObject({ kind: 'approval', role: 'admin', userName: ada.userName, tokenName: 'IDP_TOKEN', status: 'held' });
-    expect(hold!.reason).toMatch(/GUARD_APPROVE_ROLES/);
+    expect(hold!.reason).toBe('a grant of the admin role (through "FS Admins") waits for an operator\'s approval (GUARD_APPROVE_ROLES)');
     // The SRE's view says a grant waits, and how to decide it.
     const ready = (await t.bridge.app.inject({ url: '/readyz' })).json();
     expect(ready.guard).toMatchObject({ held: 1, awaitingApproval: 1, release: expect.stringMatching(/reject ID/) });
