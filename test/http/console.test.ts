@@ -13,6 +13,16 @@ describe('the ops console over HTTP', () => {
   });
   afterAll(async () => t?.close());
   const get = (headers: Record<string, string> = {}, url = '/console') => t.bridge.app.inject({ method: 'GET', url, headers });
+  /** Through the login form, as an operator would: the session cookie. */
+  const signIn = async () => {
+    const login = await t.bridge.app.inject({
+      method: 'POST',
+      url: '/console/login',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      payload: `token=${OPS}`,
+    });
+    return String(login.headers['set-cookie']).split(';')[0]!;
+  };
 
   it('opens with an ops token as Bearer; an IdP token or a wrong one is refused, and the console is never the SCIM API', async () => {
     const page = await get({ authorization: `Bearer ${OPS}` });
@@ -69,13 +79,7 @@ describe('the ops console over HTTP', () => {
   });
 
   it('a release asks first: its own page says what will happen, and only its button (with the form token) does it', async () => {
-    const login = await t.bridge.app.inject({
-      method: 'POST',
-      url: '/console/login',
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      payload: `token=${OPS}`,
-    });
-    const cookie = String(login.headers['set-cookie']).split(';')[0]!;
+    const cookie = await signIn();
     const c = (await t.req('POST', U, oktaUser('console-c@okta.local'))).body;
     await t.req('PATCH', `${U}/${c.id}`, { schemas: [PATCH_OP], Operations: [{ op: 'replace', path: 'active', value: false }] });
     const hold = (await t.bridge.deps.store.read((r) => r.guard.holds('held'))).find((h) => h.userId === c.id)!;
@@ -98,13 +102,7 @@ describe('the ops console over HTTP', () => {
   });
 
   it('a reject asks first, needs the form token, and records who rejected it and why; the change is never applied', async () => {
-    const login = await t.bridge.app.inject({
-      method: 'POST',
-      url: '/console/login',
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      payload: `token=${OPS}`,
-    });
-    const cookie = String(login.headers['set-cookie']).split(';')[0]!;
+    const cookie = await signIn();
     const d = (await t.req('POST', U, oktaUser('console-d@okta.local'))).body;
     await t.req('PATCH', `${U}/${d.id}`, { schemas: [PATCH_OP], Operations: [{ op: 'replace', path: 'active', value: false }] });
     const hold = (await t.bridge.deps.store.read((r) => r.guard.holds('held'))).find((h) => h.userId === d.id)!;
