@@ -6,7 +6,8 @@ import type { Delivery } from '../fullstory/roles/channel.js';
 import { MODES } from '../fullstory/roles/modes.js';
 import type { RolePolicy } from '../provisioning/role-policy.js';
 import { isActive } from '../provisioning/user-mapping.js';
-import { isRoleHold, type HoldRow, type Store, type UserRow } from '../store/store.js';
+import type { HoldRow, Store, UserRow } from '../store/store.js';
+import { roleDecisions } from '../provisioning/approvals.js';
 
 /** One FullStory teammate as an access review lists them. */
 export interface ReviewRow {
@@ -93,7 +94,7 @@ export function reviewHeader(src: Pick<ReviewSource, 'policy' | 'delivery' | 'fu
 export async function* reviewRows(src: ReviewSource): AsyncGenerator<ReviewRow> {
   const roleOf = await actualRoleReader(src.api, src.delivery, src.capabilities);
   const groupsOf = await mappedGroupsByUser(src.store);
-  const decisions = await roleDecisions(src.store);
+  const decisions = await src.store.read((r) => roleDecisions(r));
   let done = 0;
   for (let start = 1; ;) {
     const page = await src.api.listUsers(start, 100, undefined, 'sync');
@@ -107,12 +108,6 @@ export async function* reviewRows(src: ReviewSource): AsyncGenerator<ReviewRow> 
     start += users.length;
     if (users.length === 0 || start > page.totalResults) return;
   }
-}
-
-/** Each user's role change waiting for an operator or rejected by one (few: read once). */
-async function roleDecisions(store: Store): Promise<Map<string, HoldRow>> {
-  const open = await store.read(async (r) => [...(await r.guard.holds('held')), ...(await r.guard.holds('rejected'))]);
-  return new Map(open.filter(isRoleHold).map((h) => [h.userId, h]));
 }
 
 function decided(h: HoldRow | undefined): string {

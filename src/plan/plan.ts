@@ -4,7 +4,8 @@ import type { Capabilities } from '../fullstory/preflight.js';
 import type { Delivery } from '../fullstory/roles/channel.js';
 import { actualRoleReader, type ActualRole } from '../fullstory/roles/actual.js';
 import { isActive, toUpstream } from '../provisioning/user-mapping.js';
-import { isRoleHold, type HoldRow, type Store, type UserRow } from '../store/store.js';
+import type { HoldRow, Store, UserRow } from '../store/store.js';
+import { roleDecisions } from '../provisioning/approvals.js';
 import { identityKey } from '../lib/identity-text.js';
 
 /** Where the last plan's counts are kept (the console shows them). */
@@ -67,7 +68,7 @@ export async function makePlan(src: PlanSource): Promise<Plan> {
   const items: PlanItem[] = [];
   const nextSignIn: NonNullable<Plan['nextSignIn']> = [];
   const managed = new Set<string>();
-  const decisions = await roleDecisions(src.store);
+  const decisions = await src.store.read((r) => roleDecisions(r));
   for await (const row of indexRows(src.store)) {
     const pending = src.isPending(row.id);
     const fs = pending ? byName.get(identityKey(row.userName)) : fsUsers.get(row.id);
@@ -136,12 +137,6 @@ async function* indexRows(store: Store): AsyncGenerator<UserRow> {
   }
   // Tombstones (deleted by the IdP where FullStory could only deactivate) are not in page().
   yield* await store.read((r) => r.users.tombstones());
-}
-
-/** Each user's role change waiting for an operator or rejected by one. */
-async function roleDecisions(store: Store): Promise<Map<string, HoldRow>> {
-  const open = await store.read(async (r) => [...(await r.guard.holds('held')), ...(await r.guard.holds('rejected'))]);
-  return new Map(open.filter(isRoleHold).map((h) => [h.userId, h]));
 }
 
 /** A role change that waits for an operator, or that one rejected, says so (and `apply` leaves it). */

@@ -1,4 +1,4 @@
-import { isRoleHold, type HoldRow, type Repos } from '../store/store.js';
+import { isRoleHold, type GuardReads, type HoldRow, type Repos } from '../store/store.js';
 import type { RolePolicy } from './role-policy.js';
 
 /** Whose group change asks for the grants, and who is told of a new hold. */
@@ -31,7 +31,8 @@ export async function holdGrants(
   by: GrantContext,
 ): Promise<GrantOutcome> {
   const out: GrantOutcome = { held: new Set(), withdrawn: new Set() };
-  const open = await openApprovals(tx);
+  // A held demotion stays the guard's (admitDemotions); the rest are decided here.
+  const open = await roleDecisions(tx, false);
   const wanted = [...changed].filter(([id, to]) => policy.needsApproval(current.get(id) ?? null, to) || open.has(id));
   if (wanted.length === 0) return out;
   const names = new Map((await tx.users.getMany(wanted.map(([id]) => id))).map((r) => [r.id, r.userName]));
@@ -71,11 +72,12 @@ async function grantingGroups(tx: Repos, role: string): Promise<Map<string, stri
 }
 
 /**
- * Each user's open role decision: a grant waiting or rejected, or a rejected demotion
- * (a held demotion stays the guard's, as before). The newest, where there are several.
+ * Each user's open role decision, the newest where there are several: a role change an
+ * operator rejected, or one waiting for them (held demotions only with `heldDemotions`).
+ * Few, so read whole; `plan`, the access review and the grants all read them so.
  */
-async function openApprovals(tx: Repos): Promise<Map<string, HoldRow>> {
-  const rejected = (await tx.guard.holds('rejected')).filter(isRoleHold);
-  const held = (await tx.guard.holds('held')).filter((h) => h.kind === 'approval');
+export async function roleDecisions(r: { guard: GuardReads }, heldDemotions = true): Promise<Map<string, HoldRow>> {
+  const rejected = (await r.guard.holds('rejected')).filter(isRoleHold);
+  const held = (await r.guard.holds('held')).filter((h) => h.kind === 'approval' || (heldDemotions && h.kind === 'demote'));
   return new Map([...rejected, ...held].sort((a, b) => (a.at < b.at ? -1 : 1)).map((h) => [h.userId, h]));
 }

@@ -4,6 +4,7 @@ import type { Delivery } from '../fullstory/roles/channel.js';
 import { decodeRoles, ROLE_NAME } from '../fullstory/roles/wire.js';
 import type { Store } from '../store/store.js';
 import { isActive } from './user-mapping.js';
+import { roleDecisions } from './approvals.js';
 
 /** Pages read at most to find another admin; past it, none is assumed (the change is held). */
 const MAX_PAGES = 50;
@@ -51,8 +52,8 @@ export class LastAdmin {
 /** Another active user the bridge made an admin, besides `leaving`, in its own record (a page at a time, stopping at the first). */
 export async function recordedAdmins(store: Store, leaving: ReadonlySet<string>): Promise<boolean> {
   // A grant waiting for approval, or rejected, is the bridge's record but not FullStory's: no admin there.
-  const decisions = await store.read(async (r) => [...(await r.guard.holds('held')), ...(await r.guard.holds('rejected'))]);
-  const notYet = new Set(decisions.filter((h) => h.kind === 'approval').map((h) => h.userId));
+  const decisions = await store.read((r) => roleDecisions(r));
+  const notYet = new Set([...decisions.values()].filter((h) => h.kind === 'approval').map((h) => h.userId));
   for (let after: string | undefined; ;) {
     const page = await store.read((r) => r.users.page(after, 1000));
     if (page.some((u) => u.role === 'admin' && !leaving.has(u.id) && !notYet.has(u.id) && !u.deleted && isActive(u.resource))) return true;
