@@ -1,5 +1,23 @@
-import type { Capabilities } from './preflight.js';
-import { encodeRoles, ROLE_NAME } from './roles/wire.js';
+import type { Role } from '../config/roles.js';
+import { encodeRoles, ROLE_NAME, type RoleForm } from './roles/wire.js';
+
+/** What FullStory turned out to support, learned at startup rather than assumed. */
+export interface Capabilities {
+  discovery: boolean;
+  patchUsers: boolean;
+  deleteUsers: boolean;
+  groups: boolean;
+  /** `displayName eq` on /Groups (#13: the strict column has none). */
+  groupFilters: boolean;
+  /** Filter attributes FullStory runs itself on Users (lower case): always userName. */
+  filters: Set<string>;
+  /** The largest page FullStory serves (#22): declared in discovery, or seen cut; 100 until then. */
+  maxPage: number;
+  /** Role groups FullStory already holds, by role, with their ids (#24). */
+  roleGroups: Map<Role, string>;
+  /** How the users on FullStory's first page came back: with `roles` (and its form), or without. */
+  usersRoles: { shown: number; absent: number; form?: RoleForm };
+}
 
 /** The page the IdP asks for; a FullStory that serves less is paged through. */
 const IDP_PAGE = 100;

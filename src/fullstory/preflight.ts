@@ -5,30 +5,15 @@ import { pages } from './api.js';
 import type { FullStoryClient } from './client.js';
 import { UpstreamError } from './errors.js';
 import { contradiction, decideDelivery, type DeliverySetting, type RoleEvidence } from './roles/channel.js';
-import { describeCapabilities } from './capabilities.js';
+import { describeCapabilities, type Capabilities } from './capabilities.js';
 import { MODES } from './roles/modes.js';
-import { decodeRoles, ROLE_NAME, type RoleForm } from './roles/wire.js';
+import { decodeRoles, ROLE_NAME } from './roles/wire.js';
+
+// Declared beside its words (capabilities.ts); named here too, where the probe learns it.
+export type { Capabilities } from './capabilities.js';
 
 /** The page the bridge asks FullStory for (FullStory's documented largest). */
 const MAX_PAGE = 100;
-
-/** What FullStory turned out to support, learned at startup rather than assumed. */
-export interface Capabilities {
-  discovery: boolean;
-  patchUsers: boolean;
-  deleteUsers: boolean;
-  groups: boolean;
-  /** `displayName eq` on /Groups (#13: the strict column has none). */
-  groupFilters: boolean;
-  /** Filter attributes FullStory runs itself on Users (lower case): always userName. */
-  filters: Set<string>;
-  /** The largest page FullStory serves (#22): declared in discovery, or seen cut; 100 until then. */
-  maxPage: number;
-  /** Role groups FullStory already holds, by role, with their ids (#24). */
-  roleGroups: Map<Role, string>;
-  /** How the users on FullStory's first page came back: with `roles` (and its form), or without. */
-  usersRoles: { shown: number; absent: number; form?: RoleForm };
-}
 
 export interface Check {
   name: string;
