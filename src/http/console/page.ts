@@ -1,5 +1,8 @@
 import type { AuditTable, HoldRow, RoleSyncItem, RoleSyncStats } from '../../store/store.js';
 
+/** The outcomes an audit row can have, as the filter offers them. */
+export const AUDIT_OUTCOMES = ['success', 'failure', 'held', 'rejected', 'refused', 'shadow'];
+
 /** Everything is escaped on the way in: the page shows names an IdP sent. */
 export function esc(v: unknown): string {
   return String(v ?? '').replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
@@ -28,6 +31,10 @@ export interface ConsoleView {
   roleSync: RoleSyncStats;
   failing: (RoleSyncItem & { userName: string })[];
   holds: HoldRow[];
+  /** Standing rejections, newest first. */
+  rejected: HoldRow[];
+  /** Notices the webhook has not taken (NOTIFY_WEBHOOK_URL). */
+  notices: { count: number; oldestAt: string | null };
   /** Deprovisionings let through in the guard's current window, of how many. */
   guardWindow: { used: number; max: number; minutes: number };
   /** Each IdP token, and when this replica last saw it used. */
@@ -80,9 +87,7 @@ function auditSection(v: ConsoleView): string {
   const q = v.query;
   const link = (page: number) => `/console?${new URLSearchParams({ user: q.user, outcome: q.outcome, hours: String(q.hours), page: String(page) }).toString()}`;
   const pages = Math.max(1, Math.ceil(v.auditTotal / 50));
-  const outcomes = ['', 'success', 'failure', 'held', 'refused', 'shadow']
-    .map((o) => `<option value="${o}"${o === q.outcome ? ' selected' : ''}>${o || 'any outcome'}</option>`)
-    .join('');
+  const outcomes = ['', ...AUDIT_OUTCOMES].map((o) => `<option value="${o}"${o === q.outcome ? ' selected' : ''}>${o || 'any outcome'}</option>`).join('');
   return section(
     'Audit events',
     `<form method="get" action="/console"><label>User <input name="user" value="${esc(q.user)}" placeholder="userName or id"></label>
@@ -113,8 +118,24 @@ function guardSection(v: ConsoleView): string {
       (h) =>
         `<tr><td>${esc(h.at)}</td><td>${esc(h.userName ?? h.userId)}</td><td>${esc(h.kind)}${h.role ? ` to ${esc(h.role)}` : ''}</td><td>${esc(h.tokenName ?? '-')}</td><td>${esc(h.reason)}</td>
 <td><a href="/console/holds/${esc(encodeURIComponent(h.id))}/release">Release…</a> <a href="/console/holds/${esc(encodeURIComponent(h.id))}/reject">Reject…</a></td></tr>`,
-    )}</table>`,
+    )}</table>${rejectedTable(v)}${noticesLine(v)}`,
   );
+}
+
+/** Rejections that stand: never applied, the IdP's retries answered without applying them. */
+function rejectedTable(v: ConsoleView): string {
+  if (v.rejected.length === 0) return '';
+  return `<h3>Rejected (standing)</h3><table id="rejected"><tr><th>rejected</th><th>user</th><th>change</th><th>by</th><th>why</th></tr>${v.rejected
+    .map(
+      (h) =>
+        `<tr><td>${esc(h.decidedAt ?? '')}</td><td>${esc(h.userName ?? h.userId)}</td><td>${esc(h.kind)}${h.role ? ` to ${esc(h.role)}` : ''}</td><td>${esc(h.decidedBy ?? '')}</td><td>${esc(h.decisionNote ?? '')}</td></tr>`,
+    )
+    .join('')}</table>`;
+}
+
+function noticesLine(v: ConsoleView): string {
+  if (v.notices.count === 0) return '';
+  return `<p id="notices" class="warn">${v.notices.count} ${v.notices.count === 1 ? 'notice waits' : 'notices wait'} for the webhook (oldest ${esc(v.notices.oldestAt ?? '?')}): it is down or refusing; the log says how.</p>`;
 }
 
 function mappingSection(v: ConsoleView): string {

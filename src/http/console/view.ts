@@ -4,7 +4,7 @@ import type { Capabilities } from '../../fullstory/preflight.js';
 import { LAST_PLAN_KEY } from '../../plan/plan.js';
 import { STARTED_AT, VERSION } from '../../lib/version.js';
 import type { AuditTable } from '../../store/store.js';
-import type { ConsoleView, Level } from './page.js';
+import { AUDIT_OUTCOMES, type ConsoleView, type Level } from './page.js';
 import { deliveryFacts } from '../../fullstory/roles/modes.js';
 import { describeCapabilities } from '../../fullstory/capabilities.js';
 import { planMessage } from '../../fullstory/plan-word.js';
@@ -34,7 +34,7 @@ export function auditQuery(q: Record<string, unknown>): AuditQuery {
   const outcome = String(q.outcome ?? '');
   return {
     user: String(q.user ?? '').slice(0, 200),
-    outcome: ['success', 'failure', 'held', 'refused', 'shadow'].includes(outcome) ? outcome : '',
+    outcome: AUDIT_OUTCOMES.includes(outcome) ? outcome : '',
     hours: num(q.hours, 24 * 7, 24 * 365),
     page: num(q.page, 1, 10_000),
   };
@@ -47,7 +47,8 @@ function overall(v: Omit<ConsoleView, 'overall'>): { level: Level; words: string
   if (v.roleDelivery.planMismatch) problems.push(['bad', v.roleDelivery.planMismatch]);
   if (v.roleDelivery.degraded) problems.push(['bad', `role delivery degraded: ${v.roleDelivery.degraded}`]);
   if (v.budget.circuit !== 'closed') problems.push(['bad', `calls to FullStory paused (circuit ${v.budget.circuit})`]);
-  if (v.holds.length > 0) problems.push(['warn', `${v.holds.length} ${v.holds.length === 1 ? 'change' : 'changes'} held by the deprovisioning guard`]);
+  if (v.holds.length > 0) problems.push(['warn', `${v.holds.length} ${v.holds.length === 1 ? 'change' : 'changes'} held by the guard`]);
+  if (v.notices.count > 0) problems.push(['warn', `${v.notices.count} ${v.notices.count === 1 ? 'notice' : 'notices'} not taken by the webhook yet`]);
   if (v.roleSync.failing > 0) problems.push(['warn', `${v.roleSync.failing} role ${v.roleSync.failing === 1 ? 'change' : 'changes'} failing`]);
   if (v.planPending > 0) problems.push(['warn', `${v.planPending} users recorded in shadow mode are not in FullStory yet`]);
   if (v.mode === 'shadow') problems.push(['warn', 'shadow mode: nothing is written to FullStory']);
@@ -88,12 +89,14 @@ export async function gather(app: FastifyInstance, operator: string, csrf: strin
   const extra = readiness.extra ? await readiness.extra() : {};
   const since = new Date(Date.now() - q.hours * 3_600_000).toISOString();
   const windowFrom = new Date(Date.now() - config.guard.windowMinutes * 60_000).toISOString();
-  const [stats, failing, holds, audit, lastPlan, used] = await store.read(
+  const [stats, failing, holds, rejected, notices, audit, lastPlan, used] = await store.read(
     async (r) =>
       [
         await r.roleSync.stats(),
         await r.roleSync.failing(50),
         await r.guard.holds('held'),
+        await r.guard.holds('rejected'),
+        await r.notices.pending(),
         await r.audit.since(since, 20_000),
         await r.kv.get(LAST_PLAN_KEY),
         await r.guard.countSince(windowFrom),
@@ -136,6 +139,9 @@ export async function gather(app: FastifyInstance, operator: string, csrf: strin
     roleSync: stats,
     failing: failing.map((f) => ({ ...f, userName: names.get(f.userId) ?? f.userId })),
     holds: [...holds],
+    // The newest first: the rejections that still stand (the IdP's retries of them change nothing).
+    rejected: [...rejected].reverse().slice(0, 20),
+    notices,
     guardWindow: { used, max: config.guard.maxDeprovisions, minutes: config.guard.windowMinutes },
     tokens: deps.tokens.map((t) => ({
       name: t.name,
