@@ -241,6 +241,10 @@ export const configSchema = z
         message: `default role "${cfg.roles.default}" is not offered by the FullStory ${cfg.fullstory.plan} plan (it offers ${offered.join(', ')})`,
       });
     }
+    if (cfg.roles.default !== 'unchanged' && cfg.guard.approveRoles.includes(cfg.roles.default) && cfg.roles.delivery !== 'sso') {
+      const message = `default role "${cfg.roles.default}" is one GUARD_APPROVE_ROLES makes wait for approval: every new user would be granted it unasked; set another default`;
+      ctx.addIssue({ code: 'custom', path: ['roles', 'default'], message });
+    }
     if (new Set(cfg.roles.precedence).size !== cfg.roles.precedence.length) {
       ctx.addIssue({ code: 'custom', path: ['roles', 'precedence'], message: 'a role appears twice in the precedence list' });
     }

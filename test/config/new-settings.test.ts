@@ -32,6 +32,9 @@ describe('the settings this round added refuse what a typo or an attacker would 
     expect(refused({ GUARD_APPROVE_ROLES: 'admins' }, {})).toMatch(/guard\.approveRoles/);
     expect(refused({ GUARD_APPROVE_ROLES: '\uff41dmin' }, {})).toMatch(/guard\.approveRoles/);
     expect(refused({}, { guard: { approveRole: ['admin'] } })).toMatch(/approveRoles/);
+    // A default role that needs approval would hand it to every new user without one: refused, not silently granted.
+    expect(refused({ DEFAULT_ROLE: 'admin' }, {})).toMatch(/roles\.default.*GUARD_APPROVE_ROLES/);
+    expect(loadConfig({ DEFAULT_ROLE: 'admin', GUARD_APPROVE_ROLES: '' }, {}).roles.default).toBe('admin');
   });
 
   it('roles.delivery takes only its five values, in any spelling the schema does not know refused', () => {
