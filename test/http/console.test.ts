@@ -126,7 +126,9 @@ describe('the ops console over HTTP', () => {
     expect(t.sandbox.state.users.get(d.id)?.active).toBe(true);
     // The console keeps it in view, escaped: who, when, why; and the audit filter finds it.
     const page = (await get({ cookie })).body;
-    expect(page).toMatch(/<table id="rejected">.*<td>console-d@okta\.local<\/td><td>deactivate<\/td><td>ops:OPS_TOKEN<\/td><td>&lt;b&gt;still employed&lt;\/b&gt;<\/td>/s);
+    expect(page).toMatch(
+      /<table id="rejected">.*<td>console-d@okta\.local<\/td><td>deactivate<\/td><td>ops:OPS_TOKEN<\/td><td>&lt;b&gt;still employed&lt;\/b&gt;<\/td>/s,
+    );
     await t.bridge.deps.audit.flush();
     expect((await get({ cookie }, '/console?outcome=rejected')).body).toMatch(/<td>ops:OPS_TOKEN<\/td><td>guard\.reject<\/td><td>console-d@okta\.local<\/td>/);
     // A second press (another tab) finds nothing held.
