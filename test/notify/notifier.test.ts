@@ -1,4 +1,7 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../src/config/load.js';
@@ -29,8 +32,16 @@ async function receiver() {
     });
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hooks/T000/B000/SECRETPART`;
-  return { url, taken, tries, state, close: () => new Promise<void>((r) => server.close(() => r())) };
+  const port = (server.address() as AddressInfo).port;
+  const url = `http://127.0.0.1:${port}/hooks/T000/B000/SECRETPART`;
+  const close = () =>
+    new Promise<void>((r) => {
+      server.closeAllConnections();
+      server.close(() => r());
+    });
+  /** The receiver restarted: down (connections refused) until it listens again on the same port. */
+  const reopen = () => new Promise<void>((r) => server.listen(port, '127.0.0.1', r));
+  return { url, taken, tries, state, close, reopen };
 }
 
 describe.each(dbs)('notices for a person on %s', (db) => {
@@ -106,6 +117,19 @@ describe.each(dbs)('notices for a person on %s', (db) => {
     // Still in flight: nothing above waited for it.
     expect(hook.tries).toHaveLength(1);
     expect(hook.taken).toEqual([]);
+  });
+
+  it('a receiver restarted mid-way (connections refused meanwhile) gets the notice once when it is back', async () => {
+    const { hook, start } = await setup();
+    const t = await start();
+    await hook.close();
+    await grantAdmin(t, 'down@okta.local');
+    await eventually(async () => (await metric(t, 'event="held",outcome="failed"')) >= 2, 'tries refused');
+    expect(t.logs()).toMatch(/the webhook could not be reached: ECONNREFUSED/);
+    await hook.reopen();
+    await eventually(() => heldNotices(hook).length === 1, 'the notice once back');
+    await t.bridge.core.notifier!.tick();
+    expect(heldNotices(hook)).toHaveLength(1);
   });
 
   it('a notice survives a restart: written while the receiver was down, sent once by the next process', async () => {
@@ -195,6 +219,11 @@ describe('the webhook setting refuses what would send word where it should not g
     );
     expect(loadConfig({ NOTIFY_WEBHOOK_URL: 'http://127.0.0.1:9/x' }, {}).notify.webhookUrl).toBe('http://127.0.0.1:9/x');
     expect(loadConfig({}, {}).notify).toEqual({ allowedHosts: [], pollSeconds: 5 });
+    // From a secret file (Kubernetes, Docker), trailing newline trimmed; both at once is refused.
+    const file = join(mkdtempSync(join(tmpdir(), 'fsb-hook-')), 'url');
+    writeFileSync(file, `https://hooks.slack.com/services/${secret}\n`);
+    expect(loadConfig({ NOTIFY_WEBHOOK_URL_FILE: file }, {}).notify.webhookUrl).toBe(`https://hooks.slack.com/services/${secret}`);
+    expect(refused({ NOTIFY_WEBHOOK_URL_FILE: file, NOTIFY_WEBHOOK_URL: 'https://x.example/' })).toMatch(/both set/);
   });
 });
 
