@@ -26,6 +26,9 @@ export class AlreadyDecided extends Error {
 export async function releaseHold(deps: ReleaseDeps, h: HoldRow, actor: string): Promise<void> {
   const ctx: OpContext = { released: true, note: `released hold ${h.id}`, tokenName: actor };
   try {
+    // Asked again just before acting: another operator may have rejected (or released) it since it was listed.
+    if (!isRoleHold(h) && !(await deps.store.read((r) => r.guard.holds('held'))).some((x) => x.id === h.id))
+      throw new AlreadyDecided(`${h.id} is no longer held`);
     if (h.kind === 'deactivate') await deps.users.patch(h.userId, { Operations: [{ op: 'replace', path: 'active', value: false }] }, ctx);
     else if (h.kind === 'delete') await deps.users.delete(h.userId, ctx);
     else {

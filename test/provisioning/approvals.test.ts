@@ -5,6 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { startSandbox, type RunningSandbox } from '../../src/sandbox/server.js';
 import { databases, dataEnv, dataPlace, G, GROUP_SCHEMA, IDP_TOKEN, oktaUser, PATCH_OP, startTestBridge, U, type TestBridge } from '../helpers/bridge.js';
 import { runCli } from '../helpers/cli.js';
+import { releaseHold } from '../../src/provisioning/release.js';
 
 const dbs = await databases();
 const ROLES = { groups: { 'FS Admins': 'admin', Engineering: 'architect' } };
@@ -129,6 +130,10 @@ describe.each(dbs)('approvals and rejections on %s', (db) => {
     ]);
     expect(retry.body.schemas).toEqual(['urn:ietf:params:scim:api:messages:2.0:Error']);
     expect(sb.state.users.get(b.id)?.active).toBe(true);
+    // A release pressed on a page listed before the rejection applies nothing.
+    const c = t.bridge.core;
+    await expect(releaseHold({ store: c.store, users: c.users, kick: () => {}, audit: c.audit }, hold!, 'ops:late')).rejects.toThrow(/no longer held/);
+    expect(sb.state.users.get(b.id)?.active).toBe(true);
     // The IdP changed the user since: the next deactivation is a new decision (the guard's count decides it).
     expect((await t.req('PATCH', `${U}/${b.id}`, { schemas: [PATCH_OP], Operations: [{ op: 'replace', path: 'displayName', value: 'Eve E.' }] })).status).toBe(
       200,
@@ -164,7 +169,6 @@ describe.each(dbs)('approvals and rejections on %s', (db) => {
       expect((await membership(other, g.id, 'add', fay)).status).toBe(200);
       const seen = await holds(other);
       expect(seen.map((h) => h.userName)).toEqual([fay.userName]);
-      const { releaseHold } = await import('../../src/provisioning/release.js');
       const c = other.bridge.core;
       await releaseHold({ store: c.store, users: c.users, kick: () => c.worker.kick(), audit: c.audit }, seen[0]!, 'ops:test');
       await expect(
