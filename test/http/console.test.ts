@@ -109,16 +109,23 @@ describe('the ops console over HTTP', () => {
     expect((await get({ cookie })).body).toContain(`href="/console/holds/${hold.id}/reject">Reject…</a>`);
     const confirm = await get({ cookie }, `/console/holds/${hold.id}/reject`);
     expect(confirm.body).toContain('This will <b>never deactivate console-d@okta.local</b>');
-    const post = (payload: string) =>
+    const post = (payload: string, url = `/console/holds/${hold.id}/reject`) =>
       t.bridge.app.inject({
         method: 'POST',
-        url: `/console/holds/${hold.id}/reject`,
+        url,
         headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' },
         payload,
       });
     expect((await post('csrf=forged&reason=x')).statusCode).toBe(403);
     expect((await t.bridge.deps.store.read((r) => r.guard.holds('held'))).some((h) => h.id === hold.id)).toBe(true);
     const csrf = /name="csrf" value="([^"]+)"/.exec(confirm.body)![1]!;
+    // An id spelt as a path, encoded, or as an object key reaches no hold (303 not held, or no such route) and decides nothing.
+    for (const id of ['..%2F..%2Fconsole', '%2e%2e', '__proto__', encodeURIComponent(hold.id.toUpperCase())]) {
+      const r = await post(`csrf=${encodeURIComponent(csrf)}`, `/console/holds/${id}/reject`);
+      expect([303, 404]).toContain(r.statusCode);
+      if (r.statusCode === 303) expect(r.headers.location).toBe('/console?notice=not-held');
+    }
+    expect((await t.bridge.deps.store.read((r) => r.guard.holds('held'))).some((h) => h.id === hold.id)).toBe(true);
     const done = await post(`csrf=${encodeURIComponent(csrf)}&reason=${encodeURIComponent('<b>still employed</b>')}`);
     expect([done.statusCode, done.headers.location]).toEqual([303, '/console?notice=rejected']);
     const rejected = (await t.bridge.deps.store.read((r) => r.guard.holds('rejected'))).find((h) => h.id === hold.id);
