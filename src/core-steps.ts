@@ -114,7 +114,13 @@ const MAPPING_KEY = 'roles.mapping';
  * every user at each start (100,000 of them) would only cost memory and time. Announced
  * before anything is queued, so a typo that moves every role is seen while it can be stopped.
  */
-export async function reconcileOnStart(store: Store, policy: RolePolicy, logger: Logger, guard: Config['guard']): Promise<void> {
+export async function reconcileOnStart(
+  store: Store,
+  policy: RolePolicy,
+  logger: Logger,
+  guard: Config['guard'],
+  onHeld?: (hold: HoldRow) => void,
+): Promise<void> {
   const announce = (changes: number, demotions: number) => {
     const over = guard.maxDeprovisions > 0 && demotions > guard.maxDeprovisions;
     const text = `role mapping changed: ${changes} users' roles will change (${demotions} demotions)`;
@@ -127,7 +133,7 @@ export async function reconcileOnStart(store: Store, policy: RolePolicy, logger:
   };
   await store.transaction(async (tx) => {
     if ((await tx.kv.get(MAPPING_KEY)) === policy.fingerprint) return;
-    await reconcileAllRoles(tx, policy, announce);
+    await reconcileAllRoles(tx, policy, { announce, ...(onHeld ? { onHeld } : {}) });
     await tx.kv.set(MAPPING_KEY, policy.fingerprint);
   });
 }

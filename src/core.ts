@@ -105,8 +105,9 @@ export async function createCore(config: Config, opts: CoreOptions = {}): Promis
     );
     sayMode(config, links, logger);
     await upstream.start(config.startup.policy);
-    await reconcileOnStart(store, policy, logger, config.guard);
     const audit = closers.push(new AuditLog(store, config.audit, logger), (a) => a.close());
+    // A mapping change's grants that wait for approval are on the record like any other hold.
+    await reconcileOnStart(store, policy, logger, config.guard, (hold) => onHeld(hold, { metrics, audit, logger }));
     await audit.startRetention();
     const planWord = await restorePlanWord(store, config.fullstory.plan, logger);
     const f = { config, logger, closers, store, metrics, policy, upstream, audit, planWord };

@@ -1,10 +1,16 @@
-import type { Repos } from '../store/store.js';
+import type { HoldRow, Repos } from '../store/store.js';
 import { holdGrants } from './approvals.js';
 import { isDemotion, type DeprovisionGuard } from './guard.js';
 import type { RolePolicy } from './role-policy.js';
 
 /** Told how many roles a recompute will change (and how many of them are demotions) before anything is written. */
 export type Announce = (changes: number, demotions: number) => void;
+
+/** A mapping change at start: announced before anything is written; its grants that wait are told of (audit, metrics). */
+export interface MappingChange {
+  announce: Announce;
+  onHeld?: (hold: HoldRow) => void;
+}
 
 /** The guard a group change answers to, and whose change it is. */
 export interface Guarded {
@@ -23,7 +29,7 @@ const CHUNK = 5_000;
  * waiting for approval, is recorded as the bridge's role but not sent. Returns how many
  * were sent.
  */
-export async function recomputeRoles(tx: Repos, policy: RolePolicy, userIds: Iterable<string>, guarded?: Guarded, announce?: Announce): Promise<number> {
+export async function recomputeRoles(tx: Repos, policy: RolePolicy, userIds: Iterable<string>, guarded?: Guarded, mapping?: MappingChange): Promise<number> {
   // In id order, a slice at a time: transactions that share users lock them in one order.
   const ids = [...new Set(userIds)].sort();
   if (ids.length === 0) return 0;
@@ -31,10 +37,11 @@ export async function recomputeRoles(tx: Repos, policy: RolePolicy, userIds: Ite
   const current = new Map<string, string | null>();
   for (let i = 0; i < ids.length; i += CHUNK) await desiredRoles(tx, policy, ids.slice(i, i + CHUNK), changed, current);
   if (changed.size === 0) return 0;
-  announce?.(changed.size, [...changed].filter(([id, to]) => isDemotion(current.get(id) ?? null, to)).length);
+  mapping?.announce(changed.size, [...changed].filter(([id, to]) => isDemotion(current.get(id) ?? null, to)).length);
   await tx.users.setRoles(changed);
   const tokenName = guarded?.tokenName ?? null;
-  const grants = await holdGrants(tx, policy, current, changed, { tokenName, onHeld: (h) => guarded?.guard.announce(h) });
+  const onHeld = guarded ? (h: HoldRow) => guarded.guard.announce(h) : mapping?.onHeld;
+  const grants = await holdGrants(tx, policy, current, changed, { tokenName, ...(onHeld ? { onHeld } : {}) });
   // A withdrawn grant is no demotion: FullStory never had the role it leaves.
   const demotable = grants.withdrawn.size === 0 ? changed : new Map([...changed].filter(([id]) => !grants.withdrawn.has(id)));
   const held = guarded?.guard.enabled ? await holdDemotions(tx, guarded, current, demotable) : new Set<string>();
@@ -92,12 +99,12 @@ async function holdDemotions(
 }
 
 /** After a config change: every group's mapped role from its name, every user's role again. */
-export async function reconcileAllRoles(tx: Repos, policy: RolePolicy, announce?: Announce): Promise<number> {
+export async function reconcileAllRoles(tx: Repos, policy: RolePolicy, mapping?: MappingChange): Promise<number> {
   for (const group of await tx.groups.all()) {
     const mapped = policy.forGroup(group.displayName);
     if ((mapped?.role ?? null) !== group.role || (mapped?.rank ?? null) !== group.roleRank) {
       await tx.groups.setRole(group.id, mapped?.role ?? null, mapped?.rank ?? null);
     }
   }
-  return recomputeRoles(tx, policy, await tx.users.liveIds(), undefined, announce);
+  return recomputeRoles(tx, policy, await tx.users.liveIds(), undefined, mapping);
 }

@@ -141,6 +141,31 @@ describe.each(dbs)('approvals and rejections on %s', (db) => {
     expect((await deactivate(b.id)).status).toBe(503);
   });
 
+  it('a group renamed into the admin mapping, and a mapping changed at start, make their grants wait too', async () => {
+    const { sb, t, where, config } = await approving();
+    const [gus, hal] = [await user(t, 'gus@okta.local'), await user(t, 'hal@okta.local')];
+    const g = (await t.req('POST', G, { schemas: [GROUP_SCHEMA], displayName: 'Platform', members: [{ value: gus.id }] })).body;
+    const renamed = await t.req('PATCH', `${G}/${g.id}`, { schemas: [PATCH_OP], Operations: [{ op: 'replace', path: 'displayName', value: 'fs admins' }] });
+    expect(renamed.status).toBe(200);
+    expect((await holds(t)).map((h) => [h.userName, h.kind, h.role])).toEqual([[gus.userName, 'approval', 'admin']]);
+    // A group no mapping knows yet; then the bridge restarts with it mapped to admin.
+    await t.req('POST', G, { schemas: [GROUP_SCHEMA], displayName: 'SRE', members: [{ value: hal.id }] });
+    await t.close();
+    const mapped = { ...config, roles: { groups: { ...ROLES.groups, SRE: 'admin' } } };
+    const again = await startTestBridge({ db, sharedSandbox: sb, ...where, config: mapped });
+    open.push(again);
+    await again.bridge.core.worker.idle();
+    expect((await holds(again)).map((h) => [h.userName, h.kind, h.role]).sort()).toEqual([
+      [gus.userName, 'approval', 'admin'],
+      [hal.userName, 'approval', 'admin'],
+    ]);
+    expect([roleIn(sb, gus.userName), roleIn(sb, hal.userName)]).not.toContain('admin');
+    // The hold made at start is on the record like any other.
+    await again.bridge.core.audit.flush();
+    const rows = await again.bridge.core.store.read((r) => r.audit.since('2000-01-01T00:00:00.000Z'));
+    expect(rows.filter((a) => a.operation === 'guard.hold.approval').map((a) => a.subject)).toContain(hal.userName);
+  });
+
   it('GUARD_APPROVE_ROLES empty turns approvals off: the grant goes straight through', async () => {
     const { sb, t } = await approving({ approveRoles: [] });
     const cy = await user(t, 'cy@okta.local');
