@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { rejectHold, releaseHold } from '../../provisioning/release.js';
+import { AlreadyDecided, rejectHold, releaseHold } from '../../provisioning/release.js';
 import type { HoldRow } from '../../store/store.js';
 import { ConsoleGate, formField, HTML, securityHeaders, type Operator } from '../console/gate.js';
 import { confirmDecisionPage, consolePage, loginPage } from '../console/page.js';
@@ -15,6 +15,7 @@ const NOTICES = new Map<string, string>([
   ['not-held', 'That change is no longer held.'],
   ['release-failed', 'Could not release it: FullStory or the store refused; the log says why. It is still held.'],
   ['rejected', 'Rejected: the held change will not be applied.'],
+  ['reject-failed', 'Could not reject it: the store refused; the log says why. It is still held.'],
   ['signed-out', 'Signed out: every console session of that ops token has ended.'],
 ]);
 
@@ -138,8 +139,10 @@ async function reject(app: FastifyInstance, req: FastifyRequest, reply: FastifyR
   const reason = formField(req.body, 'reason')?.trim().slice(0, 500) || null;
   try {
     await rejectHold({ store: app.deps.store, audit: app.deps.audit }, hold, `ops:${who.name}`, reason);
-  } catch {
-    return reply.redirect('/console?notice=not-held', 303);
+  } catch (err) {
+    if (err instanceof AlreadyDecided) return reply.redirect('/console?notice=not-held', 303);
+    req.log.warn({ err, hold: hold.id }, 'reject from the console failed');
+    return reply.redirect('/console?notice=reject-failed', 303);
   }
   return reply.redirect('/console?notice=rejected', 303);
 }
