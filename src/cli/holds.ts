@@ -6,7 +6,7 @@ import { openStore } from '../core-steps.js';
 import type { Core } from '../core.js';
 import { makeLogger } from '../logging.js';
 import { AlreadyDecided, rejectHold, releaseHold } from '../provisioning/release.js';
-import { isRoleHold, type HoldRow } from '../store/store.js';
+import { isRoleHold, type HoldRow, type Store } from '../store/store.js';
 import { formatOption, withCore } from './plan.js';
 
 function printHolds(holds: HoldRow[], format: string): void {
@@ -32,6 +32,14 @@ export async function holds(args: string[]): Promise<number> {
   } finally {
     await store.close();
   }
+}
+
+/** The held changes an operator named (or all of them), and the ids named that are not held, each said on stderr. */
+async function choose(store: Store, all: boolean | undefined, ids: string[]): Promise<{ chosen: HoldRow[]; unknown: string[] }> {
+  const held = await store.read((r) => r.guard.holds('held'));
+  const unknown = ids.filter((id) => !held.some((h) => h.id === id));
+  for (const id of unknown) process.stderr.write(`no held change ${id}\n`);
+  return { chosen: all ? held : held.filter((h) => ids.includes(h.id)), unknown };
 }
 
 /** Waits (up to a minute) for released demotions to reach FullStory; prints each outcome, returns how many FullStory did not take. */
@@ -69,10 +77,7 @@ export async function release(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({ args, options: { all: { type: 'boolean', default: false } }, allowPositionals: true });
   if (!values.all && positionals.length === 0) throw new ConfigError('release takes --all or the ids `holds` lists');
   return withCore(async (c) => {
-    const held = await c.store.read((r) => r.guard.holds('held'));
-    const chosen = values.all ? held : held.filter((h) => positionals.includes(h.id));
-    const unknown = positionals.filter((id) => !held.some((h) => h.id === id));
-    for (const id of unknown) process.stderr.write(`no held change ${id}\n`);
+    const { chosen, unknown } = await choose(c.store, values.all, positionals);
     let failed = 0;
     const demotions: HoldRow[] = [];
     for (const h of chosen) {
@@ -109,9 +114,8 @@ export async function reject(args: string[]): Promise<number> {
   const store = await openStore(config);
   const audit = new AuditLog(store, config.audit, logger);
   try {
-    const held = await store.read((r) => r.guard.holds('held'));
-    const chosen = values.all ? held : held.filter((h) => positionals.includes(h.id));
-    let failed = positionals.filter((id) => !held.some((h) => h.id === id)).map((id) => process.stderr.write(`no held change ${id}\n`)).length;
+    const { chosen, unknown } = await choose(store, values.all, positionals);
+    let failed = unknown.length;
     for (const h of chosen) {
       try {
         await rejectHold({ store, audit }, h, 'cli:reject', values.reason?.trim() || null);

@@ -1,3 +1,4 @@
+import { heldChange } from '../provisioning/release.js';
 import type { HoldRow, NewNotice } from '../store/store.js';
 
 /** The events a person is told of (the `event` field, and the metric's label). */
@@ -16,15 +17,6 @@ export interface NoticeFacts {
 
 export type NoticeBody = NoticeFacts & { at: string };
 
-const who = (h: HoldRow) => h.userName ?? h.userId;
-
-/** What releasing the hold would do, in words. */
-function change(h: HoldRow): string {
-  if (h.kind === 'approval') return `make ${who(h)} ${h.role ?? '?'}`;
-  if (h.kind === 'demote') return `demote ${who(h)} to ${h.role ?? '?'}`;
-  return `${h.kind} ${who(h)}`;
-}
-
 const holdFields = (h: HoldRow) => ({
   hold: { id: h.id, kind: h.kind, userName: h.userName, role: h.role, reason: h.reason, tokenName: h.tokenName, heldAt: h.at },
 });
@@ -35,13 +27,13 @@ const decide = (h: HoldRow) =>
 export function heldNotice(h: HoldRow, at: string): NewNotice {
   const text =
     h.kind === 'approval'
-      ? `FullStory SCIM bridge: approval needed to ${change(h)} in FullStory (asked through IdP token ${h.tokenName ?? '-'}; ${h.reason}). ${decide(h)}`
-      : `FullStory SCIM bridge held a change: ${change(h)}, because ${h.reason}. FullStory was not changed. ${decide(h)}`;
+      ? `FullStory SCIM bridge: approval needed to ${heldChange(h)} in FullStory (asked through IdP token ${h.tokenName ?? '-'}; ${h.reason}). ${decide(h)}`
+      : `FullStory SCIM bridge held a change: ${heldChange(h)}, because ${h.reason}. FullStory was not changed. ${decide(h)}`;
   return notice(`held:${h.id}`, { event: 'held', text, at, ...holdFields(h) });
 }
 
 export function agedNotice(h: HoldRow, at: string): NewNotice {
-  const text = `FullStory SCIM bridge: a held change has waited over a day: ${change(h)} (held ${h.at}). ${decide(h)}`;
+  const text = `FullStory SCIM bridge: a held change has waited over a day: ${heldChange(h)} (held ${h.at}). ${decide(h)}`;
   return notice(`hold-aged:${h.id}`, { event: 'hold-aged', text, at, ...holdFields(h) });
 }
 

@@ -19,7 +19,7 @@ export interface NotifierDeps {
 }
 
 /** A hold waiting longer than this is told of again. */
-export const AGED_MS = 24 * 3_600_000;
+const AGED_MS = 24 * 3_600_000;
 /** A notice the receiver never took is given up after this (and counted as expired). */
 const KEEP_MS = 7 * 24 * 3_600_000;
 /** A replica that claimed a notice and died gives it back after this. */
@@ -27,7 +27,7 @@ const CLAIM_TTL_MS = 60_000;
 const BATCH = 20;
 
 /** The wait before the next try: the poll period (5 s by default) doubling to an hour. */
-export const backoffMs = (attempts: number, baseMs: number) => Math.min(baseMs * 2 ** Math.min(attempts, 20), 3_600_000);
+const backoffMs = (attempts: number, baseMs: number) => Math.min(baseMs * 2 ** Math.min(attempts, 20), 3_600_000);
 
 /**
  * Word for a person (NOTIFY_WEBHOOK_URL), from a durable outbox. Each round, on every
@@ -42,7 +42,7 @@ export class Notifier {
   private timer: NodeJS.Timeout | undefined;
   private round: Promise<void> | undefined;
   private stopped = true;
-  /** Holds this process has made sure of: a round adds notices for new ones only. */
+  /** Open holds this process has made sure of: a round adds notices for new ones only. */
   private readonly told = new Set<string>();
   /** Each watched state as this process last saw it. */
   private readonly seen = new Map<string, string>();
@@ -84,6 +84,9 @@ export class Notifier {
   private async tellHolds(): Promise<void> {
     const now = (this.deps.now ?? Date.now)();
     const held = await this.deps.store.read((r) => r.guard.holds('held'));
+    // Only holds still held are remembered: the set never outgrows the holds table's open rows.
+    const open = new Set(held.flatMap((h) => [h.id, `aged:${h.id}`]));
+    for (const key of this.told) if (!open.has(key)) this.told.delete(key);
     const due = held.flatMap((h) => this.noticesOf(h, now));
     if (due.length === 0) return;
     const at = new Date(now).toISOString();

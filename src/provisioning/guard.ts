@@ -119,7 +119,7 @@ export function heldError(hold: HoldRow): ScimError {
   );
 }
 
-export function rejectedError(hold: HoldRow): ScimError {
+function rejectedError(hold: HoldRow): ScimError {
   const why = hold.decisionNote ? `: ${hold.decisionNote}` : '';
   const what = hold.kind === 'delete' ? 'deletion' : 'deactivation';
   return new ScimError(

@@ -10,6 +10,14 @@ export interface ReleaseDeps {
   audit: Pick<AuditLog, 'hold' | 'write'>;
 }
 
+/** What releasing a hold does, in words (the console's confirmation, the webhook's text). */
+export function heldChange(h: HoldRow): string {
+  const who = h.userName ?? h.userId;
+  if (h.kind === 'demote') return `demote ${who} to ${h.role ?? '?'}`;
+  if (h.kind === 'approval') return `make ${who} ${h.role ?? '?'}`;
+  return h.kind === 'delete' ? `delete ${who}` : `deactivate ${who}`;
+}
+
 /** Another operator (or the IdP) decided the hold first: nothing was done. */
 export class AlreadyDecided extends Error {
   override name = 'AlreadyDecided';

@@ -1,4 +1,5 @@
 import type { AuditTable, HoldRow, RoleSyncItem, RoleSyncStats } from '../../store/store.js';
+import { heldChange } from '../../provisioning/release.js';
 
 /** The outcomes an audit row can have, as the filter offers them. */
 export const AUDIT_OUTCOMES = ['success', 'failure', 'held', 'rejected', 'refused', 'shadow'];
@@ -198,14 +199,6 @@ export function consolePage(v: ConsoleView): string {
     `<p><small>Refreshes every ${v.refreshSeconds} s.</small></p>`,
   ].join('\n');
   return layout('fullstory-scim-bridge console', body, v.refreshSeconds);
-}
-
-/** What releasing a hold does, in words. */
-function heldChange(h: HoldRow): string {
-  const who = h.userName ?? h.userId;
-  if (h.kind === 'demote') return `demote ${who} to ${h.role ?? '?'}`;
-  if (h.kind === 'approval') return `make ${who} ${h.role ?? '?'}`;
-  return h.kind === 'delete' ? `delete ${who}` : `deactivate ${who}`;
 }
 
 /**
