@@ -277,6 +277,11 @@ main(process.argv.slice(2)).then(
     if (code !== undefined) process.exit(code);
   },
   (err: unknown) => {
+    // A flag no verb knows, or one without its value: a usage error in one sentence, as a ConfigError is.
+    if ((err as NodeJS.ErrnoException).code?.startsWith('ERR_PARSE_ARGS')) {
+      process.stderr.write(`${(err as Error).message.split('. ')[0]}; \`fullstory-scim-bridge --help\` lists each verb's flags\n`);
+      process.exit(2);
+    }
     if (err instanceof ConfigError || err instanceof PreflightError) {
       process.stderr.write(`${err instanceof PreflightError ? 'FullStory preflight failed:\n' : ''}${err.message}\n`);
       process.exit(err instanceof PreflightError ? 3 : 2);

@@ -15,6 +15,20 @@ describe('the CLI runs as the README types it and says plainly what is wrong', (
     expect([saml.code, saml.stderr.trim()]).toEqual([2, 'saml-roles needs --idp okta or --idp entra']);
   });
 
+  it('an unknown flag or a flag without its value, on any verb, is one sentence and exit 2, never a stack trace', async () => {
+    for (const args of [
+      ['reject', '--bogus'],
+      ['release', '--everything'],
+      ['holds', '--format'],
+      ['reject', 'x', '--reason'],
+    ]) {
+      const r = await runCli(args);
+      expect([args.join(' '), r.code]).toEqual([args.join(' '), 2]);
+      expect(r.stderr).toMatch(/^(Unknown option|Option) '--\w+.*--help` lists each verb's flags\n$/s);
+      expect(r.stderr).not.toMatch(/\bat \w+ \(/);
+    }
+  });
+
   it('--version prints the version and exits 0, and `npx fullstory-scim-bridge` runs it from a checkout', async () => {
     const { version } = (await import('../../package.json', { with: { type: 'json' } })).default;
     const direct = await runCli(['--version']);
