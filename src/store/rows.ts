@@ -128,6 +128,20 @@ export function toHoldRow(r: import('./schema.js').HoldsTable): HoldRow {
 
 export type AuditEntry = Omit<AuditTable, 'id' | 'at' | 'change'> & { at?: string; change?: string | null };
 
+/**
+ * What a batch of audit rows changes in `audit_last_change`: per resource, its latest
+ * successful change that was not a read (the access review's "last changed by").
+ */
+export function lastChangesOf(rows: readonly { at: string; token_name: string | null; resource_id: string | null; outcome: string; method: string }[]) {
+  const last = new Map<string, { at: string; token_name: string | null }>();
+  for (const r of rows) {
+    if (r.resource_id === null || r.outcome !== 'success' || r.method === 'GET') continue;
+    const kept = last.get(r.resource_id);
+    if (!kept || r.at >= kept.at) last.set(r.resource_id, { at: r.at, token_name: r.token_name });
+  }
+  return last;
+}
+
 /** A filter's terms, as both stores answer them (scim/filter parses them). */
 export type Terms = readonly EqTerm[];
 

@@ -78,6 +78,26 @@ export async function dataPlace(db: DbKind): Promise<{ where: DataPlace; remove:
   return { where: { dataDir }, remove: async () => rmSync(dataDir, { recursive: true, force: true }) };
 }
 
+/** Raw SQL on a data place (`$1` placeholders), as an older schema or another process would write it. */
+export async function rawSql(where: DataPlace, statements: [string, unknown[]][]): Promise<void> {
+  if (where.dataDir) {
+    const db = new SQLite(join(where.dataDir, 'bridge.sqlite'));
+    try {
+      for (const [text, params] of statements) db.prepare(text.replace(/\$\d+/g, '?')).run(...params);
+    } finally {
+      db.close();
+    }
+    return;
+  }
+  const client = new pg.Client({ connectionString: PG_URL, options: `-c search_path=${where.pgSchema}` });
+  await client.connect();
+  try {
+    for (const [text, params] of statements) await client.query(text, params);
+  } finally {
+    await client.end();
+  }
+}
+
 /** The environment that points the CLI at a data place. */
 export function dataEnv(where: DataPlace): Record<string, string> {
   return where.pgSchema ? { DATABASE_URL: PG_URL, DATABASE_SCHEMA: where.pgSchema } : { DATA_DIR: where.dataDir! };

@@ -387,6 +387,9 @@ describe.each(kinds)('the store contract on %s', (kind) => {
         ]),
       );
       expect(await both((r) => r.audit.lastChanges([]))).toEqual(new Map());
+      // Pruned past retention with the rows it came from: the review says no more than the log.
+      await tx((t) => t.audit.prune('2026-05-02T12:00:00.000Z'));
+      expect(await both((r) => r.audit.lastChanges(['la1', 'la2']))).toEqual(new Map([['la1', { at: '2026-05-03T00:00:00.000Z', by: 'cli:apply' }]]));
     });
   });
 

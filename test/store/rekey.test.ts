@@ -1,32 +1,9 @@
-import { join } from 'node:path';
-import SQLite from 'better-sqlite3';
-import pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
 import { IDENTITY_TWINS_KEY } from '../../src/store/rekey.js';
 import { Store } from '../../src/store/store.js';
-import { dataPlace, PG_URL, databases, type DataPlace } from '../helpers/bridge.js';
+import { dataPlace, PG_URL, databases, rawSql as raw, type DataPlace } from '../helpers/bridge.js';
 
 const dbs = await databases();
-
-/** Raw SQL on a data place, as a database from before migration 0006 would hold it. */
-async function raw(where: DataPlace, statements: [string, unknown[]][]): Promise<void> {
-  if (where.dataDir) {
-    const db = new SQLite(join(where.dataDir, 'bridge.sqlite'));
-    try {
-      for (const [text, params] of statements) db.prepare(text.replace(/\$\d+/g, '?')).run(...params);
-    } finally {
-      db.close();
-    }
-    return;
-  }
-  const client = new pg.Client({ connectionString: PG_URL, options: `-c search_path=${where.pgSchema}` });
-  await client.connect();
-  try {
-    for (const [text, params] of statements) await client.query(text, params);
-  } finally {
-    await client.end();
-  }
-}
 
 const open = (where: DataPlace) =>
   Store.open({ url: where.pgSchema ? PG_URL : undefined, dataDir: where.dataDir ?? ':memory:', ...(where.pgSchema ? { pgSchema: where.pgSchema } : {}) });
@@ -53,7 +30,7 @@ describe.each(dbs)('migration 0006 re-keys userNames and emails on %s', (db) => 
       // Back to the schema before 0006: the migrations after it run again too.
       ["delete from kysely_migration where name >= '0006'", []],
       ['alter table audit drop column "change"', []],
-      ['drop index audit_resource_at', []],
+      ['drop table audit_last_change', []],
       ['alter table holds drop column decided_at', []],
       ['alter table holds drop column decided_by', []],
       ['alter table holds drop column decision_note', []],
@@ -77,6 +54,44 @@ describe.each(dbs)('migration 0006 re-keys userNames and emails on %s', (db) => 
       expect(byEmail.rows.map((u) => u.id)).toEqual(['u-alone']);
     } finally {
       await store.close();
+    }
+  });
+});
+
+describe.each(dbs)('migration 0010 keeps who last changed each user on %s', (db) => {
+  it('the latest successful change per user is carried over from the rows written before it; reads and failures are not', async () => {
+    const { where, remove } = await dataPlace(db);
+    try {
+      await (await open(where)).close();
+      const row = (id: string, at: string, by: string, method: string, outcome: string): [string, unknown[]] => [
+        'insert into audit (id, at, token_name, method, operation, resource_type, resource_id, outcome, status) values ($1, $2, $3, $4, $5, $6, $7, $8, 200)',
+        [`${id}-${at}`, at, by, method, `${method} /Users/:id`, 'User', id, outcome],
+      ];
+      await raw(where, [
+        // Back to the schema before 0010.
+        ["delete from kysely_migration where name >= '0010'", []],
+        ['drop table audit_last_change', []],
+        ['create index audit_resource_at on audit (resource_id, at)', []],
+        row('u1', '2026-03-01T00:00:00.000Z', 'okta', 'PATCH', 'success'),
+        row('u1', '2026-03-02T00:00:00.000Z', 'cli:apply', 'FULLSTORY', 'success'),
+        row('u1', '2026-03-03T00:00:00.000Z', 'okta', 'GET', 'success'),
+        row('u1', '2026-03-04T00:00:00.000Z', 'okta', 'PATCH', 'failure'),
+        row('u2', '2026-03-01T00:00:00.000Z', 'entra', 'POST', 'success'),
+        row('u3', '2026-03-01T00:00:00.000Z', 'entra', 'GET', 'success'),
+      ]);
+      const store = await open(where);
+      try {
+        expect(await store.read((r) => r.audit.lastChanges(['u1', 'u2', 'u3']))).toEqual(
+          new Map([
+            ['u1', { at: '2026-03-02T00:00:00.000Z', by: 'cli:apply' }],
+            ['u2', { at: '2026-03-01T00:00:00.000Z', by: 'entra' }],
+          ]),
+        );
+      } finally {
+        await store.close();
+      }
+    } finally {
+      await remove();
     }
   });
 });

@@ -1,20 +1,32 @@
 import type { Kysely } from 'kysely';
 import { v7 as uuidv7 } from 'uuid';
-import type { AuditEntry } from '../rows.js';
+import { lastChangesOf, type AuditEntry } from '../rows.js';
 import type { AuditTable, Database } from '../schema.js';
 import type { AuditWrites } from '../interfaces.js';
 
-/** The audit log on PostgreSQL: a batch in inserts of a hundred rows. */
+/** The audit log on PostgreSQL: a batch in inserts of a hundred rows, and an upsert of each user it changed. */
 export class PostgresAudit implements AuditWrites {
   constructor(private readonly db: Kysely<Database>) {}
 
   async recordMany(entries: readonly AuditEntry[]): Promise<void> {
     // Time-ordered ids (UUIDv7): each row lands at the end of the key's index, not on a random page of it.
-    const row = (e: AuditEntry): AuditTable => ({ id: uuidv7(), ...e, change: e.change ?? null, at: e.at ?? new Date().toISOString() });
-    for (let i = 0; i < entries.length; i += 100)
+    const rows = entries.map((e): AuditTable => ({ id: uuidv7(), ...e, change: e.change ?? null, at: e.at ?? new Date().toISOString() }));
+    for (let i = 0; i < rows.length; i += 100)
       await this.db
         .insertInto('audit')
-        .values(entries.slice(i, i + 100).map(row))
+        .values(rows.slice(i, i + 100))
+        .execute();
+    const last = [...lastChangesOf(rows)].map(([resource_id, l]) => ({ resource_id, ...l }));
+    for (let i = 0; i < last.length; i += 100)
+      await this.db
+        .insertInto('audit_last_change')
+        .values(last.slice(i, i + 100))
+        .onConflict((oc) =>
+          oc
+            .column('resource_id')
+            .doUpdateSet({ at: (eb) => eb.ref('excluded.at'), token_name: (eb) => eb.ref('excluded.token_name') })
+            .where('excluded.at', '>=', (eb) => eb.ref('audit_last_change.at')),
+        )
         .execute();
   }
 
@@ -25,19 +37,15 @@ export class PostgresAudit implements AuditWrites {
   async lastChanges(resourceIds: readonly string[]): Promise<Map<string, { at: string; by: string | null }>> {
     if (resourceIds.length === 0) return new Map();
     const rows = await this.db
-      .selectFrom('audit')
-      .distinctOn('resource_id')
+      .selectFrom('audit_last_change')
       .select(['resource_id', 'token_name', 'at'])
       .where('resource_id', 'in', [...resourceIds])
-      .where('outcome', '=', 'success')
-      .where('method', '<>', 'GET')
-      .orderBy('resource_id')
-      .orderBy('at', 'desc')
       .execute();
-    return new Map(rows.map((r) => [r.resource_id!, { at: r.at, by: r.token_name }]));
+    return new Map(rows.map((r) => [r.resource_id, { at: r.at, by: r.token_name }]));
   }
 
   async prune(beforeIso: string): Promise<number> {
+    await this.db.deleteFrom('audit_last_change').where('at', '<', beforeIso).execute();
     return Number((await this.db.deleteFrom('audit').where('at', '<', beforeIso).executeTakeFirst()).numDeletedRows);
   }
 }

@@ -1,5 +1,5 @@
 import { v7 as uuidv7 } from 'uuid';
-import type { AuditEntry } from '../rows.js';
+import { lastChangesOf, type AuditEntry } from '../rows.js';
 import type { AuditTable } from '../schema.js';
 import type { AuditWrites } from '../interfaces.js';
 import type { Prepared } from './prepared.js';
@@ -11,13 +11,14 @@ const SQL = {
     'values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
   since: 'select * from "audit" where "at" >= ? order by "at", "id" limit ?',
   prune: 'delete from "audit" where "at" < ?',
-  // SQLite returns the bare columns of the row that holds the max().
-  lastChanges:
-    'select "resource_id", "token_name", max("at") as "at" from "audit" where "resource_id" in (select value from json_each(?)) ' +
-    'and "outcome" = \'success\' and "method" <> \'GET\' group by "resource_id"',
+  pruneLastChanges: 'delete from "audit_last_change" where "at" < ?',
+  setLastChange:
+    'insert into "audit_last_change" ("resource_id", "at", "token_name") values (?, ?, ?) ' +
+    'on conflict ("resource_id") do update set "at" = excluded."at", "token_name" = excluded."token_name" where excluded."at" >= "audit_last_change"."at"',
+  lastChanges: 'select "resource_id", "token_name", "at" from "audit_last_change" where "resource_id" in (select value from json_each(?))',
 } as const;
 
-/** The audit log on SQLite: a batch is one insert, prepared once, per row of a group commit. */
+/** The audit log on SQLite: a batch is one insert, prepared once, per row of a group commit, and one upsert per user it changed. */
 export class SqliteAudit implements AuditWrites {
   constructor(
     private readonly p: Prepared,
@@ -26,11 +27,12 @@ export class SqliteAudit implements AuditWrites {
 
   async recordMany(entries: readonly AuditEntry[]): Promise<void> {
     const insert = this.p.sql(SQL.insert);
-    for (const e of entries) {
+    const rows = entries.map((e) => ({ ...e, at: e.at ?? new Date().toISOString() }));
+    for (const e of rows) {
       // Time-ordered ids (UUIDv7): each row lands at the end of the key's index, not on a random page of it.
       insert.run(
         uuidv7(),
-        e.at ?? new Date().toISOString(),
+        e.at,
         e.token_name,
         e.user_agent,
         e.method,
@@ -45,6 +47,8 @@ export class SqliteAudit implements AuditWrites {
         e.detail,
       );
     }
+    const setLast = this.p.sql(SQL.setLastChange);
+    for (const [id, last] of lastChangesOf(rows)) setLast.run(id, last.at, last.token_name);
   }
 
   async since(fromIso: string, limit = 100_000): Promise<AuditTable[]> {
@@ -53,6 +57,7 @@ export class SqliteAudit implements AuditWrites {
   }
 
   async prune(beforeIso: string): Promise<number> {
+    this.p.sql(SQL.pruneLastChanges).run(beforeIso);
     return this.p.sql(SQL.prune).run(beforeIso).changes;
   }
 
