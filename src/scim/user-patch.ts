@@ -120,10 +120,11 @@ function expand(op: PatchOperation, userId: string, resource: UserResource): Sci
 /** Applies an IdP's PatchOp to a stored user; the result is validated like a PUT body. */
 export function applyUserPatch(resource: UserResource, ops: PatchOperation[], userId: string): UserResource {
   const expanded = ops.flatMap((op) => expand(op, userId, resource));
-  let doc = { ...structuredClone(resource), schemas: [SCHEMA.user], meta: {} } as unknown as ScimResource;
+  // One copy, patched in place: scim-patch would otherwise copy the whole user again for every operation.
+  let doc = { ...(JSON.parse(JSON.stringify(resource)) as UserResource), schemas: [SCHEMA.user], meta: {} } as unknown as ScimResource;
   for (const op of expanded) {
     try {
-      doc = scimPatch(doc, [op], { mutateDocument: false, treatMissingAsAdd: true });
+      doc = scimPatch(doc, [op], { mutateDocument: true, treatMissingAsAdd: true });
     } catch (err) {
       // Removing what is not there leaves the user as the IdP wants it: a no-op, not an error.
       const missing = ['NoTarget', 'FilterArrayTargetNotFound', 'FilterOnEmptyArray'].includes((err as Error).constructor.name);

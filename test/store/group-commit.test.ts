@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import SQLite from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { VersionConflict } from '../../src/store/errors.js';
+import { toUserRow } from '../../src/store/rows.js';
 import { Store } from '../../src/store/store.js';
 
 /**
@@ -170,6 +171,36 @@ describe('SQLite: group commit on the writer, request-path reads on the reader',
     // Same turn as the commit's answer: the writer's commit itself dropped the kept row.
     const after = await store.read((r) => r.users.get('kept'));
     expect(after).toMatchObject({ userName: 'Kept.Renamed@example.com', version: first!.version + 1 });
+  });
+
+  it('a user read after its change commits is exactly the row the database holds', async () => {
+    await store.transaction((tx) => tx.users.insert(user('through')));
+    const first = await store.read((r) => r.users.get('through'));
+    await store.transaction((tx) => tx.users.update('through', { userName: 'Through@example.com', active: false }, first!.version));
+    const kept = await store.read((r) => r.users.get('through'));
+    const inFile = other.prepare("SELECT * FROM users WHERE id = 'through'").get() as Record<string, unknown>;
+    expect(kept).toEqual({ ...toUserRow(inFile as never) });
+    expect(kept).toMatchObject({ userName: 'Through@example.com', active: false, version: 2 });
+    // Writes that return no row drop the kept one: the next read asks the database.
+    await store.transaction((tx) => tx.users.setRoles(new Map([['through', 'admin']])));
+    expect((await store.read((r) => r.users.get('through')))?.role).toBe('admin');
+    await store.transaction((tx) => tx.users.delete('through', true));
+    expect((await store.read((r) => r.users.get('through')))?.deleted).toBe(true);
+  });
+
+  it('a change undone beside committed ones is never read: its user reads as the database holds it', async () => {
+    for (const id of ['undone', 'done']) await store.transaction((tx) => tx.users.insert(user(id)));
+    const before = await store.read((r) => r.users.get('undone'));
+    const undone = store.transaction(async (tx) => {
+      await tx.users.update('undone', { userName: 'undone-renamed@example.com' }, 1);
+      throw new Error('refused after writing');
+    });
+    const done = store.transaction((tx) => tx.users.update('done', { userName: 'done-renamed@example.com' }, 1));
+    await expect(undone).rejects.toThrow('refused after writing');
+    await done;
+    const after = await store.read(async (r) => ({ undone: await r.users.get('undone'), done: await r.users.get('done') }));
+    expect(after.undone).toEqual(before);
+    expect(after.done).toMatchObject({ userName: 'done-renamed@example.com', version: 2 });
   });
 
   it('a user changed by another process is read as changed within a millisecond', async () => {

@@ -29,6 +29,8 @@ export class GroupCommit {
     raw: BetterSqlite3.Database,
     /** Runs after each commit, before anyone waiting on it is answered. */
     private readonly afterCommit: () => void = () => {},
+    /** Runs after any rollback, of a savepoint or of a whole group. */
+    private readonly afterRollback: () => void = () => {},
     private readonly maxBatch = 64,
   ) {
     this.tx = txControl(raw);
@@ -75,6 +77,7 @@ export class GroupCommit {
           p.reject(err);
           this.tx.rollbackToSavepoint();
           this.tx.release();
+          this.afterRollback();
           continue;
         }
         this.tx.release();
@@ -83,6 +86,7 @@ export class GroupCommit {
       this.tx.commit();
     } catch (err) {
       this.tx.rollback();
+      this.afterRollback();
       for (const [p] of applied) p.reject(err);
       return;
     }
@@ -100,6 +104,7 @@ export class GroupCommit {
       this.tx.commit();
     } catch (err) {
       this.tx.rollback();
+      this.afterRollback();
       return p.reject(err);
     }
     this.afterCommit();

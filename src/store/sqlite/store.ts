@@ -15,9 +15,10 @@ import { SqliteRoleSync } from './role-sync.js';
 import { UserRowCache } from './user-cache.js';
 import { SqliteUsers } from './users.js';
 
-function repos(p: Prepared, snapshot?: ReadSnapshot, cache?: UserRowCache): Repos {
+/** `cache`: the rows the read side keeps; `journal`: the same cache, told by the writer what each transaction did to users. */
+function repos(p: Prepared, snapshot?: ReadSnapshot, cache?: UserRowCache, journal?: UserRowCache): Repos {
   return {
-    users: new SqliteUsers(p, snapshot, cache),
+    users: new SqliteUsers(p, snapshot, cache, journal),
     groups: new SqliteGroups(p, snapshot),
     roleSync: new SqliteRoleSync(p, snapshot),
     audit: new SqliteAudit(p, snapshot),
@@ -71,12 +72,17 @@ export class SqliteStore implements Store {
     private readonly reader: SQLite.Database | undefined,
   ) {
     const snapshot = reader && new ReadSnapshot(reader);
-    const cache = reader && new UserRowCache(dataVersion(reader));
-    this.group = new GroupCommit(writer, () => {
-      snapshot?.end();
-      cache?.clear();
-    });
-    this.writes = repos(new Prepared(writer));
+    // The writer's data_version: it changes only when another process commits, not on this one's own commits.
+    const cache = reader && new UserRowCache(dataVersion(writer));
+    this.group = new GroupCommit(
+      writer,
+      () => {
+        snapshot?.end();
+        cache?.committed();
+      },
+      () => cache?.rolledBackSome(),
+    );
+    this.writes = repos(new Prepared(writer), undefined, undefined, cache);
     this.reads = reader && repos(new Prepared(reader), snapshot, cache);
   }
 

@@ -15,14 +15,18 @@ function deepFreeze<T>(value: T): T {
 }
 
 /**
- * Users already read on SQLite's read connection, kept until anything is committed.
- * Turning a row into an object (a property set per column, then the document parsed)
- * is a large share of a GET (docs/benchmarks.md), and an IdP reads the same users over
- * and over between changes. The store clears the cache on every commit of its own writer, before anyone
- * waiting on the commit is answered. Another process (a CLI verb) writing the file is
- * noticed within a millisecond: SQLite's data_version, read at most once a millisecond
- * (reading it takes the WAL read lock, which cost a GET more than the cache hit itself),
- * says whether any other connection committed. Rows are frozen: callers share them.
+ * Users already read on SQLite's read connection, and users as this process's writer last
+ * wrote them. Turning a row into an object (a property set per column, then the document
+ * parsed) is a large share of a GET, and the first read of a PATCH (docs/benchmarks.md);
+ * an IdP reads the same users over and over, and writes a user it has just read.
+ *
+ * The writer's transactions stage what they did to each user (the row as the update
+ * returned it, or "gone"); a commit applies the stage in order before anyone waiting on it
+ * is answered, and a rollback anywhere in the group empties the cache instead (rare: a
+ * version conflict, a unique name). Another process (a CLI verb) writing the file is
+ * noticed within a millisecond: SQLite's data_version on the writer's connection, read at
+ * most once a millisecond, changes only when another connection committed. Rows are
+ * frozen: callers share them.
  */
 export class UserRowCache {
   private readonly rows = new Map<string, UserRow>();
@@ -30,8 +34,11 @@ export class UserRowCache {
   private live: number | undefined;
   private version: unknown;
   private nextCheck = 0;
+  /** What this group's transactions did to users, in order; `undefined`: read it again. */
+  private staged: [string, UserRow | undefined][] = [];
+  private rolledBack = false;
 
-  /** `dataVersion`: SQLite's data_version on the read connection. */
+  /** `dataVersion`: SQLite's data_version on the writing connection (other connections' commits). */
   constructor(private readonly dataVersion: () => unknown) {}
 
   get(id: string): UserRow | undefined {
@@ -40,10 +47,7 @@ export class UserRowCache {
     return this.rows.get(id);
   }
 
-  /**
-   * A row read after this check comes from this version or a newer one, so the next
-   * check drops it whenever anything was committed in between.
-   */
+  /** Drops everything when another connection committed since the last look. */
   private check(now: number): void {
     this.nextCheck = now + CHECK_EVERY_MS;
     const version = this.dataVersion();
@@ -54,9 +58,34 @@ export class UserRowCache {
   }
 
   add(row: UserRow): UserRow {
-    if (this.rows.size >= CAPACITY) this.rows.delete(this.rows.keys().next().value!);
+    if (this.rows.size >= CAPACITY && !this.rows.has(row.id)) this.rows.delete(this.rows.keys().next().value!);
     this.rows.set(row.id, deepFreeze(row));
     return row;
+  }
+
+  /** The writer changed this user in the open transaction: its row as written, or `undefined` when only the database knows. */
+  stage(id: string, row?: UserRow): void {
+    this.staged.push([id, row]);
+  }
+
+  /** Part of the group was undone: what was staged can no longer be told apart. */
+  rolledBackSome(): void {
+    this.rolledBack = true;
+  }
+
+  /** The group committed: its writes become what is kept (or, after a rollback in it, nothing is). */
+  committed(): void {
+    const staged = this.staged;
+    this.staged = [];
+    this.live = undefined;
+    if (this.rolledBack) {
+      this.rolledBack = false;
+      return this.clear();
+    }
+    for (const [id, row] of staged) {
+      if (row) this.add(row);
+      else this.rows.delete(id);
+    }
   }
 
   /** The live users' count, counted again only after a commit. */

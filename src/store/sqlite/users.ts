@@ -25,8 +25,8 @@ const SQL = {
   pageAt: 'select * from "users" where "deleted_at" is null order by "id" limit ? offset ?',
   insert: `insert into "users" (${COLUMNS}) values (?, ?, ?, ?, ?, ?, ?, ?, ?, 1)`,
   adopt: `insert into "users" (${COLUMNS}) values (?, ?, ?, ?, ?, ?, ?, ?, ?, 1) on conflict do nothing`,
-  update: `update "users" set ${SET} where "id" = ?`,
-  updateIf: `update "users" set ${SET} where "id" = ? and "version" = ? and "deleted_at" is null`,
+  update: `update "users" set ${SET} where "id" = ? returning *`,
+  updateIf: `update "users" set ${SET} where "id" = ? and "version" = ? and "deleted_at" is null returning *`,
   setRole: 'update "users" set "role" = ? where "id" = ?',
   setUpstream: 'update "users" set "upstream" = ? where "id" = ?',
   insertEmail: 'insert into "user_emails" ("user_id", "value_lc", "type") values (?, ?, ?)',
@@ -74,6 +74,8 @@ export class SqliteUsers implements UserWrites {
     private readonly p: Prepared,
     private readonly snapshot?: ReadSnapshot,
     private readonly cache?: UserRowCache,
+    /** On the writer: told what each write did to a user, for the read side to keep once it commits. */
+    private readonly journal?: UserRowCache,
   ) {}
 
   private select<R>(text: string, ...params: unknown[]): R[] {
@@ -161,6 +163,7 @@ export class SqliteUsers implements UserWrites {
     const now = new Date().toISOString();
     const c = userColumns(user.resource);
     await unique('user', () => this.p.sql(SQL.insert).run(user.id, ...values(c, user.role, user.createdAt ?? now, now)));
+    this.journal?.stage(user.id);
     this.setEmails(user.id, user.resource, false);
   }
 
@@ -168,31 +171,45 @@ export class SqliteUsers implements UserWrites {
     const now = new Date().toISOString();
     const adopt = this.p.sql(SQL.adopt);
     for (const u of users) {
-      if (adopt.run(u.id, ...values(userColumns(u.resource), u.role, u.createdAt ?? now, now)).changes === 1) this.setEmails(u.id, u.resource, false);
+      if (adopt.run(u.id, ...values(userColumns(u.resource), u.role, u.createdAt ?? now, now)).changes === 1) {
+        this.journal?.stage(u.id);
+        this.setEmails(u.id, u.resource, false);
+      }
     }
   }
 
   async setUpstream(id: string, upstream: Record<string, unknown> | null): Promise<void> {
     this.p.sql(SQL.setUpstream).run(upstream ? JSON.stringify(upstream) : null, id);
+    this.journal?.stage(id);
   }
 
   async update(id: string, resource: UserResource, expectedVersion?: number, previous?: UserResource): Promise<void> {
     const c = userColumns(resource);
     const set = [c.user_name, c.user_name_lc, c.external_id, c.active, c.resource, new Date().toISOString(), id];
-    const run = () => (expectedVersion === undefined ? this.p.sql(SQL.update).run(...set) : this.p.sql(SQL.updateIf).run(...set, expectedVersion));
-    if ((await unique('user', run)).changes === 0) {
+    const run = () =>
+      expectedVersion === undefined
+        ? this.p.sql<unknown[], UsersTable>(SQL.update).get(...set)
+        : this.p.sql<unknown[], UsersTable>(SQL.updateIf).get(...set, expectedVersion);
+    const written = await unique('user', run);
+    if (!written) {
       if (expectedVersion !== undefined) throw new VersionConflict(id);
       return;
     }
+    // The row as the database now holds it: the read side keeps it once this commits.
+    this.journal?.stage(id, toUserRow(written));
     if (emailsChanged(previous, resource)) this.setEmails(id, resource, true);
   }
 
   async setRoles(changes: ReadonlyMap<string, string | null>): Promise<void> {
     const setRole = this.p.sql(SQL.setRole);
-    for (const [id, role] of changes) setRole.run(role, id);
+    for (const [id, role] of changes) {
+      setRole.run(role, id);
+      this.journal?.stage(id);
+    }
   }
 
   async delete(id: string, tombstone: boolean): Promise<void> {
+    this.journal?.stage(id);
     this.p.sql(SQL.leaveGroups).run(id);
     this.p.sql(SQL.leaveOutbox).run(id);
     if (tombstone) {
