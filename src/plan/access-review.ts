@@ -1,3 +1,4 @@
+import { foldAuditLastChanges } from '../store/last-changes.js';
 import { createHash } from 'node:crypto';
 import type { FsUser, FullStoryApi } from '../fullstory/api.js';
 import type { Capabilities } from '../fullstory/preflight.js';
@@ -92,6 +93,7 @@ export function reviewHeader(src: Pick<ReviewSource, 'policy' | 'delivery' | 'fu
  * each page is read, so 100,000 teammates never sit in memory at once.
  */
 export async function* reviewRows(src: ReviewSource): AsyncGenerator<ReviewRow> {
+  await foldAuditLastChanges(src.store);
   const roleOf = await actualRoleReader(src.api, src.delivery, src.capabilities);
   const groupsOf = await mappedGroupsByUser(src.store);
   const decisions = await src.store.read((r) => roleDecisions(r));

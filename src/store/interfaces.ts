@@ -249,6 +249,12 @@ export interface AuditReads {
 
 export interface AuditWrites extends AuditReads {
   recordMany(entries: readonly AuditEntry[]): Promise<void>;
+  /**
+   * Folds up to `limit` rows written after `afterAt` into what lastChanges answers, and
+   * every row sharing the last one's time: the time to go on from, or undefined when no
+   * row was left. Done when asked (the access review), not on every write.
+   */
+  foldLastChanges(afterAt: string, limit: number): Promise<string | undefined>;
   /** Rows removed. */
   prune(beforeIso: string): Promise<number>;
 }

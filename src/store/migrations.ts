@@ -1,5 +1,5 @@
 import type BetterSqlite3 from 'better-sqlite3';
-import { Kysely, Migrator, SqliteDialect, sql, type Migration, type MigrationProvider } from 'kysely';
+import { Kysely, Migrator, SqliteAdapter, SqliteDialect, sql, type Migration, type MigrationProvider } from 'kysely';
 import type { Database } from './schema.js';
 import { rekeyIdentities } from './rekey.js';
 
@@ -213,20 +213,19 @@ const migrations: Record<string, Migration> = {
   },
   '0010_audit_last_change': {
     async up(db: Kysely<unknown>) {
-      // Who last changed each user, one row per user written with the audit rows, instead of
-      // 0008's index of every row by resource: an index whose inserts land on a page per user
-      // touched made each audit batch rewrite hundreds of pages (docs/benchmarks.md).
+      // Who last changed each user, folded from the log when the access review asks
+      // (audit/last-changes.ts), instead of 0008's index of every row by resource: its inserts
+      // landed on a page per user touched, and each audit batch rewrote hundreds of pages
+      // (docs/benchmarks.md). The first review folds the rows written before this.
+      // On SQLite without a rowid: the key is the table, so an upsert writes one tree, not two.
+      const sqlite = db.getExecutor().adapter instanceof SqliteAdapter;
       await db.schema
         .createTable('audit_last_change')
         .addColumn('resource_id', 'text', (c) => c.primaryKey())
         .addColumn('at', 'text', (c) => c.notNull())
         .addColumn('token_name', 'text')
+        .$call((t) => (sqlite ? t.modifyEnd(sql`without rowid`) : t))
         .execute();
-      await sql`insert into audit_last_change (resource_id, at, token_name)
-        select a.resource_id, a.at, a.token_name from audit a
-        where a.resource_id is not null and a.outcome = 'success' and a.method <> 'GET'
-          and a.at = (select max(b.at) from audit b where b.resource_id = a.resource_id and b.outcome = 'success' and b.method <> 'GET')
-        on conflict (resource_id) do nothing`.execute(db);
       await db.schema.dropIndex('audit_resource_at').execute();
     },
   },

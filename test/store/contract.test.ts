@@ -380,6 +380,10 @@ describe.each(kinds)('the store contract on %s', (kind) => {
           row('2026-05-02T00:00:00.000Z', 'la2', 'entra'),
         ]),
       );
+      // Folded when asked, from where the last fold ended: nothing is known before.
+      expect(await both((r) => r.audit.lastChanges(['la1']))).toEqual(new Map());
+      expect(await tx((t) => t.audit.foldLastChanges('', 1000))).toBe('2026-05-05T00:00:00.000Z');
+      expect(await tx((t) => t.audit.foldLastChanges('2026-05-05T00:00:00.000Z', 1000))).toBeUndefined();
       expect(await both((r) => r.audit.lastChanges(['la1', 'la2', 'la3']))).toEqual(
         new Map([
           ['la1', { at: '2026-05-03T00:00:00.000Z', by: 'cli:apply' }],
@@ -387,9 +391,14 @@ describe.each(kinds)('the store contract on %s', (kind) => {
         ]),
       );
       expect(await both((r) => r.audit.lastChanges([]))).toEqual(new Map());
+      // A fold of a few rows takes every row sharing the last one's time, so the next starts after it.
+      const tie = '2026-05-06T00:00:00.000Z';
+      await tx((t) => t.audit.recordMany([row(tie, 'la1', 'a'), row(tie, 'la2', 'b'), row(tie, 'la3', 'c')]));
+      expect(await tx((t) => t.audit.foldLastChanges('2026-05-05T00:00:00.000Z', 2))).toBe(tie);
+      expect((await both((r) => r.audit.lastChanges(['la1', 'la2', 'la3']))).size).toBe(3);
       // Pruned past retention with the rows it came from: the review says no more than the log.
-      await tx((t) => t.audit.prune('2026-05-02T12:00:00.000Z'));
-      expect(await both((r) => r.audit.lastChanges(['la1', 'la2']))).toEqual(new Map([['la1', { at: '2026-05-03T00:00:00.000Z', by: 'cli:apply' }]]));
+      await tx((t) => t.audit.prune('2026-05-06T12:00:00.000Z'));
+      expect(await both((r) => r.audit.lastChanges(['la1', 'la2']))).toEqual(new Map());
     });
   });
 

@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { IDENTITY_TWINS_KEY } from '../../src/store/rekey.js';
+import { foldAuditLastChanges } from '../../src/store/last-changes.js';
 import { Store } from '../../src/store/store.js';
 import { dataPlace, PG_URL, databases, rawSql as raw, type DataPlace } from '../helpers/bridge.js';
 
@@ -59,7 +60,7 @@ describe.each(dbs)('migration 0006 re-keys userNames and emails on %s', (db) => 
 });
 
 describe.each(dbs)('migration 0010 keeps who last changed each user on %s', (db) => {
-  it('the latest successful change per user is carried over from the rows written before it; reads and failures are not', async () => {
+  it('the latest successful change per user is folded from the rows written before it; reads and failures are not', async () => {
     const { where, remove } = await dataPlace(db);
     try {
       await (await open(where)).close();
@@ -81,6 +82,7 @@ describe.each(dbs)('migration 0010 keeps who last changed each user on %s', (db)
       ]);
       const store = await open(where);
       try {
+        await foldAuditLastChanges(store);
         expect(await store.read((r) => r.audit.lastChanges(['u1', 'u2', 'u3']))).toEqual(
           new Map([
             ['u1', { at: '2026-03-02T00:00:00.000Z', by: 'cli:apply' }],

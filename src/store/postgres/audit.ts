@@ -4,7 +4,7 @@ import { lastChangesOf, type AuditEntry } from '../rows.js';
 import type { AuditTable, Database } from '../schema.js';
 import type { AuditWrites } from '../interfaces.js';
 
-/** The audit log on PostgreSQL: a batch in inserts of a hundred rows, and an upsert of each user it changed. */
+/** The audit log on PostgreSQL: a batch in inserts of a hundred rows. */
 export class PostgresAudit implements AuditWrites {
   constructor(private readonly db: Kysely<Database>) {}
 
@@ -16,11 +16,20 @@ export class PostgresAudit implements AuditWrites {
         .insertInto('audit')
         .values(rows.slice(i, i + 100))
         .execute();
-    const last = [...lastChangesOf(rows)].map(([resource_id, l]) => ({ resource_id, ...l }));
-    for (let i = 0; i < last.length; i += 100)
+  }
+
+  async foldLastChanges(afterAt: string, limit: number): Promise<string | undefined> {
+    const columns = ['resource_id', 'at', 'token_name', 'outcome', 'method'] as const;
+    const rows = await this.db.selectFrom('audit').select(columns).where('at', '>', afterAt).orderBy('at').limit(limit).execute();
+    if (rows.length === 0) return undefined;
+    const lastAt = rows.at(-1)!.at;
+    // Rows sharing the last one's time may lie past the limit: they are folded too, so the next fold starts after it.
+    const tied = rows.length === limit ? await this.db.selectFrom('audit').select(columns).where('at', '=', lastAt).execute() : [];
+    const last = [...lastChangesOf([...rows, ...tied])].map(([resource_id, l]) => ({ resource_id, ...l }));
+    for (let i = 0; i < last.length; i += 500)
       await this.db
         .insertInto('audit_last_change')
-        .values(last.slice(i, i + 100))
+        .values(last.slice(i, i + 500))
         .onConflict((oc) =>
           oc
             .column('resource_id')
@@ -28,6 +37,7 @@ export class PostgresAudit implements AuditWrites {
             .where('excluded.at', '>=', (eb) => eb.ref('audit_last_change.at')),
         )
         .execute();
+    return lastAt;
   }
 
   async since(fromIso: string, limit = 100_000): Promise<AuditTable[]> {

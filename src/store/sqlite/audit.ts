@@ -12,13 +12,15 @@ const SQL = {
   since: 'select * from "audit" where "at" >= ? order by "at", "id" limit ?',
   prune: 'delete from "audit" where "at" < ?',
   pruneLastChanges: 'delete from "audit_last_change" where "at" < ?',
+  foldAfter: 'select "resource_id", "at", "token_name", "outcome", "method" from "audit" where "at" > ? order by "at" limit ?',
+  foldAt: 'select "resource_id", "at", "token_name", "outcome", "method" from "audit" where "at" = ?',
   setLastChange:
     'insert into "audit_last_change" ("resource_id", "at", "token_name") values (?, ?, ?) ' +
     'on conflict ("resource_id") do update set "at" = excluded."at", "token_name" = excluded."token_name" where excluded."at" >= "audit_last_change"."at"',
   lastChanges: 'select "resource_id", "token_name", "at" from "audit_last_change" where "resource_id" in (select value from json_each(?))',
 } as const;
 
-/** The audit log on SQLite: a batch is one insert, prepared once, per row of a group commit, and one upsert per user it changed. */
+/** The audit log on SQLite: a batch is one insert, prepared once, per row of a group commit. */
 export class SqliteAudit implements AuditWrites {
   constructor(
     private readonly p: Prepared,
@@ -27,12 +29,11 @@ export class SqliteAudit implements AuditWrites {
 
   async recordMany(entries: readonly AuditEntry[]): Promise<void> {
     const insert = this.p.sql(SQL.insert);
-    const rows = entries.map((e) => ({ ...e, at: e.at ?? new Date().toISOString() }));
-    for (const e of rows) {
+    for (const e of entries) {
       // Time-ordered ids (UUIDv7): each row lands at the end of the key's index, not on a random page of it.
       insert.run(
         uuidv7(),
-        e.at,
+        e.at ?? new Date().toISOString(),
         e.token_name,
         e.user_agent,
         e.method,
@@ -47,8 +48,18 @@ export class SqliteAudit implements AuditWrites {
         e.detail,
       );
     }
+  }
+
+  async foldLastChanges(afterAt: string, limit: number): Promise<string | undefined> {
+    type Folded = Parameters<typeof lastChangesOf>[0][number];
+    const rows = this.p.sql<[string, number], Folded>(SQL.foldAfter).all(afterAt, limit);
+    if (rows.length === 0) return undefined;
+    const lastAt = rows.at(-1)!.at;
+    // Rows sharing the last one's time may lie past the limit: they are folded too, so the next fold starts after it.
+    const tied = rows.length === limit ? this.p.sql<[string], Folded>(SQL.foldAt).all(lastAt) : [];
     const setLast = this.p.sql(SQL.setLastChange);
-    for (const [id, last] of lastChangesOf(rows)) setLast.run(id, last.at, last.token_name);
+    for (const [id, last] of lastChangesOf([...rows, ...tied])) setLast.run(id, last.at, last.token_name);
+    return lastAt;
   }
 
   async since(fromIso: string, limit = 100_000): Promise<AuditTable[]> {
