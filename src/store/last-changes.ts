@@ -6,8 +6,8 @@ const CURSOR_KEY = 'audit.last_change_through';
 /** Rows that reach the log late (an audit batch's delay, another replica's clock) are folded again from this far back. */
 const OVERLAP_MS = 5 * 60_000;
 
-/** Rows folded per transaction: a long backlog never holds the writer for long. */
-const CHUNK = 10_000;
+/** Rows folded per transaction: a long backlog never holds the writer, or much memory, for long. */
+const CHUNK = 2_000;
 
 /**
  * Brings "who last changed each user" up to the audit log, for the access review to read.

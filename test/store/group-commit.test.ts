@@ -188,6 +188,21 @@ describe('SQLite: group commit on the writer, request-path reads on the reader',
     expect((await store.read((r) => r.users.get('through')))?.deleted).toBe(true);
   });
 
+  it('a transaction that changes more users than are kept still leaves none of them read as before', async () => {
+    const ids = Array.from({ length: 2_100 }, (_, i) => `many${String(i).padStart(4, '0')}`);
+    await store.transaction(async (tx) => {
+      for (const id of ids) await tx.users.insert(user(id));
+    });
+    const first = await store.read((r) => r.users.get('many0000'));
+    await store.transaction(async (tx) => {
+      await tx.users.update('many0000', { userName: 'many-renamed@example.com' }, first!.version);
+      await tx.users.setRoles(new Map(ids.map((id) => [id, 'explorer'])));
+    });
+    const after = await store.read(async (r) => ({ first: await r.users.get('many0000'), last: await r.users.get(ids.at(-1)!) }));
+    expect(after.first).toMatchObject({ userName: 'many-renamed@example.com', role: 'explorer', version: 2 });
+    expect(after.last?.role).toBe('explorer');
+  });
+
   it('a change undone beside committed ones is never read: its user reads as the database holds it', async () => {
     for (const id of ['undone', 'done']) await store.transaction((tx) => tx.users.insert(user(id)));
     const before = await store.read((r) => r.users.get('undone'));

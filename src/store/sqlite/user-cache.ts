@@ -37,6 +37,7 @@ export class UserRowCache {
   /** What this group's transactions did to users, in order; `undefined`: read it again. */
   private staged: [string, UserRow | undefined][] = [];
   private rolledBack = false;
+  private overflowed = false;
 
   /** `dataVersion`: SQLite's data_version on the writing connection (other connections' commits). */
   constructor(private readonly dataVersion: () => unknown) {}
@@ -63,9 +64,17 @@ export class UserRowCache {
     return row;
   }
 
-  /** The writer changed this user in the open transaction: its row as written, or `undefined` when only the database knows. */
+  /**
+   * The writer changed this user in the open transaction: its row as written, or
+   * `undefined` when only the database knows. Past CAPACITY users in one group (an
+   * import, a 100,000-member role change) the stage is let go and the commit drops
+   * every kept row instead: a list of every id would cost more than reading them again.
+   */
   stage(id: string, row?: UserRow): void {
-    this.staged.push([id, row]);
+    if (this.overflowed) return;
+    if (this.staged.length < CAPACITY) return void this.staged.push([id, row]);
+    this.overflowed = true;
+    this.staged = [];
   }
 
   /** Part of the group was undone: what was staged can no longer be told apart. */
@@ -78,8 +87,8 @@ export class UserRowCache {
     const staged = this.staged;
     this.staged = [];
     this.live = undefined;
-    if (this.rolledBack) {
-      this.rolledBack = false;
+    if (this.rolledBack || this.overflowed) {
+      this.rolledBack = this.overflowed = false;
       return this.clear();
     }
     for (const [id, row] of staged) {
