@@ -117,10 +117,12 @@ describe('graceful shutdown', () => {
     await t.req('POST', G, { displayName: 'Admins', members: ids.map((value) => ({ value })) });
     await eventually(async () => (await t.bridge.deps.store.read((r) => r.roleSync.stats())).backlog < 30, 'worker started');
     const order: string[] = [];
+    // In flight: the server has the request (Fastify's own listener ran first), not "50 ms have passed".
+    const arrived = new Promise((r) => t.bridge.app.server.once('request', r));
     const inflight = fetch(`${address}${U}`, { method: 'POST', headers, body: JSON.stringify(oktaUser('in.flight@okta.local')) }).then(
       (r) => (order.push('answered'), r),
     );
-    await new Promise((r) => setTimeout(r, 50));
+    await arrived;
     await t.close().then(() => order.push('closed'));
     const res = await inflight;
     expect(res.status).toBe(201);
