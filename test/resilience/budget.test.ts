@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { startSandbox, type RunningSandbox } from '../../src/sandbox/server.js';
-import { eventually, G, oktaUser, postgresAvailable, startTestBridge, tempSchema, U, type TestBridge } from '../helpers/bridge.js';
+import pg from 'pg';
+import { eventually, G, oktaUser, PG_URL, postgresAvailable, startTestBridge, tempSchema, U, type TestBridge } from '../helpers/bridge.js';
 
 const pgUp = await postgresAvailable();
 const closers: (() => Promise<void>)[] = [];
@@ -59,6 +60,20 @@ describe('the rate budget', () => {
   });
 });
 
+/** Whether the shared budget in `schema` holds a pause that has not ended. */
+async function pausedInStore(schema: string): Promise<boolean> {
+  const c = new pg.Client({ connectionString: PG_URL, options: `-c search_path=${schema}` });
+  await c.connect();
+  try {
+    const { rows } = await c.query<{ n: number }>(
+      'select count(*)::int as n from rate_budget where paused_until_ms > extract(epoch from clock_timestamp()) * 1000',
+    );
+    return rows[0]!.n > 0;
+  } finally {
+    await c.end();
+  }
+}
+
 describe.skipIf(!pgUp)('one budget across replicas (PostgreSQL)', () => {
   it('a 429 makes every replica wait for its Retry-After', async () => {
     const sb = await sandbox({ patch: { rateLimit: null } });
@@ -73,6 +88,8 @@ describe.skipIf(!pgUp)('one budget across replicas (PostgreSQL)', () => {
     sb.counters.reset();
     const first = a.req('GET', `${U}?count=1`);
     await eventually(() => sb.counters.count({ status: 429 }) === 1, 'replica A to meet a 429');
+    // The pause is A's to write once its 429 is read: B is asked only once it stands in the shared budget.
+    await eventually(() => pausedInStore(schema), 'the pause in the shared budget');
     const pausedAt = performance.now();
     const second = b.req('GET', `${U}?count=1`);
     const [ra, rb] = await Promise.all([first, second]);
