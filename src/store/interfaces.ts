@@ -243,7 +243,7 @@ export interface RoleSyncWrites extends RoleSyncReads {
 /** Every change an IdP asked for, with its outcome. Never a token or a password. */
 export interface AuditReads {
   since(fromIso: string, limit?: number): Promise<AuditTable[]>;
-  /** For each resource id, its latest successful change (not a read): when, and by whom. */
+  /** For each resource id, its latest successful change (not a read) as of the last foldLastChanges: when, and by whom. */
   lastChanges(resourceIds: readonly string[]): Promise<Map<string, { at: string; by: string | null }>>;
 }
 

@@ -140,7 +140,7 @@ export interface Database {
   group_members: GroupMembersTable;
   role_sync: RoleSyncTable;
   audit: AuditTable;
-  /** Each user's latest successful change in the audit log, and who made it (kept with the rows, pruned with them). */
+  /** Each user's latest successful change in the audit log, and who made it: folded when the access review asks (store/last-changes.ts). */
   audit_last_change: { resource_id: string; at: string; token_name: string | null };
   rate_budget: RateBudgetTable;
   kv: { key: string; value: string };

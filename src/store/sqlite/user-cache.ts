@@ -3,7 +3,7 @@ import type { UserRow } from '../rows.js';
 /** How many rows the cache keeps; the one read first goes first. About 1 KB each. */
 const CAPACITY = 2_000;
 
-/** How stale a kept row may be after another process commits (this process's commits clear it at once). */
+/** How stale a kept row may be after another process commits (this process's own commits update it as they commit). */
 const CHECK_EVERY_MS = 1;
 
 function deepFreeze<T>(value: T): T {
