@@ -120,8 +120,12 @@ function expand(op: PatchOperation, userId: string, resource: UserResource): Sci
 /** Applies an IdP's PatchOp to a stored user; the result is validated like a PUT body. */
 export function applyUserPatch(resource: UserResource, ops: PatchOperation[], userId: string): UserResource {
   const expanded = ops.flatMap((op) => expand(op, userId, resource));
-  // One copy, patched in place: scim-patch would otherwise copy the whole user again for every operation.
-  let doc = { ...(JSON.parse(JSON.stringify(resource)) as UserResource), schemas: [SCHEMA.user], meta: {} } as unknown as ScimResource;
+  // One copy, patched in place: scim-patch would otherwise copy the whole user again for every
+  // operation. Set on the copy, not spread into a new object (twice the time of the copy itself).
+  const copy = JSON.parse(JSON.stringify(resource)) as Record<string, Json>;
+  copy.schemas = [SCHEMA.user];
+  copy.meta = {};
+  let doc = copy as unknown as ScimResource;
   for (const op of expanded) {
     try {
       doc = scimPatch(doc, [op], { mutateDocument: true, treatMissingAsAdd: true });
@@ -133,7 +137,8 @@ export function applyUserPatch(resource: UserResource, ops: PatchOperation[], us
       throw badRequest(`Operation on "${op.path ?? '(no path)'}" could not be applied: ${(err as Error).message}`, 'invalidValue');
     }
   }
-  const { meta: _meta, ...result } = doc as unknown as Record<string, Json>;
+  const result = doc as unknown as Record<string, Json>;
+  delete result.meta;
   // An extension with nothing left in it is gone (and leaves `schemas` with it).
   const ext = result[SCHEMA.enterprise];
   if (isObject(ext) && Object.keys(ext).length === 0) delete result[SCHEMA.enterprise];
