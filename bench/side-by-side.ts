@@ -6,7 +6,8 @@
  * share of direct and its CPU per request (from /proc), and its added p50 one at a time.
  *
  * npm run bench:vs -- <build dir> <build dir> ...   (a build dir holds dist/ and node_modules/)
- * BENCH_ROUNDS (8) and BENCH_ROUND_SECONDS (3).
+ * BENCH_ROUNDS (8), BENCH_ROUND_SECONDS (3), BENCH_LOG_LEVEL (info: the default, as deployed,
+ * an access-log line for every write).
  */
 import { readFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -18,6 +19,7 @@ import { writeRoutes, type WriteRoute } from './scenarios/writes.js';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 8);
 const SECONDS = Number(process.env.BENCH_ROUND_SECONDS ?? 3);
+const LOG_LEVEL = process.env.BENCH_LOG_LEVEL ?? 'info';
 const builds = process.argv.slice(2);
 if (builds.length === 0) throw new Error('usage: side-by-side.js <build dir> [<build dir> ...]');
 
@@ -51,6 +53,7 @@ async function startBuild(dir: string, sandbox: Proc, i: number): Promise<Build>
     GUARD_MAX_DEPROVISIONS: '0',
     GUARD_APPROVE_ROLES: '',
     NODE_ENV: 'production',
+    LOG_LEVEL: LOG_LEVEL,
     NODE_OPTIONS: RUNTIME_NODE_OPTIONS,
     ...RUNTIME_ENV,
     DATA_DIR: mkdtempSync(join(tmpdir(), 'fsb-vs-')),
