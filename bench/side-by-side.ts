@@ -57,7 +57,7 @@ async function startBuild(dir: string, sandbox: Proc, i: number): Promise<Build>
     GUARD_MAX_DEPROVISIONS: '0',
     GUARD_APPROVE_ROLES: '',
     NODE_ENV: 'production',
-    LOG_LEVEL: LOG_LEVEL,
+    LOG_LEVEL,
     NODE_OPTIONS: RUNTIME_NODE_OPTIONS,
     ...RUNTIME_ENV,
     DATA_DIR: mkdtempSync(join(tmpdir(), 'fsb-vs-')),

@@ -1,4 +1,3 @@
-import { foldAuditLastChanges } from '../store/last-changes.js';
 import { createHash } from 'node:crypto';
 import type { FsUser, FullStoryApi } from '../fullstory/api.js';
 import type { Capabilities } from '../fullstory/preflight.js';
@@ -7,6 +6,7 @@ import type { Delivery } from '../fullstory/roles/channel.js';
 import { MODES } from '../fullstory/roles/modes.js';
 import type { RolePolicy } from '../provisioning/role-policy.js';
 import { isActive } from '../provisioning/user-mapping.js';
+import { foldAuditLastChanges } from '../store/last-changes.js';
 import type { HoldRow, Store, UserRow } from '../store/store.js';
 import { roleDecisions } from '../provisioning/approvals.js';
 

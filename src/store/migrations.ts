@@ -214,7 +214,7 @@ const migrations: Record<string, Migration> = {
   '0010_audit_last_change': {
     async up(db: Kysely<unknown>) {
       // Who last changed each user, folded from the log when the access review asks
-      // (audit/last-changes.ts), instead of 0008's index of every row by resource: its inserts
+      // (store/last-changes.ts), instead of 0008's index of every row by resource: its inserts
       // landed on a page per user touched, and each audit batch rewrote hundreds of pages
       // (docs/benchmarks.md). The first review folds the rows written before this.
       // On SQLite without a rowid: the key is the table, so an upsert writes one tree, not two.

@@ -67,7 +67,8 @@ function where(terms: Terms): [string, unknown[]] {
 /**
  * The user index on one SQLite connection, every statement prepared once and run
  * synchronously. On the read connection it reads inside the turn's snapshot and keeps
- * rows by id in the cache (both cleared by every commit of the writer).
+ * rows by id in the cache; on the writer it tells the cache what each write did to a
+ * user (the snapshot ends with every commit; the cache keeps the rows the commit wrote).
  */
 export class SqliteUsers implements UserWrites {
   constructor(
